@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libipcq: one message-queue interface for Linux processes, modelled on
+ * Python's multiprocessing.Queue, with interchangeable backends
+ * ("pipe", "sysv", "mqueue", "shm").
+ *
+ * Every function returns 0 (or a non-negative count) on success and a
+ * negative errno value on failure; nothing prints, nothing exits, and
+ * EINTR never surfaces.  Timeouts are relative, in nanoseconds:
+ * IPCQ_NOWAIT (0) does not wait, IPCQ_FOREVER (-1) waits without limit.
+ */
+#ifndef IPCQ_H
+#define IPCQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ipcq; /* opaque */
+
+struct ipcq_opts {
+	const char *backend; /* "pipe", "sysv", "mqueue", "shm" (more may follow) */
+	const char *name;    /* NULL: anonymous, reaches children through fork();
+	                        else any process of the same user attaches with ipcq_open() */
+	size_t capacity;     /* at least this many messages of msg_max bytes fit; 0: as many as
+	                        the backend allows. Byte-bounded backends may hold more small ones */
+	size_t msg_max;      /* largest message in bytes; 0: 4096 */
+};
+
+#define IPCQ_NOWAIT INT64_C(0) /* timeouts are in nanoseconds, relative */
+#define IPCQ_FOREVER INT64_C(-1)
+
+/*
+ * Creates a queue.  A named queue must not exist yet; names are 1 to 200
+ * characters of [A-Za-z0-9._-], not starting with '.'.
+ * Returns 0 and sets *out, or:
+ *   -EINVAL   unknown backend, bad name, or options the backend cannot honour
+ *   -EEXIST   a queue of that name exists
+ *   -EMSGSIZE msg_max above what the backend can ever carry
+ *   -ENOMEM, -EMFILE, -ENOSPC, -EPERM ...  the kernel refused; for a kernel
+ *             limit (mqueue msg_max/msgsize_max, RLIMIT_MSGQUEUE, SysV
+ *             msgmax/msgmnb) ipcq_explain() in ipcq_ext.h names it.
+ */
+int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts);
+
+/*
+ * Attaches to the named queue @name of @backend, created by any process of
+ * the same user.  Returns 0 and sets *out, or -ENOENT (no such queue),
+ * -EINVAL (unknown backend, bad name), -EACCES, or another kernel error.
+ */
+int ipcq_open(struct ipcq **out, const char *backend, const char *name);
+
+/*
+ * Puts one message of @len bytes (0 allowed), waiting up to @timeout_ns for
+ * room.  Returns 0, or:
+ *   -EMSGSIZE len > ipcq_msg_max(q)
+ *   -EAGAIN   queue full and timeout_ns == IPCQ_NOWAIT
+ *   -ETIMEDOUT queue still full after timeout_ns > 0
+ *   -EINVAL   NULL msg with len > 0, or timeout_ns < -1
+ *   -EIDRM    the queue was removed under us
+ */
+int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
+
+/*
+ * Takes the oldest available message into @buf, waiting up to @timeout_ns.
+ * Returns its length (>= 0), or:
+ *   -EINVAL   cap < ipcq_msg_max(q) (nothing consumed), NULL buf, timeout_ns < -1
+ *   -EAGAIN   queue empty and timeout_ns == IPCQ_NOWAIT
+ *   -ETIMEDOUT queue still empty after timeout_ns > 0
+ *   -EIDRM    the queue was removed under us
+ */
+ssize_t ipcq_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);
+
+/* ipcq_put(q, msg, len, IPCQ_NOWAIT). */
+int ipcq_put_nowait(struct ipcq *q, const void *msg, size_t len);
+
+/* ipcq_get(q, buf, cap, IPCQ_NOWAIT). */
+ssize_t ipcq_get_nowait(struct ipcq *q, void *buf, size_t cap);
+
+/*
+ * Approximate number of messages queued (other processes may change it at
+ * any moment).  Returns the count, or -ENOTSUP where the backend cannot tell.
+ */
+ssize_t ipcq_qsize(struct ipcq *q);
+
+/* True when no message is queued (approximate, like qsize). */
+bool ipcq_empty(struct ipcq *q);
+
+/* True when a put of a msg_max-byte message would have to wait (approximate). */
+bool ipcq_full(struct ipcq *q);
+
+/* The capacity really in force, in messages of msg_max bytes. */
+size_t ipcq_capacity(const struct ipcq *q);
+
+/* The largest message this queue carries, in bytes. */
+size_t ipcq_msg_max(const struct ipcq *q);
+
+/* The backend's name ("pipe", "sysv", ...). */
+const char *ipcq_backend(const struct ipcq *q);
+
+/*
+ * Frees this handle.  An anonymous queue vanishes with its last handle in
+ * any process; a named queue stays until ipcq_unlink().  Returns 0, or a
+ * negative errno (the handle is freed all the same).
+ */
+int ipcq_close(struct ipcq *q);
+
+/*
+ * Removes the named queue @name of @backend; handles still open keep
+ * working until closed.  Returns 0, -ENOENT (no such queue), -EINVAL.
+ */
+int ipcq_unlink(const char *backend, const char *name);
+
+/* NULL-terminated names of the backends built in. */
+const char *const *ipcq_backends(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCQ_H */

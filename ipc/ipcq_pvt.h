@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to libipcq: the backend ops table, the handle layout, and small
+ * helpers shared by the backends.  Internal names start with "__ipcq_".
+ */
+#ifndef IPCQ_PVT_H
+#define IPCQ_PVT_H
+
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ipcq.h"
+#include "ipcq_ext.h"
+
+#define IPCQ_EXPORT __attribute__((visibility("default")))
+
+#define IPCQ_NAME_MAX 200         /* longest queue name accepted */
+#define IPCQ_DEFAULT_MSG_MAX 4096 /* msg_max when the caller passes 0 */
+
+/*
+ * One backend.  queue.c validates arguments once (backend, name, msg_max,
+ * len <= msg_max, cap >= msg_max, timeout >= -1) before calling through
+ * here, so backends check only what is theirs.  Modelled on Linux ipc/'s
+ * ops tables and SQLite's VFS (priv_size: the core allocates one block).
+ */
+struct ipcq_ops {
+	const char *name;
+	size_t priv_size; /* bytes of backend state at the end of struct ipcq */
+
+	/* opts->msg_max is already defaulted; set q->capacity to the bound in force. */
+	int (*create)(struct ipcq *q, const struct ipcq_opts *opts);
+	/* Attach to a named queue; set q->capacity and q->msg_max. */
+	int (*open)(struct ipcq *q, const char *name);
+	/* timeout_ns: IPCQ_NOWAIT, IPCQ_FOREVER or > 0. */
+	int (*put)(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
+	ssize_t (*get)(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);
+	ssize_t (*qsize)(struct ipcq *q); /* may return -ENOTSUP */
+	bool (*empty)(struct ipcq *q);    /* NULL: qsize() == 0 */
+	bool (*full)(struct ipcq *q);     /* NULL: qsize() >= capacity */
+	int (*close)(struct ipcq *q);     /* release backend state; the core frees q */
+	int (*unlink)(const char *name);
+
+	/* ipcq_ext.h; each may be NULL when the backend has nothing to say. */
+	ssize_t (*limits)(struct ipcq_limit *out, size_t n);
+	int (*explain)(const struct ipcq_opts *opts, int err, char *buf, size_t len);
+	ssize_t (*clean)(ipcq_clean_fn fn, void *ctx);
+};
+
+struct ipcq {
+	const struct ipcq_ops *ops;
+	size_t capacity; /* bound in force, set by the backend */
+	size_t msg_max;
+	bool named;
+	char name[IPCQ_NAME_MAX + 1]; /* "" for anonymous queues */
+	alignas(64) unsigned char priv[]; /* ops->priv_size bytes */
+};
+
+/* Each backend exports exactly this one symbol; add yours to queue.c. */
+extern const struct ipcq_ops __ipcq_pipe_ops;
+extern const struct ipcq_ops __ipcq_sysv_ops;
+extern const struct ipcq_ops __ipcq_mqueue_ops;
+extern const struct ipcq_ops __ipcq_shm_ops;
+
+/* util.c ---------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t __ipcq_now_ns(void);
+
+/*
+ * Absolute monotonic deadline for a relative timeout: IPCQ_FOREVER stays -1,
+ * IPCQ_NOWAIT stays 0 (a deadline already passed), else now + timeout.
+ */
+int64_t __ipcq_deadline(int64_t timeout_ns);
+
+/*
+ * Nanoseconds left until @deadline: -1 forever, 0 when passed.
+ */
+int64_t __ipcq_left_ns(int64_t deadline);
+
+/*
+ * Milliseconds for poll() until @deadline, rounded up so that we never
+ * wake early; -1 forever; capped at @slice_ms when slice_ms > 0.
+ */
+int __ipcq_poll_ms(int64_t deadline, int slice_ms);
+
+/* Fills @buf with @prefix followed by 16 random hex digits (getrandom). */
+int __ipcq_random_name(char *buf, size_t len, const char *prefix);
+
+/*
+ * The user's private libipcq directory (0700, owned by us, not a symlink),
+ * created when missing: $XDG_RUNTIME_DIR/ipcq when set and usable, else
+ * /tmp/ipcq-<uid>.  With @sub, the subdirectory @sub of it (also 0700).
+ * Returns 0 or -errno (-EPERM when an existing one is not safely ours).
+ */
+int __ipcq_private_dir(char *buf, size_t len, const char *sub);
+
+/* Reads one integer from a /proc/sys file; -1 when unreadable. */
+long long __ipcq_read_sysctl(const char *path);
+
+/* Fills one struct ipcq_limit (strings truncated to fit). */
+void __ipcq_limit_set(struct ipcq_limit *l, const char *name, long long value,
+		      const char *unit, const char *what, const char *raise);
+
+/*
+ * Start time of process @pid in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat), or 0 when there is no such process.  A (pid, start time)
+ * pair names a process even after the pid is reused.
+ */
+unsigned long long __ipcq_proc_start(pid_t pid);
+
+/* True when the process @pid that started at @start (0: any) still runs. */
+bool __ipcq_proc_alive(pid_t pid, unsigned long long start);
+
+#endif /* IPCQ_PVT_H */

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The front end: finds the backend by name, validates arguments once, and
+ * dispatches through its ops table.  Backends never see a bad argument that
+ * the contract defines for every backend alike.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipcq_pvt.h"
+
+static const struct ipcq_ops *const backends[] = {
+	&__ipcq_pipe_ops,
+	&__ipcq_sysv_ops,
+	&__ipcq_mqueue_ops,
+	&__ipcq_shm_ops,
+};
+#define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+static const struct ipcq_ops *find_backend(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < NBACKENDS; i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+/* Names become parts of file and object names: keep them tame. */
+static bool name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > IPCQ_NAME_MAX || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static struct ipcq *alloc_handle(const struct ipcq_ops *ops, const char *name)
+{
+	struct ipcq *q = calloc(1, sizeof(*q) + ops->priv_size);
+
+	if (!q)
+		return NULL;
+	q->ops = ops;
+	if (name) {
+		q->named = true;
+		strcpy(q->name, name); /* length checked by name_ok() */
+	}
+	return q;
+}
+
+IPCQ_EXPORT int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts)
+{
+	const struct ipcq_ops *ops;
+	struct ipcq_opts o;
+	struct ipcq *q;
+	int ret;
+
+	if (!out || !opts)
+		return -EINVAL;
+	*out = NULL;
+	ops = find_backend(opts->backend);
+	if (!ops || (opts->name && !name_ok(opts->name)))
+		return -EINVAL;
+	o = *opts;
+	if (o.msg_max == 0)
+		o.msg_max = IPCQ_DEFAULT_MSG_MAX;
+	if (o.msg_max > SSIZE_MAX / 2 || o.capacity > SSIZE_MAX / 2)
+		return -EINVAL;
+	q = alloc_handle(ops, o.name);
+	if (!q)
+		return -ENOMEM;
+	q->msg_max = o.msg_max;
+	ret = ops->create(q, &o);
+	if (ret < 0) {
+		free(q);
+		return ret;
+	}
+	*out = q;
+	return 0;
+}
+
+IPCQ_EXPORT int ipcq_open(struct ipcq **out, const char *backend, const char *name)
+{
+	const struct ipcq_ops *ops;
+	struct ipcq *q;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	ops = find_backend(backend);
+	if (!ops || !name_ok(name))
+		return -EINVAL;
+	q = alloc_handle(ops, name);
+	if (!q)
+		return -ENOMEM;
+	ret = ops->open(q, name);
+	if (ret < 0) {
+		free(q);
+		return ret;
+	}
+	*out = q;
+	return 0;
+}
+
+IPCQ_EXPORT int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
+{
+	if (!q || (!msg && len) || timeout_ns < IPCQ_FOREVER)
+		return -EINVAL;
+	if (len > q->msg_max)
+		return -EMSGSIZE;
+	return q->ops->put(q, msg, len, timeout_ns);
+}
+
+IPCQ_EXPORT ssize_t ipcq_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns)
+{
+	if (!q || (!buf && q->msg_max) || cap < q->msg_max || timeout_ns < IPCQ_FOREVER)
+		return -EINVAL;
+	return q->ops->get(q, buf, cap, timeout_ns);
+}
+
+IPCQ_EXPORT int ipcq_put_nowait(struct ipcq *q, const void *msg, size_t len)
+{
+	return ipcq_put(q, msg, len, IPCQ_NOWAIT);
+}
+
+IPCQ_EXPORT ssize_t ipcq_get_nowait(struct ipcq *q, void *buf, size_t cap)
+{
+	return ipcq_get(q, buf, cap, IPCQ_NOWAIT);
+}
+
+IPCQ_EXPORT ssize_t ipcq_qsize(struct ipcq *q)
+{
+	if (!q)
+		return -EINVAL;
+	return q->ops->qsize(q);
+}
+
+IPCQ_EXPORT bool ipcq_empty(struct ipcq *q)
+{
+	if (!q)
+		return true;
+	if (q->ops->empty)
+		return q->ops->empty(q);
+	return q->ops->qsize(q) == 0;
+}
+
+IPCQ_EXPORT bool ipcq_full(struct ipcq *q)
+{
+	ssize_t n;
+
+	if (!q)
+		return false;
+	if (q->ops->full)
+		return q->ops->full(q);
+	n = q->ops->qsize(q);
+	return n >= 0 && (size_t)n >= q->capacity;
+}
+
+IPCQ_EXPORT size_t ipcq_capacity(const struct ipcq *q)
+{
+	return q ? q->capacity : 0;
+}
+
+IPCQ_EXPORT size_t ipcq_msg_max(const struct ipcq *q)
+{
+	return q ? q->msg_max : 0;
+}
+
+IPCQ_EXPORT const char *ipcq_backend(const struct ipcq *q)
+{
+	return q ? q->ops->name : NULL;
+}
+
+IPCQ_EXPORT int ipcq_close(struct ipcq *q)
+{
+	int ret;
+
+	if (!q)
+		return -EINVAL;
+	ret = q->ops->close(q);
+	free(q);
+	return ret;
+}
+
+IPCQ_EXPORT int ipcq_unlink(const char *backend, const char *name)
+{
+	const struct ipcq_ops *ops = find_backend(backend);
+
+	if (!ops || !name_ok(name))
+		return -EINVAL;
+	return ops->unlink(name);
+}
+
+IPCQ_EXPORT const char *const *ipcq_backends(void)
+{
+	static const char *names[NBACKENDS + 1];
+
+	/* Filled on every call: cheap, and no once-only state to race on. */
+	for (size_t i = 0; i < NBACKENDS; i++)
+		names[i] = backends[i]->name;
+	names[NBACKENDS] = NULL;
+	return names;
+}
+
+/* ipcq_ext.h ------------------------------------------------------------ */
+
+IPCQ_EXPORT ssize_t ipcq_limits(const char *backend, struct ipcq_limit *out, size_t n)
+{
+	const struct ipcq_ops *ops = find_backend(backend);
+
+	if (!ops || (!out && n))
+		return -EINVAL;
+	return ops->limits ? ops->limits(out, n) : 0;
+}
+
+IPCQ_EXPORT int ipcq_explain(const struct ipcq_opts *opts, int err, char *buf, size_t len)
+{
+	const struct ipcq_ops *ops = opts ? find_backend(opts->backend) : NULL;
+	struct ipcq_opts o;
+
+	if (!ops || !buf || !len)
+		return -EINVAL;
+	buf[0] = '\0';
+	o = *opts;
+	if (o.msg_max == 0)
+		o.msg_max = IPCQ_DEFAULT_MSG_MAX;
+	return ops->explain ? ops->explain(&o, err, buf, len) : 0;
+}
+
+IPCQ_EXPORT ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx)
+{
+	ssize_t total = 0;
+
+	if (backend && !find_backend(backend))
+		return -EINVAL;
+	for (size_t i = 0; i < NBACKENDS; i++) {
+		ssize_t n;
+
+		if ((backend && strcmp(backend, backends[i]->name)) || !backends[i]->clean)
+			continue;
+		n = backends[i]->clean(fn, ctx);
+		if (n < 0)
+			return n;
+		total += n;
+	}
+	return total;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * topo: the machine's CPU topology through hwloc, and placement: pair
+ * relations for two-process benchmarks and policies for pools of workers.
+ * CPUs are named by their OS index (what sched_setaffinity and `taskset` use).
+ * A relation the machine lacks is reported, never faked.
+ */
+#ifndef TOPO_H
+#define TOPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct topo; /* opaque */
+
+enum topo_rel {
+	TOPO_SAME_CPU,      /* "same-cpu": both on one logical CPU */
+	TOPO_SMT,           /* "smt": two hardware threads of one core */
+	TOPO_SAME_L2,       /* "same-l2": two cores sharing an L2 */
+	TOPO_SAME_L3,       /* "same-l3": two cores sharing an L3 but no L2 */
+	TOPO_CROSS_L3,      /* "cross-l3": one NUMA node, different L3s */
+	TOPO_CROSS_NUMA,    /* "cross-numa": one package, different NUMA nodes */
+	TOPO_CROSS_PACKAGE, /* "cross-package": different packages */
+	TOPO_NONE,          /* "none": unpinned */
+	TOPO_NREL
+};
+
+/* Loads this machine's topology, restricted to the CPUs we may run on.  0 or -errno. */
+int topo_load(struct topo **out);
+
+/* Loads an hwloc synthetic topology ("package:2 numa:1 l3:2 core:4 pu:2"); -EINVAL if bad. */
+int topo_load_synthetic(struct topo **out, const char *desc);
+
+void topo_free(struct topo *t);
+
+/* Number of logical CPUs (PUs) usable. */
+int topo_npus(const struct topo *t);
+
+/* "same-cpu", ... ; NULL for an out-of-range value. */
+const char *topo_rel_name(enum topo_rel rel);
+
+/* Parses a relation name.  0 or -EINVAL. */
+int topo_rel_parse(const char *name, enum topo_rel *out);
+
+/*
+ * Two CPUs related by @rel (cpus[0] runs the first process, cpus[1] the
+ * second; both -1 for TOPO_NONE).  Returns 0, or -ENODEV when the machine
+ * lacks the relation, with *why (may be NULL) set to a static reason.
+ */
+int topo_pair(struct topo *t, enum topo_rel rel, int cpus[2], const char **why);
+
+/*
+ * CPUs for @n workers under @policy: "compact" (fill the hardware threads of
+ * a core, then the cores of a cache, ...), "spread" (as far apart as
+ * possible), "none" (-1 each), or an explicit list "0,2,4-7" (used in order,
+ * cycling when n exceeds it).  Returns 0, -EINVAL (bad policy or list, a CPU
+ * not in the topology), with *why (may be NULL) set to a static reason.
+ */
+int topo_place(struct topo *t, const char *policy, int n, int *cpus, const char **why);
+
+/* Binds the calling process to @cpu and verifies it (sched_getaffinity). 0 or -errno. */
+int topo_bind_self(struct topo *t, int cpu);
+
+/*
+ * One short line describing the machine, e.g.
+ * "1 package, 1 NUMA node, 1 L3, 2 L2, 2 cores, 2 PUs (no SMT)".
+ * Returns the length written (truncated to @len) or -errno.
+ */
+int topo_describe(struct topo *t, char *buf, size_t len);
+
+/* Writes the topology as hwloc XML to @path.  0 or -errno. */
+int topo_export_xml(struct topo *t, const char *path);
+
+#endif /* TOPO_H */
