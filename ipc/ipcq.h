@@ -29,10 +29,10 @@ struct ipcq_opts {
 	                        else any process of the same user attaches with ipcq_open() */
 	size_t capacity;     /* at least this many messages of msg_max bytes fit; 0: as many as
 	                        the backend allows. Byte-bounded backends may hold more small ones */
-	size_t msg_max;      /* largest message in bytes; 0: 4096 */
+	size_t msg_max;	     /* largest message in bytes; 0: 4096 */
 };
 
-#define IPCQ_NOWAIT INT64_C(0) /* timeouts are in nanoseconds, relative */
+#define IPCQ_NOWAIT  INT64_C(0) /* timeouts are in nanoseconds, relative */
 #define IPCQ_FOREVER INT64_C(-1)
 
 /*

@@ -15,11 +15,11 @@ extern "C" {
 #endif
 
 struct ipcq_limit {
-	char name[48];  /* "fs.mqueue.msg_max", "RLIMIT_MSGQUEUE", "kernel.msgmnb" */
+	char name[48];	 /* "fs.mqueue.msg_max", "RLIMIT_MSGQUEUE", "kernel.msgmnb" */
 	long long value; /* current value; -1 when it cannot be read */
-	char unit[16];  /* "messages", "bytes" */
-	char what[80];  /* what it bounds, in a few words */
-	char raise[96]; /* how to raise it: "sysctl -w fs.mqueue.msg_max=N" */
+	char unit[16];	 /* "messages", "bytes" */
+	char what[80];	 /* what it bounds, in a few words */
+	char raise[96];	 /* how to raise it: "sysctl -w fs.mqueue.msg_max=N" */
 };
 
 /*

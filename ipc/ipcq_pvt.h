@@ -17,7 +17,7 @@
 
 #define IPCQ_EXPORT __attribute__((visibility("default")))
 
-#define IPCQ_NAME_MAX 200         /* longest queue name accepted */
+#define IPCQ_NAME_MAX	     200  /* longest queue name accepted */
 #define IPCQ_DEFAULT_MSG_MAX 4096 /* msg_max when the caller passes 0 */
 
 /*
@@ -38,9 +38,9 @@ struct ipcq_ops {
 	int (*put)(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
 	ssize_t (*get)(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);
 	ssize_t (*qsize)(struct ipcq *q); /* may return -ENOTSUP */
-	bool (*empty)(struct ipcq *q);    /* NULL: qsize() == 0 */
-	bool (*full)(struct ipcq *q);     /* NULL: qsize() >= capacity */
-	int (*close)(struct ipcq *q);     /* release backend state; the core frees q */
+	bool (*empty)(struct ipcq *q);	  /* NULL: qsize() == 0 */
+	bool (*full)(struct ipcq *q);	  /* NULL: qsize() >= capacity */
+	int (*close)(struct ipcq *q);	  /* release backend state; the core frees q */
 	int (*unlink)(const char *name);
 
 	/* ipcq_ext.h; each may be NULL when the backend has nothing to say. */
@@ -54,7 +54,7 @@ struct ipcq {
 	size_t capacity; /* bound in force, set by the backend */
 	size_t msg_max;
 	bool named;
-	char name[IPCQ_NAME_MAX + 1]; /* "" for anonymous queues */
+	char name[IPCQ_NAME_MAX + 1];	  /* "" for anonymous queues */
 	alignas(64) unsigned char priv[]; /* ops->priv_size bytes */
 };
 
@@ -101,8 +101,8 @@ int __ipcq_private_dir(char *buf, size_t len, const char *sub);
 long long __ipcq_read_sysctl(const char *path);
 
 /* Fills one struct ipcq_limit (strings truncated to fit). */
-void __ipcq_limit_set(struct ipcq_limit *l, const char *name, long long value,
-		      const char *unit, const char *what, const char *raise);
+void __ipcq_limit_set(struct ipcq_limit *l, const char *name, long long value, const char *unit,
+		      const char *what, const char *raise);
 
 /*
  * Start time of process @pid in clock ticks since boot (field 22 of

@@ -120,8 +120,8 @@ long long __ipcq_read_sysctl(const char *path)
 	return v;
 }
 
-void __ipcq_limit_set(struct ipcq_limit *l, const char *name, long long value,
-		      const char *unit, const char *what, const char *raise)
+void __ipcq_limit_set(struct ipcq_limit *l, const char *name, long long value, const char *unit,
+		      const char *what, const char *raise)
 {
 	memset(l, 0, sizeof(*l));
 	snprintf(l->name, sizeof(l->name), "%s", name);

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 struct topo;
-struct pool;        /* opaque */
+struct pool;	    /* opaque */
 struct pool_result; /* opaque: one apply_async's outcome */
 
 /*
@@ -28,12 +28,12 @@ struct pool_result; /* opaque: one apply_async's outcome */
 typedef int (*pool_fn)(const void *arg, size_t len, void *out, size_t *out_len);
 
 struct pool_opts {
-	int workers;          /* 0: one per PU this process may use */
-	const char *policy;   /* "none" (NULL), "compact", "spread", or a CPU list */
-	const char *backend;  /* ipcq backend for tasks and results; NULL: "pipe" */
-	struct topo *topo;    /* NULL: this machine's topology */
-	size_t max_arg;       /* largest argument, bytes; 0: 1024 */
-	size_t max_result;    /* largest result, bytes; 0: 1024 */
+	int workers;	     /* 0: one per PU this process may use */
+	const char *policy;  /* "none" (NULL), "compact", "spread", or a CPU list */
+	const char *backend; /* ipcq backend for tasks and results; NULL: "pipe" */
+	struct topo *topo;   /* NULL: this machine's topology */
+	size_t max_arg;	     /* largest argument, bytes; 0: 1024 */
+	size_t max_result;   /* largest result, bytes; 0: 1024 */
 };
 
 /* Starts the workers.  Returns 0, -EINVAL (bad options), or -errno. */

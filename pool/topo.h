@@ -14,14 +14,14 @@
 struct topo; /* opaque */
 
 enum topo_rel {
-	TOPO_SAME_CPU,      /* "same-cpu": both on one logical CPU */
-	TOPO_SMT,           /* "smt": two hardware threads of one core */
-	TOPO_SAME_L2,       /* "same-l2": two cores sharing an L2 */
-	TOPO_SAME_L3,       /* "same-l3": two cores sharing an L3 but no L2 */
-	TOPO_CROSS_L3,      /* "cross-l3": one NUMA node, different L3s */
+	TOPO_SAME_CPU,	    /* "same-cpu": both on one logical CPU */
+	TOPO_SMT,	    /* "smt": two hardware threads of one core */
+	TOPO_SAME_L2,	    /* "same-l2": two cores sharing an L2 */
+	TOPO_SAME_L3,	    /* "same-l3": two cores sharing an L3 but no L2 */
+	TOPO_CROSS_L3,	    /* "cross-l3": one NUMA node, different L3s */
 	TOPO_CROSS_NUMA,    /* "cross-numa": one package, different NUMA nodes */
 	TOPO_CROSS_PACKAGE, /* "cross-package": different packages */
-	TOPO_NONE,          /* "none": unpinned */
+	TOPO_NONE,	    /* "none": unpinned */
 	TOPO_NREL
 };
 
