@@ -36,11 +36,35 @@ void topo_free(struct topo *t);
 /* Number of logical CPUs (PUs) usable. */
 int topo_npus(const struct topo *t);
 
+/* True when logical CPU @cpu (OS index) is in the topology (and so usable). */
+bool topo_has_cpu(const struct topo *t, int cpu);
+
+/*
+ * True when @t describes this machine (topo_load), false for a synthetic
+ * topology, where binding succeeds without binding anything.
+ */
+bool topo_is_real(const struct topo *t);
+
 /* "same-cpu", ... ; NULL for an out-of-range value. */
 const char *topo_rel_name(enum topo_rel rel);
 
 /* Parses a relation name.  0 or -EINVAL. */
 int topo_rel_parse(const char *name, enum topo_rel *out);
+
+/*
+ * Placement rules in detail (topo.c has them in full):
+ * - Synthetic topologies have no OS numbering: hwloc gives each PU an OS
+ *   index equal to its logical index (depth-first order), so in
+ *   "package:2 core:2 pu:2" PUs 0-3 are package 0 and PUs 0,1 one core.
+ * - topo_pair returns the first pair (a, b) in hwloc logical order, smallest
+ *   a then smallest b, that has the relation.  A machine without Core objects
+ *   counts each PU as a core; without Package objects, as one package.
+ * - compact: PUs in logical order (threads of a core, then the next core of
+ *   the same cache, ...).  spread: round-robin over packages, then NUMA nodes,
+ *   then L3s, cores and PUs, so consecutive workers are as far apart as the
+ *   machine allows.  Both cycle when n exceeds the PUs.
+ * - topo_bind_self(t, -1) binds nothing and returns 0.
+ */
 
 /*
  * Two CPUs related by @rel (cpus[0] runs the first process, cpus[1] the
