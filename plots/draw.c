@@ -1,0 +1,1016 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pictures: for each, the data it needs is written as small CSV files
+ * (plus a .vars file of gnuplot settings) under report/data/, then its script
+ * plots/NAME.gp runs as `gnuplot -e "in='data/NAME';out='NAME'" NAME.gp` in
+ * the report directory.  A picture without data is not drawn; the reason
+ * goes into the report.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "report_pvt.h"
+
+struct draw_ctx {
+	const struct rep_run *run;
+	const struct rep_compare *cmp;
+	const char *outdir;
+	const char *plots_dir;
+	bool png;
+	struct rep_notes *notes;
+	struct rep_picture *pics;
+	size_t npics;
+	char **backends; /* in drawing order, without the floor */
+	size_t nbackends;
+	const char *placement; /* the placement the one-placement pictures use */
+};
+
+static const char *const known_placements[] = {"same-cpu", "smt",	 "same-l2",	  "same-l3",
+					       "cross-l3", "cross-numa", "cross-package", "none"};
+
+static FILE *open_data(const struct draw_ctx *x, const char *name, const char *suffix)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/data/%s%s", x->outdir, name, suffix);
+	return fopen(path, "w");
+}
+
+/* Writes data/NAME.vars: gnuplot assignments, one a line. */
+static int write_vars(const struct draw_ctx *x, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int write_vars(const struct draw_ctx *x, const char *name, const char *fmt, ...)
+{
+	FILE *f = open_data(x, name, ".vars");
+	va_list ap;
+
+	if (!f)
+		return -errno;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	return fclose(f) ? -errno : 0;
+}
+
+void rep_size_label(long size, char *buf, size_t len)
+{
+	if (size >= (1L << 20) && size % (1L << 20) == 0)
+		snprintf(buf, len, "%ld MiB", size >> 20);
+	else if (size >= 1024 && size % 1024 == 0)
+		snprintf(buf, len, "%ld KiB", size >> 10);
+	else
+		snprintf(buf, len, "%ld B", size);
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorted distinct sizes in SIZES[N]; returns how many. */
+static size_t uniq_sizes(long *sizes, size_t n)
+{
+	size_t k = 0;
+
+	qsort(sizes, n, sizeof(*sizes), cmp_long);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || sizes[k - 1] != sizes[i])
+			sizes[k++] = sizes[i];
+	return k;
+}
+
+/* XTICS: a gnuplot command setting size tics and a range a little wider than the data. */
+static void size_tics(char *buf, size_t len, const long *sizes, size_t n)
+{
+	size_t off = (size_t)snprintf(buf, len, "set xtics (");
+
+	for (size_t i = 0; i < n && off < len; i++) {
+		char l[32];
+
+		rep_size_label(sizes[i], l, sizeof(l));
+		off += (size_t)snprintf(buf + off, len - off, "%s\"%s\" %ld", i ? ", " : "", l,
+					sizes[i]);
+	}
+	if (off < len)
+		snprintf(buf + off, len - off, "); set xrange [%g:%g]", n ? sizes[0] / 1.6 : 1.0,
+			 n ? sizes[n - 1] * 1.6 : 2.0);
+}
+
+static const struct rep_cell *find(const struct draw_ctx *x, const char *mode, const char *backend,
+				   long size, int p, int c, const char *placement)
+{
+	struct rep_cell key = {.mode = (char *)mode,
+			       .backend = (char *)backend,
+			       .size = size,
+			       .producers = p,
+			       .consumers = c,
+			       .placement = (char *)placement};
+
+	for (size_t i = 0; i < x->run->ncells; i++)
+		if (rep_cell_same(&x->run->cells[i], &key) && rep_cell_ok(&x->run->cells[i]))
+			return &x->run->cells[i];
+	return NULL;
+}
+
+static bool mode_is(const struct rep_cell *c, const char *mode)
+{
+	return strcmp(c->mode, mode) == 0;
+}
+
+/* PREFER when it has ok cells of MODE, else the main placement of MODE. */
+static const char *choose_placement(const struct draw_ctx *x, const char *mode, const char *prefer)
+{
+	for (size_t i = 0; prefer && i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (mode_is(c, mode) && rep_cell_ok(c) && !strcmp(c->placement, prefer))
+			return prefer;
+	}
+	return rep_main_placement(x->run, mode);
+}
+
+/* 64 bytes when latency cells at PLACEMENT have it, else the smallest size they have. */
+static long choose_size(const struct draw_ctx *x, const char *mode, const char *placement)
+{
+	long best = -1;
+
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (!mode_is(c, mode) || !rep_cell_ok(c) || strcmp(c->placement, placement))
+			continue;
+		if (c->size == 64)
+			return 64;
+		if (best < 0 || c->size < best)
+			best = c->size;
+	}
+	return best;
+}
+
+static void add_word(char *list, size_t len, const char *w)
+{
+	size_t off = strlen(list);
+
+	snprintf(list + off, len - off, "%s%s", off ? " " : "", w);
+}
+
+static void fmt_val(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("?", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+/* A log axis bottom a decade boundary below V (ns), in seconds: bars need room under them. */
+static double log_floor_s(double v_ns)
+{
+	if (!(v_ns > 0) || isinf(v_ns))
+		return 1e-9;
+	return pow(10, floor(log10(v_ns * 0.7))) * 1e-9;
+}
+
+static struct rep_picture *new_pic(struct draw_ctx *x, const char *name, const char *title)
+{
+	struct rep_picture *p = &x->pics[x->npics++];
+
+	p->name = name;
+	p->title = title;
+	return p;
+}
+
+static void not_drawn(struct rep_picture *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void not_drawn(struct rep_picture *p, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	p->drawn = false;
+	p->why = rep_strdup(buf);
+}
+
+/* Searches PATH for gnuplot.  Returns true when it is there and executable. */
+static bool have_gnuplot(void)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (!path)
+		path = "/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/gnuplot", (int)n, path);
+		if (n && access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+static bool nonempty(const char *dir, const char *name, const char *ext)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext);
+	return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+/* Runs plots/NAME.gp in the report directory; its output goes to data/NAME.log. */
+static void plot(struct draw_ctx *x, struct rep_picture *p)
+{
+	char script[4096], expr[512], log[4096];
+	int status;
+	pid_t pid;
+
+	snprintf(script, sizeof(script), "%s/%s.gp", x->plots_dir, p->name);
+	snprintf(expr, sizeof(expr), "in='data/%s';out='%s';FORMATS='%s'", p->name, p->name,
+		 x->png ? "svg png" : "svg");
+	snprintf(log, sizeof(log), "%s/data/%s.log", x->outdir, p->name);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		not_drawn(p, "fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0 || chdir(x->outdir) < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		/* common.gp and term.gp are found through gnuplot's load path. */
+		setenv("GNUPLOT_LIB", x->plots_dir, 1);
+		execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			not_drawn(p, "waitpid: %s", strerror(errno));
+			return;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+	    !nonempty(x->outdir, p->name, "svg") ||
+	    (x->png && !nonempty(x->outdir, p->name, "png"))) {
+		not_drawn(p, "gnuplot failed on %s.gp (see data/%s.log)", p->name, p->name);
+		fprintf(stderr, "ipcbench report: warning: gnuplot failed on %s (see %s)\n", script,
+			log);
+		return;
+	}
+	p->drawn = true;
+	p->png = x->png;
+	/* Keep the log only when gnuplot had something to say. */
+	struct stat st;
+
+	if (stat(log, &st) == 0 && st.st_size == 0)
+		unlink(log);
+}
+
+static void pic_latency_vs_size(struct draw_ctx *x)
+{
+	struct rep_picture *p = new_pic(x, "latency_vs_size", "Latency against message size");
+	const char *pl = choose_placement(x, "latency", x->placement);
+	long sizes[x->run->ncells + 1], fsizes[x->run->ncells + 1];
+	size_t ns = 0, nfs;
+	char blist[1024] = "", tics[2048];
+
+	if (!pl) {
+		not_drawn(p, "no latency cell measured");
+		return;
+	}
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (mode_is(c, "latency") && rep_cell_ok(c) && !strcmp(c->placement, pl))
+			sizes[ns++] = c->size;
+	}
+	ns = uniq_sizes(sizes, ns);
+	for (size_t b = 0; b < x->nbackends; b++) {
+		FILE *f = NULL;
+
+		for (size_t s = 0; s < ns; s++) {
+			const struct rep_cell *c =
+				find(x, "latency", x->backends[b], sizes[s], 1, 1, pl);
+
+			if (!c)
+				continue;
+			if (!f) {
+				char suf[300];
+
+				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
+				f = open_data(x, p->name, suf);
+				if (!f)
+					goto io;
+				add_word(blist, sizeof(blist), x->backends[b]);
+			}
+			fprintf(f, "%ld,", c->size);
+			fmt_val(f, c->lat[LAT_P50]);
+			fputc(',', f);
+			fmt_val(f, c->lat[LAT_P99]);
+			fputc('\n', f);
+		}
+		if (f && fclose(f))
+			goto io;
+	}
+	/* The floor, per size where measured; measured at one size only, it is drawn across. */
+	nfs = 0;
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (mode_is(c, "floor") && rep_cell_ok(c) && !strcmp(c->placement, pl))
+			fsizes[nfs++] = c->size;
+	}
+	nfs = uniq_sizes(fsizes, nfs);
+	if (nfs > 0) {
+		FILE *f = open_data(x, p->name, "_floor.csv");
+		const struct rep_cell *last = NULL;
+
+		if (!f)
+			goto io;
+		for (size_t i = 0; i < nfs; i++) {
+			last = find(x, "floor", "floor", fsizes[i], 1, 1, pl);
+			if (last) {
+				fprintf(f, "%ld,", last->size);
+				fmt_val(f, last->lat[LAT_P50]);
+				fputc(',', f);
+				fmt_val(f, last->lat[LAT_P99]);
+				fputc('\n', f);
+			}
+		}
+		if (nfs == 1 && last && ns > 1) {
+			for (size_t i = 0; i < 2; i++) {
+				fprintf(f, "%ld,", sizes[i ? ns - 1 : 0]);
+				fmt_val(f, last->lat[LAT_P50]);
+				fputc(',', f);
+				fmt_val(f, last->lat[LAT_P99]);
+				fputc('\n', f);
+			}
+		}
+		if (fclose(f))
+			goto io;
+		add_word(blist, sizeof(blist), "floor");
+	}
+	size_tics(tics, sizeof(tics), sizes, ns);
+	if (write_vars(x, p->name, "B = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\n", blist, tics,
+		       pl) < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+static void pic_throughput_vs_size(struct draw_ctx *x)
+{
+	struct rep_picture *p = new_pic(x, "throughput_vs_size", "Throughput against message size");
+	const char *pl = choose_placement(x, "throughput", x->placement);
+	long sizes[x->run->ncells + 1];
+	size_t ns = 0;
+	int pp = 1, cc = 1;
+	char blist[1024] = "", tics[2048];
+
+	if (!pl) {
+		not_drawn(p, "no throughput cell measured");
+		return;
+	}
+	/* One producer and one consumer when measured, else the first P x C there is. */
+	bool have11 = false;
+
+	for (size_t i = 0; i < x->run->ncells && !have11; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (mode_is(c, "throughput") && rep_cell_ok(c) && !strcmp(c->placement, pl)) {
+			if (c->producers == 1 && c->consumers == 1)
+				have11 = true;
+			else if (pp == 1 && cc == 1)
+				pp = c->producers, cc = c->consumers;
+		}
+	}
+	if (have11)
+		pp = cc = 1;
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (mode_is(c, "throughput") && rep_cell_ok(c) && !strcmp(c->placement, pl) &&
+		    c->producers == pp && c->consumers == cc)
+			sizes[ns++] = c->size;
+	}
+	ns = uniq_sizes(sizes, ns);
+	for (size_t b = 0; b < x->nbackends; b++) {
+		FILE *f = NULL;
+
+		for (size_t s = 0; s < ns; s++) {
+			const struct rep_cell *c =
+				find(x, "throughput", x->backends[b], sizes[s], pp, cc, pl);
+
+			if (!c)
+				continue;
+			if (!f) {
+				char suf[300];
+
+				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
+				f = open_data(x, p->name, suf);
+				if (!f)
+					goto io;
+				add_word(blist, sizeof(blist), x->backends[b]);
+			}
+			fprintf(f, "%ld,", c->size);
+			fmt_val(f, c->msgs_per_s);
+			fputc(',', f);
+			fmt_val(f, isnan(c->bytes_per_s) ? c->msgs_per_s * (double)c->size
+							 : c->bytes_per_s);
+			fputc('\n', f);
+		}
+		if (f && fclose(f))
+			goto io;
+	}
+	size_tics(tics, sizeof(tics), sizes, ns);
+	if (write_vars(x, p->name, "B = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\nPC = \"%dx%d\"\n",
+		       blist, tics, pl, pp, cc) < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+struct pc {
+	int p, c;
+};
+
+static int cmp_pc(const void *a, const void *b)
+{
+	const struct pc *x = a, *y = b;
+
+	if (x->p * x->c != y->p * y->c)
+		return x->p * x->c - y->p * y->c;
+	return x->p != y->p ? x->p - y->p : x->c - y->c;
+}
+
+/* The distinct P x C of ok throughput cells at SIZE and PL, sorted. */
+static size_t pcs_at(const struct draw_ctx *x, long size, const char *pl, struct pc *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+		bool seen = false;
+
+		if (!mode_is(c, "throughput") || !rep_cell_ok(c) || c->size != size ||
+		    strcmp(c->placement, pl))
+			continue;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = out[k].p == c->producers && out[k].c == c->consumers;
+		if (!seen)
+			out[n++] = (struct pc){c->producers, c->consumers};
+	}
+	qsort(out, n, sizeof(*out), cmp_pc);
+	return n;
+}
+
+static void pic_throughput_vs_pc(struct draw_ctx *x)
+{
+	struct rep_picture *p =
+		new_pic(x, "throughput_vs_pc", "Throughput against producers × consumers");
+	const char *pl = choose_placement(x, "throughput", x->placement);
+	struct pc pcs[x->run->ncells + 1];
+	size_t npc = 0;
+	long size = -1;
+	char blist[1024] = "", tics[2048], sl[32];
+
+	if (!pl) {
+		not_drawn(p, "no throughput cell measured");
+		return;
+	}
+	/* 64 bytes if it has several P x C, else the size with the most. */
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+		size_t n;
+
+		if (!mode_is(c, "throughput") || !rep_cell_ok(c) || strcmp(c->placement, pl))
+			continue;
+		n = pcs_at(x, c->size, pl, pcs);
+		if (n > npc || (n == npc && n > 1 && c->size == 64)) {
+			npc = n;
+			size = c->size;
+		}
+	}
+	if (npc < 2) {
+		not_drawn(p, "the run has one producers × consumers configuration only");
+		return;
+	}
+	npc = pcs_at(x, size, pl, pcs);
+	for (size_t b = 0; b < x->nbackends; b++) {
+		FILE *f = NULL;
+
+		for (size_t k = 0; k < npc; k++) {
+			const struct rep_cell *c =
+				find(x, "throughput", x->backends[b], size, pcs[k].p, pcs[k].c, pl);
+
+			if (!c)
+				continue;
+			if (!f) {
+				char suf[300];
+
+				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
+				f = open_data(x, p->name, suf);
+				if (!f)
+					goto io;
+				add_word(blist, sizeof(blist), x->backends[b]);
+			}
+			fprintf(f, "%zu,%dx%d,", k, pcs[k].p, pcs[k].c);
+			fmt_val(f, c->msgs_per_s);
+			fputc('\n', f);
+		}
+		if (f && fclose(f))
+			goto io;
+	}
+	size_t off = (size_t)snprintf(tics, sizeof(tics), "set xtics (");
+
+	for (size_t k = 0; k < npc && off < sizeof(tics); k++)
+		off += (size_t)snprintf(tics + off, sizeof(tics) - off, "%s\"%d×%d\" %zu",
+					k ? ", " : "", pcs[k].p, pcs[k].c, k);
+	if (off < sizeof(tics))
+		snprintf(tics + off, sizeof(tics) - off, "); set xrange [-0.4:%zu.4]", npc - 1);
+	rep_size_label(size, sl, sizeof(sl));
+	if (write_vars(x, p->name, "B = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\nSIZE = \"%s\"\n",
+		       blist, tics, pl, sl) < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+static void pic_latency_percentiles(struct draw_ctx *x)
+{
+	struct rep_picture *p =
+		new_pic(x, "latency_percentiles", "Latency percentiles at one message size");
+	const char *pl = choose_placement(x, "latency", x->placement);
+	static const struct {
+		const char *label;
+		enum rep_lat k;
+	} pct[] = {{"p50", LAT_P50},
+		   {"p90", LAT_P90},
+		   {"p99", LAT_P99},
+		   {"p99.9", LAT_P999},
+		   {"max", LAT_MAX}};
+	const struct rep_cell *cols[x->nbackends + 1];
+	size_t ncols = 0;
+	char blist[1024] = "", sl[32];
+	double vmin = INFINITY;
+	long size;
+
+	if (!pl) {
+		not_drawn(p, "no latency cell measured");
+		return;
+	}
+	size = choose_size(x, "latency", pl);
+	for (size_t b = 0; b <= x->nbackends; b++) {
+		const char *name = b < x->nbackends ? x->backends[b] : "floor";
+		const struct rep_cell *c =
+			find(x, b < x->nbackends ? "latency" : "floor", name, size, 1, 1, pl);
+
+		if (c) {
+			cols[ncols++] = c;
+			add_word(blist, sizeof(blist), name);
+		}
+	}
+	FILE *f = open_data(x, p->name, ".csv");
+
+	if (!f)
+		goto io;
+	for (size_t k = 0; k < sizeof(pct) / sizeof(pct[0]); k++) {
+		fputs(pct[k].label, f);
+		for (size_t b = 0; b < ncols; b++) {
+			fputc(',', f);
+			fmt_val(f, cols[b]->lat[pct[k].k]);
+			if (cols[b]->lat[pct[k].k] > 0)
+				vmin = fmin(vmin, cols[b]->lat[pct[k].k]);
+		}
+		fputc('\n', f);
+	}
+	if (fclose(f))
+		goto io;
+	rep_size_label(size, sl, sizeof(sl));
+	if (write_vars(x, p->name, "B = \"%s\"\nPLACEMENT = \"%s\"\nSIZE = \"%s\"\nYMIN = %g\n",
+		       blist, pl, sl, log_floor_s(vmin)) < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+static int placement_rank(const char *pl)
+{
+	for (size_t i = 0; i < sizeof(known_placements) / sizeof(known_placements[0]); i++)
+		if (!strcmp(pl, known_placements[i]))
+			return (int)i;
+	return 100;
+}
+
+static void pic_placement(struct draw_ctx *x)
+{
+	struct rep_picture *p = new_pic(x, "placement", "Placement of the two processes");
+	const char *pl = choose_placement(x, "latency", x->placement);
+	const char *pls[x->run->ncells + 1];
+	size_t npl = 0;
+	char blist[1024] = "", sl[32];
+	double vmin = INFINITY;
+	long size;
+
+	if (!pl) {
+		not_drawn(p, "no latency cell measured");
+		return;
+	}
+	size = choose_size(x, "latency", pl);
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+		bool seen = false;
+
+		if (!(mode_is(c, "latency") || mode_is(c, "floor")) || !rep_cell_ok(c) ||
+		    c->size != size)
+			continue;
+		for (size_t k = 0; k < npl && !seen; k++)
+			seen = !strcmp(pls[k], c->placement);
+		if (!seen)
+			pls[npl++] = c->placement;
+	}
+	if (npl < 2) {
+		not_drawn(p, "the run measured one placement only (%s)", pl);
+		return;
+	}
+	/* Known relations from near to far, others after them. */
+	for (size_t i = 1; i < npl; i++)
+		for (size_t j = i; j > 0 && placement_rank(pls[j]) < placement_rank(pls[j - 1]);
+		     j--) {
+			const char *t = pls[j];
+
+			pls[j] = pls[j - 1];
+			pls[j - 1] = t;
+		}
+	bool use[x->nbackends + 1];
+
+	for (size_t b = 0; b <= x->nbackends; b++) {
+		const char *name = b < x->nbackends ? x->backends[b] : "floor";
+
+		use[b] = false;
+		for (size_t k = 0; k < npl && !use[b]; k++)
+			use[b] = find(x, b < x->nbackends ? "latency" : "floor", name, size, 1, 1,
+				      pls[k]) != NULL;
+		if (use[b])
+			add_word(blist, sizeof(blist), name);
+	}
+	FILE *f = open_data(x, p->name, ".csv");
+
+	if (!f)
+		goto io;
+	for (size_t k = 0; k < npl; k++) {
+		fputs(pls[k], f);
+		for (size_t b = 0; b <= x->nbackends; b++) {
+			const char *name = b < x->nbackends ? x->backends[b] : "floor";
+			const struct rep_cell *c;
+
+			if (!use[b])
+				continue;
+			c = find(x, b < x->nbackends ? "latency" : "floor", name, size, 1, 1,
+				 pls[k]);
+			fputc(',', f);
+			fmt_val(f, c ? c->lat[LAT_P50] : NAN);
+			if (c && c->lat[LAT_P50] > 0)
+				vmin = fmin(vmin, c->lat[LAT_P50]);
+		}
+		fputc('\n', f);
+	}
+	if (fclose(f))
+		goto io;
+	rep_size_label(size, sl, sizeof(sl));
+	if (write_vars(x, p->name, "B = \"%s\"\nSIZE = \"%s\"\nYMIN = %g\n", blist, sl,
+		       log_floor_s(vmin)) < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+struct bucket {
+	double ub, count;
+};
+
+static int cmp_bucket(const void *a, const void *b)
+{
+	double x = ((const struct bucket *)a)->ub, y = ((const struct bucket *)b)->ub;
+
+	return (x > y) - (x < y);
+}
+
+static void pic_latency_cdf(struct draw_ctx *x)
+{
+	struct rep_picture *p = new_pic(x, "latency_cdf", "Latency distribution (CDF)");
+	const struct rep_run *run = x->run;
+	const char *pl = NULL;
+	long size = -1;
+	char blist[1024] = "", sl[32];
+
+	if (!run->have_hist) {
+		not_drawn(p, "the run has no histograms.csv");
+		return;
+	}
+	/* The placement of the other pictures when the histograms have it, and 64 B if there. */
+	for (size_t i = 0; i < run->nhist; i++) {
+		const struct rep_hist *h = &run->hist[i];
+
+		if (strcmp(h->mode, "latency") && strcmp(h->mode, "floor"))
+			continue;
+		if (!pl || (x->placement && !strcmp(h->placement, x->placement)))
+			pl = h->placement;
+	}
+	if (!pl) {
+		not_drawn(p, "histograms.csv has no latency histogram");
+		return;
+	}
+	for (size_t i = 0; i < run->nhist; i++) {
+		const struct rep_hist *h = &run->hist[i];
+
+		if (!strcmp(h->placement, pl) && !strcmp(h->mode, "latency") &&
+		    (size < 0 || h->size == 64 || (size != 64 && h->size < size)))
+			size = h->size;
+	}
+	if (size < 0) {
+		not_drawn(p, "histograms.csv has no latency histogram at %s", pl);
+		return;
+	}
+	struct bucket *bk = calloc(run->nhist + 1, sizeof(*bk));
+
+	if (!bk)
+		goto io;
+	for (size_t b = 0; b <= x->nbackends; b++) {
+		const char *name = b < x->nbackends ? x->backends[b] : "floor";
+		const char *mode = b < x->nbackends ? "latency" : "floor";
+		double total = 0, cum = 0;
+		size_t n = 0;
+
+		for (size_t i = 0; i < run->nhist; i++) {
+			const struct rep_hist *h = &run->hist[i];
+
+			if (strcmp(h->mode, mode) || strcmp(h->backend, name) || h->size != size ||
+			    strcmp(h->placement, pl) || !(h->count > 0))
+				continue;
+			/* An overflow bucket (inf) counts, but has no place on the axis. */
+			if (h->bucket_ns > 0 && !isinf(h->bucket_ns))
+				bk[n++] = (struct bucket){h->bucket_ns, h->count};
+			total += h->count;
+		}
+		if (n == 0 || total <= 0)
+			continue;
+		qsort(bk, n, sizeof(*bk), cmp_bucket);
+		char suf[300];
+
+		snprintf(suf, sizeof(suf), "_%s.csv", name);
+		FILE *f = open_data(x, p->name, suf);
+
+		if (!f) {
+			free(bk);
+			goto io;
+		}
+		/* Start at 0 one bucket below the first: steps rise at each upper bound. */
+		fprintf(f, "%.6g,0\n", n > 1 ? bk[0].ub * bk[0].ub / bk[1].ub : bk[0].ub / 1.2);
+		for (size_t i = 0; i < n; i++) {
+			cum += bk[i].count;
+			fprintf(f, "%.6g,%.6f\n", bk[i].ub, cum / total);
+		}
+		if (fclose(f)) {
+			free(bk);
+			goto io;
+		}
+		add_word(blist, sizeof(blist), name);
+	}
+	free(bk);
+	if (!blist[0]) {
+		not_drawn(p, "histograms.csv has only empty latency histograms");
+		return;
+	}
+	rep_size_label(size, sl, sizeof(sl));
+	if (write_vars(x, p->name, "B = \"%s\"\nPLACEMENT = \"%s\"\nSIZE = \"%s\"\n", blist, pl,
+		       sl) < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+static void pic_overhead(struct draw_ctx *x)
+{
+	struct rep_picture *p =
+		new_pic(x, "overhead", "Overhead against the bare mechanism and the floor");
+	const char *pl = choose_placement(x, "latency", x->placement);
+	long sizes[x->run->ncells + 1];
+	size_t ns = 0;
+	char bb[1024] = "", bf[1024] = "", tics[2048];
+
+	if (!pl) {
+		not_drawn(p, "no latency cell measured");
+		return;
+	}
+	for (size_t b = 0; b < x->nbackends; b++) {
+		FILE *f = NULL;
+		bool vs_bare = false, vs_floor = false;
+
+		for (size_t i = 0; i < x->run->ncells; i++) {
+			const struct rep_cell *c = &x->run->cells[i], *bare, *floor;
+
+			if (!mode_is(c, "latency") || !rep_cell_ok(c) || strcmp(c->placement, pl) ||
+			    strcmp(c->backend, x->backends[b]) || c->producers != 1 ||
+			    c->consumers != 1)
+				continue;
+			bare = find(x, "bare", c->backend, c->size, 1, 1, pl);
+			floor = find(x, "floor", "floor", c->size, 1, 1, pl);
+			if (!bare && !floor)
+				continue;
+			if (!f) {
+				char suf[300];
+
+				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
+				f = open_data(x, p->name, suf);
+				if (!f)
+					goto io;
+			}
+			fprintf(f, "%ld,", c->size);
+			fmt_val(f, bare ? c->lat[LAT_P50] / bare->lat[LAT_P50] : NAN);
+			fputc(',', f);
+			fmt_val(f, floor ? c->lat[LAT_P50] / floor->lat[LAT_P50] : NAN);
+			fputc('\n', f);
+			vs_bare |= bare != NULL;
+			vs_floor |= floor != NULL;
+			sizes[ns++] = c->size;
+		}
+		if (f && fclose(f))
+			goto io;
+		if (vs_bare)
+			add_word(bb, sizeof(bb), x->backends[b]);
+		if (vs_floor)
+			add_word(bf, sizeof(bf), x->backends[b]);
+	}
+	if (!bb[0] && !bf[0]) {
+		not_drawn(p, "the run has neither bare-mechanism nor floor cells at %s", pl);
+		return;
+	}
+	ns = uniq_sizes(sizes, ns);
+	size_tics(tics, sizeof(tics), sizes, ns);
+	if (write_vars(x, p->name, "BB = \"%s\"\nBF = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\n",
+		       bb, bf, tics, pl) < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+static const char *mode_short(const char *mode)
+{
+	return !strcmp(mode, "latency") ? "lat" : !strcmp(mode, "throughput") ? "tput" : mode;
+}
+
+/* The last component of PATH, made safe inside a gnuplot string. */
+static void gp_name(const char *path, char *buf, size_t len)
+{
+	const char *s = strrchr(path, '/');
+
+	snprintf(buf, len, "%s", s && s[1] ? s + 1 : path);
+	for (char *p = buf; *p; p++)
+		if (*p == '"' || *p == '\'' || *p == '\\' || *p == '@' || *p == '$')
+			*p = '_';
+}
+
+static void pic_compare(struct draw_ctx *x)
+{
+	struct rep_picture *p = new_pic(x, "compare", "Comparison with the base run");
+	const struct rep_compare *cmp = x->cmp;
+	char *tics, bname[64], cname[64];
+	size_t off, len = 64 + cmp->n * 96;
+	bool many_pl = false;
+	double ymax = 2;
+
+	if (cmp->n == 0) {
+		not_drawn(p, "no cell measured in both runs");
+		return;
+	}
+	for (size_t i = 1; i < cmp->n; i++)
+		many_pl |= strcmp(cmp->rows[i].cur->placement, cmp->rows[0].cur->placement) != 0;
+	FILE *f = open_data(x, p->name, ".csv");
+
+	if (!f)
+		goto io;
+	tics = malloc(len);
+	if (!tics) {
+		fclose(f);
+		goto io;
+	}
+	off = (size_t)snprintf(tics, len, "set ytics (");
+	for (size_t i = 0; i < cmp->n; i++) {
+		const struct rep_compare_row *r = &cmp->rows[i];
+		const struct rep_cell *c = r->cur;
+		unsigned rgb = !strcmp(r->verdict, "faster")   ? 0x009E73
+			       : !strcmp(r->verdict, "slower") ? 0xD55E00
+							       : 0xBBBBBB;
+		char sl[32], pc[32] = "";
+
+		fprintf(f, "%zu,%.6g,%u\n", i, r->speedup, rgb);
+		ymax = fmax(ymax, 1.4 * fmax(r->speedup, 1 / r->speedup));
+		rep_size_label(c->size, sl, sizeof(sl));
+		if (c->producers != 1 || c->consumers != 1)
+			snprintf(pc, sizeof(pc), " %dx%d", c->producers, c->consumers);
+		off += (size_t)snprintf(tics + off, len - off, "%s\"%s %s %s%s%s%s\" %zu",
+					i ? ", " : "", mode_short(c->mode), c->backend, sl, pc,
+					many_pl ? " " : "", many_pl ? c->placement : "", i);
+	}
+	snprintf(tics + off, len - off, ")");
+	if (fclose(f)) {
+		free(tics);
+		goto io;
+	}
+	gp_name(cmp->base_dir, bname, sizeof(bname));
+	gp_name(cmp->cur_dir, cname, sizeof(cname));
+	int ret =
+		write_vars(x, p->name,
+			   "BASE = \"%s\"\nCUR = \"%s\"\nNCELLS = %zu\nYMAX = %.4g\nTICS = '%s'\n",
+			   bname, cname, cmp->n, ymax, tics);
+
+	free(tics);
+	if (ret < 0)
+		goto io;
+	plot(x, p);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+}
+
+/*
+ * Draws every picture of RUN (and of CMP when not NULL) into OUTDIR, data in
+ * OUTDIR/data.  Returns 0, -ENOENT when gnuplot is not on PATH, or -errno
+ * when OUTDIR/data cannot be made.  A picture that cannot be drawn is
+ * reported in PICS with its reason, not as an error.
+ */
+int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const char *outdir,
+		 const char *plots_dir, bool png, struct rep_picture **pics, size_t *npics,
+		 struct rep_notes *notes)
+{
+	struct draw_ctx x = {.run = run,
+			     .cmp = cmp,
+			     .outdir = outdir,
+			     .plots_dir = plots_dir,
+			     .png = png,
+			     .notes = notes};
+	char path[4096];
+
+	*pics = NULL;
+	*npics = 0;
+	if (!have_gnuplot())
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/data", outdir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	x.pics = calloc(8, sizeof(*x.pics));
+	if (!x.pics)
+		return -ENOMEM;
+	x.backends = rep_run_backends(run, &x.nbackends);
+	x.placement = rep_main_placement(run, NULL);
+	pic_latency_vs_size(&x);
+	pic_throughput_vs_size(&x);
+	pic_throughput_vs_pc(&x);
+	pic_latency_percentiles(&x);
+	pic_placement(&x);
+	pic_latency_cdf(&x);
+	pic_overhead(&x);
+	if (cmp)
+		pic_compare(&x);
+	free(x.backends);
+	*pics = x.pics;
+	*npics = x.npics;
+	return 0;
+}
+
+void rep_pictures_free(struct rep_picture *pics, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(pics[i].why);
+	free(pics);
+}

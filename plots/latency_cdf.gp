@@ -1,0 +1,22 @@
+# Cumulative distribution of round-trip latency per backend at one size, from
+# histograms.csv (bucket upper bounds), log x.
+# in: data prefix (IN.vars sets B, SIZE, PLACEMENT; IN_<backend>.csv: bucket_ns,fraction)
+# out: output prefix (writes OUT.svg and OUT.png)
+load "common.gp"
+load in.".vars"
+set logscale x 10
+set format x "%.0s %cs"
+set yrange [0:1.02]
+set ytics 0.1
+set format y "%.1f"
+set xlabel "round-trip latency"
+set ylabel "fraction of round trips ≤ latency"
+set title "Latency distribution (CDF) at ".SIZE." (".PLACEMENT.")"
+set key inside bottom right
+f(b) = sprintf("%s_%s.csv", in, b)
+do for [fmt in FORMATS] {
+	load "term.gp"
+	plot for [i=1:words(B)] f(word(B,i)) using ($1*1e-9):2 with steps \
+		lc rgb bcolor(word(B,i)) lw 2 title word(B,i)
+	unset output
+}
