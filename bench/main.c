@@ -1,14 +1,597 @@
 /* SPDX-License-Identifier: MIT */
-/* PLACEHOLDER: being written. */
+/*
+ * ipcbench: measures how fast Linux processes pass messages.
+ *   ipcbench list | run [options] | clean | report DIR [--compare BASE] | --help
+ * Bad input exits with code 2 and one line naming the flag, the value and
+ * what is allowed.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
 
+#include "gb.h"
+#include "ipcq_ext.h"
+#include "matrix.h"
 #include "report.h"
+
+#ifndef IPCB_VERSION
+#define IPCB_VERSION "unknown"
+#endif
+
+static const char usage[] =
+	"usage: ipcbench COMMAND [options]\n"
+	"\n"
+	"commands:\n"
+	"  list                 backends and their kernel limits, placements, topology\n"
+	"  run [options]        run the benchmark matrix and write results/<date>-<host>/\n"
+	"  clean                remove IPC objects that killed ipcbench runs left behind\n"
+	"  report DIR [--compare BASE]   draw a run's results (see ipcbench report --help)\n"
+	"  --help, --version\n"
+	"\n"
+	"run options (lists are comma-separated; each replaces the profile's list):\n"
+	"  --profile quick|full     quick (default): every backend at 64 B and 4 KiB, both\n"
+	"                           modes, 1x1, floor and bare loops, one cross-core placement;\n"
+	"                           full: sizes 8..64K, pairs 1x1,2x2,4x1, every placement\n"
+	"  --mode LIST              latency,throughput,floor,bare\n"
+	"  --backends LIST          ipcq backends: %s\n"
+	"  --sizes LIST             message sizes in bytes, 8 to 1M, suffix K or M (64,4K)\n"
+	"  --pairs LIST             producers x consumers for throughput, 1..64 each (1x1,4x1)\n"
+	"  --placement LIST         same-cpu,smt,same-l2,same-l3,cross-l3,cross-numa,\n"
+	"                           cross-package,none\n"
+	"  --repetitions N          repetitions per cell, 1..1000 (quick 5, full 5)\n"
+	"  --min-time S             seconds per repetition, >0 (quick 0.15, full 0.5)\n"
+	"  --out DIR                where results go (default results/<date>-<host>)\n"
+	"  --benchmark_*            passed to google-benchmark (e.g. --benchmark_filter=RE)\n"
+	"\n"
+	"Latency is the round-trip time (one message there and back), timed with\n"
+	"clock_gettime(CLOCK_MONOTONIC).  Throughput counts messages from the first put to\n"
+	"the last get; every message is verified.\n";
+
+static void print_usage(FILE *f)
+{
+	char list[256] = "";
+	const char *const *b;
+
+	for (b = ipcq_backends(); b && *b; b++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 list[0] ? "," : "", *b);
+	fprintf(f, usage, list);
+}
+
+/* Bad input: one line, exit code 2. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+bad(const char *flag, const char *value, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ipcbench: %s: invalid value '%s'; allowed: ", flag, value);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* Copies that live as long as the program, reachable so LeakSanitizer knows. */
+static char *kept[64];
+static int nkept;
+
+/* Splits @s on commas into @out, pointing into a copy of @s that is kept. */
+static int split(const char *flag, const char *s, char **out, int max)
+{
+	char *copy = nkept < 64 ? strdup(s) : NULL, *tok, *save = NULL;
+	int n = 0;
+
+	if (copy)
+		kept[nkept++] = copy;
+	if (!copy) {
+		fprintf(stderr, "ipcbench: out of memory\n");
+		exit(1);
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			bad(flag, s, "at most %d entries", max);
+		out[n++] = tok;
+	}
+	if (!n)
+		bad(flag, s, "a non-empty comma-separated list");
+	return n;
+}
+
+static void parse_modes(const char *v, struct matrix_opts *o)
+{
+	char *t[MATRIX_MAX];
+	int n = split("--mode", v, t, MATRIX_MAX), i, m;
+
+	memset(o->modes, 0, sizeof(o->modes));
+	for (i = 0; i < n; i++) {
+		for (m = 0; m < MODE_N && strcmp(t[i], bench_mode_name(m)); m++)
+			;
+		if (m == MODE_N)
+			bad("--mode", t[i], "latency, throughput, floor, bare");
+		o->modes[m] = true;
+	}
+}
+
+static void parse_backends(const char *v, struct matrix_opts *o)
+{
+	char *t[MATRIX_MAX], list[256] = "";
+	const char *const *all = ipcq_backends(), *const * b;
+	int n = split("--backends", v, t, MATRIX_MAX), i, j;
+
+	for (b = all; b && *b; b++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 list[0] ? ", " : "", *b);
+	o->nbackends = 0;
+	for (i = 0; i < n; i++) {
+		for (b = all; b && *b && strcmp(*b, t[i]); b++)
+			;
+		if (!b || !*b)
+			bad("--backends", t[i], "%s", list);
+		for (j = 0; j < o->nbackends && strcmp(o->backends[j], *b); j++)
+			;
+		if (j == o->nbackends)
+			o->backends[o->nbackends++] = *b;
+	}
+}
+
+static void parse_sizes(const char *v, struct matrix_opts *o)
+{
+	char *t[MATRIX_MAX], *end;
+	int n = split("--sizes", v, t, MATRIX_MAX), i;
+	unsigned long long x;
+
+	o->nsizes = 0;
+	for (i = 0; i < n; i++) {
+		errno = 0;
+		x = t[i][0] >= '0' && t[i][0] <= '9' ? strtoull(t[i], &end, 10) : 0;
+		if (x && (*end == 'K' || *end == 'k'))
+			x <<= 10, end++;
+		else if (x && (*end == 'M' || *end == 'm'))
+			x <<= 20, end++;
+		if (!x || errno || *end || x < BENCH_MIN_SIZE || x > BENCH_MAX_SIZE)
+			bad("--sizes", t[i],
+			    "sizes in bytes from %d to 1M, optional suffix K or M (e.g. 64,4K)",
+			    BENCH_MIN_SIZE);
+		o->sizes[o->nsizes++] = (size_t)x;
+	}
+}
+
+static int parse_count(const char *s, int lo, int hi)
+{
+	char *end;
+	long v;
+
+	if (!(s[0] >= '0' && s[0] <= '9'))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	return (int)v;
+}
+
+static void parse_pairs(const char *v, struct matrix_opts *o)
+{
+	char *t[MATRIX_MAX], *x;
+	int n = split("--pairs", v, t, MATRIX_MAX), i, p, c;
+
+	o->npairs = 0;
+	for (i = 0; i < n; i++) {
+		x = strchr(t[i], 'x');
+		if (x)
+			*x = '\0';
+		p = x ? parse_count(t[i], 1, BENCH_MAX_PROCS) : -1;
+		c = x ? parse_count(x + 1, 1, BENCH_MAX_PROCS) : -1;
+		if (x)
+			*x = 'x';
+		if (p < 0 || c < 0)
+			bad("--pairs", t[i], "PxC with P and C from 1 to %d (e.g. 1x1,2x2,4x1)",
+			    BENCH_MAX_PROCS);
+		o->pairs[o->npairs][0] = p;
+		o->pairs[o->npairs++][1] = c;
+	}
+}
+
+static void parse_placements(const char *v, struct matrix_opts *o)
+{
+	char *t[MATRIX_MAX];
+	int n = split("--placement", v, t, MATRIX_MAX), i;
+	enum topo_rel r;
+
+	o->nrels = 0;
+	for (i = 0; i < n; i++) {
+		if (topo_rel_parse(t[i], &r) < 0)
+			bad("--placement", t[i],
+			    "same-cpu, smt, same-l2, same-l3, cross-l3, "
+			    "cross-numa, cross-package, none");
+		if (o->nrels < TOPO_NREL)
+			o->rels[o->nrels++] = r;
+	}
+}
+
+/* mkdir -p, then prove we can write there. */
+static int make_out_dir(const char *dir)
+{
+	char path[PATH_MAX], *p;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	if (snprintf(path, sizeof(path), "%s/.ipcbench-write-test", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	bench_stop = sig;
+}
+
+static struct topo *load_topo(void)
+{
+	struct topo *t;
+	int rc = topo_load(&t);
+
+	if (rc < 0) {
+		fprintf(stderr, "ipcbench: cannot read the machine's topology (hwloc): %s\n",
+			strerror(-rc));
+		exit(1);
+	}
+	return t;
+}
+
+/* The quick profile's placement: the first cross-core relation this machine has. */
+static enum topo_rel quick_rel(struct topo *t)
+{
+	static const enum topo_rel order[] = {TOPO_SAME_L3,    TOPO_SAME_L2,	   TOPO_CROSS_L3,
+					      TOPO_CROSS_NUMA, TOPO_CROSS_PACKAGE, TOPO_SMT};
+	int cpus[2];
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (topo_pair(t, order[i], cpus, NULL) == 0)
+			return order[i];
+	return TOPO_NONE;
+}
+
+static void profile_defaults(bool full, struct matrix_opts *o, struct topo *t, int *reps,
+			     double *min_time)
+{
+	const char *const *b;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < MODE_N; i++)
+		o->modes[i] = true;
+	for (b = ipcq_backends(); b && *b && o->nbackends < MATRIX_MAX; b++)
+		o->backends[o->nbackends++] = *b;
+	o->pairs[0][0] = o->pairs[0][1] = 1;
+	o->npairs = 1;
+	if (!full) {
+		o->sizes[0] = 64;
+		o->sizes[1] = 4096;
+		o->nsizes = 2;
+		o->rels[0] = quick_rel(t);
+		o->nrels = 1;
+		*reps = 5;
+		*min_time = 0.15;
+		return;
+	}
+	static const size_t sizes[] = {8, 64, 512, 4096, 65536};
+	for (i = 0; i < 5; i++)
+		o->sizes[i] = sizes[i];
+	o->nsizes = 5;
+	o->pairs[1][0] = o->pairs[1][1] = 2;
+	o->pairs[2][0] = 4;
+	o->pairs[2][1] = 1;
+	o->npairs = 3;
+	for (i = 0; i < TOPO_NREL; i++)
+		o->rels[i] = (enum topo_rel)i;
+	o->nrels = TOPO_NREL;
+	*reps = 5;
+	*min_time = 0.5;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	for (i = 0; s && i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static int cmd_run(int argc, char **argv, char *command)
+{
+	const char *flags[] = {"--profile", "--mode",	     "--backends", "--sizes", "--placement",
+			       "--pairs",   "--repetitions", "--min-time", "--out"};
+	const char *val[9] = {0}, *profile = "quick", *bad_flag = NULL;
+	char **gbargv = calloc((size_t)argc + 8, sizeof(char *));
+	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], arg_out[PATH_MAX + 32];
+	int gbargc = 0, i, j, reps, n, rc;
+	struct matrix_opts o;
+	struct cell *cells;
+	struct topo *t;
+	double min_time;
+	struct sigaction sa;
+
+	if (!gbargv)
+		return 1;
+	gbargv[gbargc++] = argv[0];
+	gbargv[gbargc++] = arg_out;
+	gbargv[gbargc++] = "--benchmark_out_format=json";
+	gbargv[gbargc++] = arg_reps;
+	gbargv[gbargc++] = arg_min;
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i], *eq = strchr(a, '=');
+		size_t flen = eq ? (size_t)(eq - a) : strlen(a);
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			print_usage(stdout);
+			return 0;
+		}
+		if (!strncmp(a, "--benchmark_", 12)) {
+			gbargv[gbargc++] = a;
+			continue;
+		}
+		for (j = 0; j < 9 && (strlen(flags[j]) != flen || strncmp(flags[j], a, flen)); j++)
+			;
+		if (j == 9) {
+			fprintf(stderr,
+				"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, "
+				"--backends, "
+				"--sizes, --pairs, --placement, --repetitions, --min-time, --out, "
+				"--benchmark_*\n",
+				a);
+			exit(2);
+		}
+		if (eq)
+			val[j] = eq + 1;
+		else if (i + 1 < argc)
+			val[j] = argv[++i];
+		else
+			bad(flags[j], "", "a value after %s", flags[j]);
+	}
+	if (val[0] && strcmp(val[0], "quick") && strcmp(val[0], "full"))
+		bad("--profile", val[0], "quick, full");
+	if (val[0])
+		profile = val[0];
+	t = load_topo();
+	profile_defaults(!strcmp(profile, "full"), &o, t, &reps, &min_time);
+	if (val[1])
+		parse_modes(val[1], &o);
+	if (val[2])
+		parse_backends(val[2], &o);
+	if (val[3])
+		parse_sizes(val[3], &o);
+	if (val[4])
+		parse_placements(val[4], &o);
+	if (val[5])
+		parse_pairs(val[5], &o);
+	if (val[6] && (reps = parse_count(val[6], 1, 1000)) < 0)
+		bad("--repetitions", val[6], "an integer from 1 to 1000");
+	if (val[7]) {
+		char *end;
+		errno = 0;
+		min_time = strtod(val[7], &end);
+		if (errno || *end || end == val[7] || !(min_time > 0 && min_time <= 3600))
+			bad("--min-time", val[7],
+			    "seconds, more than 0 and at most 3600 (e.g. 0.5)");
+	}
+	if (val[1] || val[2] || val[3] || val[4] || val[5] || val[6] || val[7])
+		profile = !strcmp(profile, "full") ? "full (modified)" : "quick (modified)";
+	if (val[8]) {
+		snprintf(outbuf, sizeof(outbuf), "%s", val[8]);
+	} else {
+		struct utsname u;
+		time_t now = time(NULL);
+		struct tm tm;
+		char date[32];
+
+		uname(&u);
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d-%H%M%S", &tm);
+		snprintf(outbuf, sizeof(outbuf), "results/%s-%s", date, u.nodename);
+	}
+	snprintf(arg_out, sizeof(arg_out), "--benchmark_out=%s/benchmarks.json", outbuf);
+	snprintf(arg_reps, sizeof(arg_reps), "--benchmark_repetitions=%d", reps);
+	snprintf(arg_min, sizeof(arg_min), "--benchmark_min_time=%g", min_time);
+	if (gb_init(&gbargc, gbargv, &bad_flag))
+		bad("--benchmark_*", bad_flag,
+		    "the flags of google-benchmark 1.7.1 "
+		    "(--benchmark_filter=RE, --benchmark_repetitions=N, ...)");
+	rc = make_out_dir(outbuf);
+	if (rc)
+		bad("--out", outbuf, "a directory that can be created and written (%s)",
+		    strerror(-rc));
+
+	/* Before planning: its probes create and remove queues. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	n = matrix_plan(&o, t, &cells);
+	if (n < 0) {
+		fprintf(stderr, "ipcbench: out of memory\n");
+		return 1;
+	}
+
+	struct bench_env env = {.profile = profile, .command = command, .topo = t};
+	int64_t t0 = bench_now_ns();
+
+	env.timer_ns = bench_timer_cost_ns();
+	if (matrix_register(cells, n, t, isatty(2)) < 0) {
+		fprintf(stderr, "ipcbench: cannot register the benchmarks\n");
+		return 1;
+	}
+	gb_run(true);
+	gb_shutdown();
+	rc = bench_write_csv(outbuf, cells, n);
+	if (!rc)
+		rc = bench_write_env(outbuf, &env);
+	if (rc)
+		fprintf(stderr, "ipcbench: writing results to %s: %s\n", outbuf, strerror(-rc));
+
+	int ok = 0, skipped = 0, failed = 0, ran = 0;
+	for (i = 0; i < n; i++) {
+		if (!cells[i].started)
+			continue;
+		ran++;
+		if (cells[i].skip || cells[i].interrupted || (!cells[i].failed && !cells[i].nreps))
+			skipped++;
+		else if (cells[i].failed)
+			failed++;
+		else
+			ok++;
+	}
+	fprintf(stderr,
+		"ipcbench: %d cells: %d ok, %d skipped, %d failed in %.1f s (timer %.1f ns per "
+		"read)\n",
+		ran, ok, skipped, failed, (double)(bench_now_ns() - t0) / 1e9, env.timer_ns);
+	fprintf(stderr, "%sresults in %s\n", bench_stop ? "interrupted; partial " : "", outbuf);
+	printf("results: %s\n", outbuf);
+	matrix_free(cells, n);
+	topo_free(t);
+	free(gbargv);
+	if (bench_stop)
+		return 128 + bench_stop; /* as if the signal had killed us: 130 for SIGINT */
+	return rc ? 1 : 0;
+}
+
+static int cmd_list(void)
+{
+	const char *const *b;
+	struct ipcq_limit l[16];
+	struct topo *t = load_topo();
+	char buf[512];
+	const char *why;
+	int cpus[2], r, *place, n;
+	ssize_t k, i;
+
+	if (topo_describe(t, buf, sizeof(buf)) >= 0)
+		printf("topology: %s\n", buf);
+	printf("backends:\n");
+	for (b = ipcq_backends(); b && *b; b++) {
+		k = ipcq_limits(*b, l, 16);
+		printf("  %s%s\n", *b, k == 0 ? " (no kernel limit)" : "");
+		for (i = 0; i < k && i < 16; i++)
+			printf("    %-24s %lld %s: %s; raise: %s\n", l[i].name, l[i].value,
+			       l[i].unit, l[i].what, l[i].raise);
+	}
+	printf("pair relations:\n");
+	for (r = 0; r < TOPO_NREL; r++) {
+		why = NULL;
+		if (topo_pair(t, (enum topo_rel)r, cpus, &why) == 0)
+			printf("  %-14s cpus %d,%d\n", topo_rel_name((enum topo_rel)r), cpus[0],
+			       cpus[1]);
+		else
+			printf("  %-14s unavailable: %s\n", topo_rel_name((enum topo_rel)r),
+			       why ? why : "not on this machine");
+	}
+	printf("pool policies:\n");
+	n = topo_npus(t);
+	place = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+	const char *pol[] = {"compact", "spread", "none"};
+	for (i = 0; place && i < 3; i++) {
+		why = NULL;
+		if (topo_place(t, pol[i], n, place, &why) < 0) {
+			printf("  %-14s unavailable: %s\n", pol[i], why ? why : "");
+			continue;
+		}
+		printf("  %-14s", pol[i]);
+		for (r = 0; r < n; r++)
+			printf("%s%d", r ? "," : " cpus ", place[r]);
+		printf("\n");
+	}
+	printf("  %-14s explicit CPU list, e.g. 0,2,4-7\n", "LIST");
+	free(place);
+	topo_free(t);
+	return 0;
+}
+
+static void clean_cb(void *ctx, const char *backend, const char *what)
+{
+	(*(int *)ctx)++;
+	printf("removed %s: %s\n", backend, what);
+}
+
+static int cmd_clean(int argc, char **argv)
+{
+	int count = 0;
+	ssize_t n;
+
+	if (argc > 1)
+		bad("clean", argv[1], "no arguments");
+	n = ipcq_clean(NULL, clean_cb, &count);
+	if (n < 0) {
+		fprintf(stderr, "ipcbench: clean: %s\n", strerror((int)-n));
+		return 1;
+	}
+	printf("ipcbench clean: %zd object%s removed\n", n, n == 1 ? "" : "s");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "report") == 0)
+	char *command = join_args(argc, argv);
+
+	kept[nkept++] = command;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		print_usage(stdout);
+		free(command);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("ipcbench %s\n", IPCB_VERSION);
+		free(command);
+		return 0;
+	}
+	if (!strcmp(argv[1], "report"))
 		return report_main(argc - 1, argv + 1);
-	fprintf(stderr, "ipcbench: not built yet\n");
-	return 2;
+	if (!strcmp(argv[1], "list"))
+		return cmd_list();
+	if (!strcmp(argv[1], "clean"))
+		return cmd_clean(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run")) {
+		int rc = cmd_run(argc - 1, argv + 1, command);
+
+		free(command);
+		return rc;
+	}
+	bad("command", argv[1], "list, run, clean, report, --help");
 }

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The benchmark matrix: cells, the workloads that measure one run of a
+ * cell, and the files a run writes.  Internal to the ipcbench program.
+ */
+#ifndef BENCH_BENCH_H
+#define BENCH_BENCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "hist.h"
+#include "topo.h"
+
+enum bench_mode { MODE_LATENCY, MODE_THROUGHPUT, MODE_FLOOR, MODE_BARE, MODE_N };
+
+#define BENCH_MAX_PROCS 64 /* producers or consumers per throughput cell */
+#define BENCH_MIN_SIZE	8  /* a message must hold its tag (producer, sequence, check) */
+#define BENCH_MAX_SIZE	(1u << 20)
+#define BENCH_NOTE	256
+
+/* What one run (one call by google-benchmark, N iterations) measured. */
+struct run_result {
+	double messages; /* round trips (latency, floor, bare) or messages (throughput) */
+	double seconds; /* latency: sum of the timed round trips; throughput: first put to last get */
+	double msgs_per_s;
+	double bytes_per_s;
+	double lat[7]; /* min, mean, p50, p90, p99, p99.9, max in ns (round trip) */
+};
+
+struct cell {
+	enum bench_mode mode;
+	char backend[16]; /* ipcq backend, bare mechanism, or "floor" */
+	size_t size;
+	int producers, consumers;
+	enum topo_rel rel;
+	int cpus[2];
+	char name[128]; /* mode/backend/size/PxC/placement */
+
+	bool skip; /* known before running: relation or kernel limit */
+	bool failed;
+	bool interrupted;
+	bool started;
+	char note[BENCH_NOTE];
+
+	/* The runs google-benchmark reports: the ones with the final iteration count. */
+	int64_t final_iters;
+	struct run_result *reps;
+	int nreps, capreps;
+	struct hist *merged; /* latency-like cells: the reported runs merged */
+};
+
+/* Set from the SIGINT/SIGTERM handler: stop workers, skip what is left. */
+extern volatile sig_atomic_t bench_stop;
+
+/* CLOCK_MONOTONIC in ns (vDSO: no system call). */
+static inline int64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The cost of one bench_now_ns() call in ns, measured over many calls. */
+double bench_timer_cost_ns(void);
+
+const char *bench_mode_name(enum bench_mode m);
+
+/*
+ * Tries to create what @c needs (queues of its backend and size, or the
+ * bare mechanism's objects) and removes it at once.  Returns 0, or -errno
+ * with @why set to one line: the kernel limit that refused it, its value
+ * and how to raise it when ipcq_explain() knows.
+ */
+int bench_probe(const struct cell *c, char *why, size_t len);
+
+/*
+ * Measures one run of @c: @iters round trips or messages, workers pinned
+ * on c->cpus through @t.  Latency-like modes fill @h.  Returns 0, or -errno
+ * with @err set (verification failure: -EBADMSG; interrupted: -EINTR).
+ */
+int bench_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
+		  struct hist *h, char *err, size_t len);
+
+/* Writes results.csv and histograms.csv of @cells into @dir.  0 or -errno. */
+int bench_write_csv(const char *dir, struct cell *cells, int n);
+
+struct bench_env {
+	const char *profile;
+	const char *command;
+	double timer_ns;
+	struct topo *topo;
+};
+
+/* Writes env.json and topology.xml into @dir.  0 or -errno. */
+int bench_write_env(const char *dir, const struct bench_env *e);
+
+#endif /* BENCH_BENCH_H */

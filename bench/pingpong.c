@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ping-pong between two pinned processes: one message there and back, every
+ * round trip timed with CLOCK_MONOTONIC.  The same loop runs over an ipcq
+ * queue pair (latency), over the bare system calls without ipcq (bare: pipe
+ * write/read, msgsnd/msgrcv, mq_send/mq_receive) and, as the hardware floor,
+ * over one cache line in shared memory with no system call at all.
+ * Latency is the round-trip time (RTT), never halved.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+#include "ipcq_ext.h"
+#include "work.h"
+
+enum pp_kind { PP_IPCQ, PP_PIPE, PP_SYSV, PP_MQUEUE, PP_FLOOR };
+
+#define PP_WARM	      200  /* round trips before timing starts */
+#define PP_FLOOR_WARM 2000 /* the floor's rounds are much shorter */
+
+struct pp {
+	enum pp_kind kind;
+	struct ipcq *q[2]; /* [0]: ping -> pong, [1]: pong -> ping */
+	int fd[2][2];
+	int msqid[2];
+	mqd_t mq[2];
+	size_t size;
+	int64_t warm, rounds;
+	unsigned yield_after; /* floor: spins before sched_yield */
+	struct shared *sh;
+	pid_t parent;
+};
+
+struct pp_arg {
+	struct pp *pp;
+	int side; /* 0: ping (times), 1: pong (echoes) */
+};
+
+static int write_full(int fd, const unsigned char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static ssize_t read_full(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EPIPE;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* @buf has room for a long before it: SysV's mtype. */
+static int pp_send(struct pp *p, int dir, unsigned char *buf, size_t len)
+{
+	long *m;
+
+	switch (p->kind) {
+	case PP_IPCQ:
+		return ipcq_put(p->q[dir], buf, len, IPCQ_FOREVER);
+	case PP_PIPE:
+		return write_full(p->fd[dir][1], buf, len);
+	case PP_SYSV:
+		m = (long *)(void *)(buf - sizeof(long));
+		*m = 1;
+		while (msgsnd(p->msqid[dir], m, len, 0) < 0)
+			if (errno != EINTR)
+				return -errno;
+		return 0;
+	case PP_MQUEUE:
+		while (mq_send(p->mq[dir], (const char *)buf, len, 0) < 0)
+			if (errno != EINTR)
+				return -errno;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static ssize_t pp_recv(struct pp *p, int dir, unsigned char *buf, size_t cap)
+{
+	ssize_t n;
+
+	switch (p->kind) {
+	case PP_IPCQ:
+		return ipcq_get(p->q[dir], buf, cap, IPCQ_FOREVER);
+	case PP_PIPE:
+		return read_full(p->fd[dir][0], buf, p->size);
+	case PP_SYSV:
+		while ((n = msgrcv(p->msqid[dir], buf - sizeof(long), cap, 0, 0)) < 0)
+			if (errno != EINTR)
+				return -errno;
+		return n;
+	case PP_MQUEUE:
+		while ((n = mq_receive(p->mq[dir], (char *)buf, cap, NULL)) < 0)
+			if (errno != EINTR)
+				return -errno;
+		return n;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* @yield_after spins, then sched_yield: on one CPU (same-cpu) the other side must run. */
+static void spin_until(_Atomic uint64_t *line, uint64_t v, unsigned yield_after)
+{
+	unsigned n = 0;
+
+	while (atomic_load_explicit(line, memory_order_acquire) != v) {
+		__builtin_ia32_pause();
+		if (++n >= yield_after) {
+			n = 0;
+			sched_yield();
+		}
+	}
+}
+
+static int floor_side(struct pp *p, int side)
+{
+	struct shared *sh = p->sh;
+	int64_t i, total = p->warm + p->rounds, t0, t1;
+	uint64_t sum = 0;
+
+	for (i = 0; i < total; i++) {
+		if (side) {
+			spin_until(&sh->line, 2 * (uint64_t)i + 1, p->yield_after);
+			atomic_store_explicit(&sh->line, 2 * (uint64_t)i + 2, memory_order_release);
+			continue;
+		}
+		t0 = bench_now_ns();
+		atomic_store_explicit(&sh->line, 2 * (uint64_t)i + 1, memory_order_release);
+		spin_until(&sh->line, 2 * (uint64_t)i + 2, p->yield_after);
+		t1 = bench_now_ns();
+		if (i >= p->warm) {
+			hist_add(&sh->hist, (uint64_t)(t1 - t0));
+			sum += (uint64_t)(t1 - t0);
+		}
+		if (!(i & 1023))
+			atomic_store_explicit(&sh->progress, (uint64_t)i, memory_order_relaxed);
+	}
+	sh->rtt_sum = sum;
+	return 0;
+}
+
+static int ping(struct pp *p, unsigned char *out, unsigned char *in)
+{
+	struct shared *sh = p->sh;
+	int64_t i, total = p->warm + p->rounds, t0, t1;
+	uint64_t sum = 0;
+	ssize_t n;
+	int rc;
+
+	for (size_t k = 8; k < p->size; k++)
+		out[k] = (unsigned char)(k * 31 + 7);
+	for (i = 0; i < total; i++) {
+		memcpy(out, &i, sizeof(i)); /* the tag the echo must carry back */
+		t0 = bench_now_ns();
+		rc = pp_send(p, 0, out, p->size);
+		n = rc < 0 ? rc : pp_recv(p, 1, in, p->size);
+		t1 = bench_now_ns();
+		if (n < 0) {
+			work_error(sh, "round trip %lld: %s", (long long)i, strerror((int)-n));
+			return 1;
+		}
+		if ((size_t)n != p->size || memcmp(in, out, sizeof(i))) {
+			work_error(sh, "round trip %lld: echo of %zd bytes does not match",
+				   (long long)i, n);
+			return 1;
+		}
+		if (i >= p->warm) {
+			hist_add(&sh->hist, (uint64_t)(t1 - t0));
+			sum += (uint64_t)(t1 - t0);
+		}
+		if (!(i & 255))
+			atomic_store_explicit(&sh->progress, (uint64_t)i, memory_order_relaxed);
+	}
+	sh->rtt_sum = sum;
+	return 0;
+}
+
+static int pong(struct pp *p, unsigned char *buf)
+{
+	int64_t i, total = p->warm + p->rounds;
+	ssize_t n;
+	int rc;
+
+	for (i = 0; i < total; i++) {
+		n = pp_recv(p, 0, buf, p->size);
+		rc = n < 0 ? (int)n : pp_send(p, 1, buf, (size_t)n);
+		if (rc < 0) {
+			work_error(p->sh, "echo %lld: %s", (long long)i, strerror(-rc));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int pp_child(void *arg)
+{
+	struct pp_arg *a = arg;
+	struct pp *p = a->pp;
+	unsigned char *raw[2];
+	int rc;
+
+	work_child_init(p->parent);
+	if (p->kind == PP_FLOOR)
+		return floor_side(p, a->side);
+	/* 64 bytes of head room: SysV's mtype goes just before the payload. */
+	raw[0] = aligned_alloc(64, p->size + 128);
+	raw[1] = aligned_alloc(64, p->size + 128);
+	if (!raw[0] || !raw[1]) {
+		work_error(p->sh, "out of memory");
+		return 1;
+	}
+	memset(raw[0], 0, p->size + 128);
+	memset(raw[1], 0, p->size + 128);
+	rc = a->side ? pong(p, raw[0] + 64) : ping(p, raw[0] + 64, raw[1] + 64);
+	free(raw[0]);
+	free(raw[1]);
+	return rc;
+}
+
+static enum pp_kind kind_of(const struct cell *c)
+{
+	if (c->mode == MODE_FLOOR)
+		return PP_FLOOR;
+	if (c->mode == MODE_LATENCY)
+		return PP_IPCQ;
+	if (!strcmp(c->backend, "sysv"))
+		return PP_SYSV;
+	if (!strcmp(c->backend, "mqueue"))
+		return PP_MQUEUE;
+	return PP_PIPE;
+}
+
+static void pp_close(struct pp *p)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		if (p->q[d])
+			ipcq_close(p->q[d]);
+		if (p->fd[d][0] >= 0)
+			close(p->fd[d][0]);
+		if (p->fd[d][1] >= 0)
+			close(p->fd[d][1]);
+		if (p->msqid[d] >= 0)
+			msgctl(p->msqid[d], IPC_RMID, NULL);
+		if (p->mq[d] != (mqd_t)-1)
+			mq_close(p->mq[d]);
+		p->q[d] = NULL;
+		p->fd[d][0] = p->fd[d][1] = p->msqid[d] = -1;
+		p->mq[d] = (mqd_t)-1;
+	}
+}
+
+/* A POSIX queue nobody else can name: created exclusively, unlinked at once. */
+static int bare_mq_open(mqd_t *out, size_t size)
+{
+	struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = (long)size};
+	char name[64] = "/ipcbench-bare-";
+
+	work_random_hex(name + strlen(name), 16);
+	*out = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+	if (*out == (mqd_t)-1)
+		return -errno;
+	mq_unlink(name);
+	return 0;
+}
+
+static int pp_open(struct pp *p, const struct cell *c)
+{
+	struct ipcq_opts o = {.backend = c->backend, .capacity = 1, .msg_max = c->size};
+	int d, rc = 0;
+
+	for (d = 0; d < 2; d++) {
+		p->q[d] = NULL;
+		p->fd[d][0] = p->fd[d][1] = p->msqid[d] = -1;
+		p->mq[d] = (mqd_t)-1;
+	}
+	for (d = 0; d < 2 && !rc; d++) {
+		switch (p->kind) {
+		case PP_IPCQ:
+			rc = ipcq_create(&p->q[d], &o);
+			break;
+		case PP_PIPE:
+			rc = pipe2(p->fd[d], O_CLOEXEC) ? -errno : 0;
+			break;
+		case PP_SYSV:
+			p->msqid[d] = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+			rc = p->msqid[d] < 0 ? -errno : 0;
+			break;
+		case PP_MQUEUE:
+			rc = bare_mq_open(&p->mq[d], c->size);
+			break;
+		case PP_FLOOR:
+			break;
+		}
+	}
+	if (rc)
+		pp_close(p);
+	return rc;
+}
+
+/* One line saying why the kernel refused: ipcq_explain's, or ours for the bare loops. */
+static void explain(const struct cell *c, int err, char *why, size_t len)
+{
+	struct ipcq_opts o = {.backend = c->backend, .capacity = 1, .msg_max = c->size};
+
+	if (ipcq_explain(&o, err, why, len) > 0)
+		return;
+	if (c->mode == MODE_BARE && !strcmp(c->backend, "sysv") && err == -EINVAL)
+		snprintf(why, len,
+			 "%zu-byte messages exceed kernel.msgmax; raise it: sysctl -w "
+			 "kernel.msgmax=%zu",
+			 c->size, c->size);
+	else if (c->mode == MODE_BARE && !strcmp(c->backend, "mqueue") && err == -EINVAL)
+		snprintf(why, len,
+			 "%zu-byte messages exceed fs.mqueue.msgsize_max; raise it: sysctl -w "
+			 "fs.mqueue.msgsize_max=%zu",
+			 c->size, c->size);
+	else
+		snprintf(why, len, "%s: %s", c->mode == MODE_BARE ? c->backend : "ipcq_create",
+			 strerror(-err));
+}
+
+int pingpong_probe(const struct cell *c, char *why, size_t len)
+{
+	struct ipcq_opts o = {.backend = c->backend, .capacity = 1, .msg_max = c->size};
+	struct pp p = {.kind = kind_of(c), .size = c->size};
+	unsigned char *m;
+	int rc;
+
+	if (c->mode == MODE_THROUGHPUT)
+		o.capacity = 0;
+	if (c->mode == MODE_LATENCY || c->mode == MODE_THROUGHPUT) {
+		struct ipcq *q;
+
+		rc = ipcq_create(&q, &o);
+		if (rc) {
+			explain(c, rc, why, len);
+			return rc;
+		}
+		ipcq_close(q);
+		return 0;
+	}
+	rc = pp_open(&p, c);
+	if (!rc && p.kind == PP_SYSV) {
+		/* msgget takes no size: one message of this size must go through. */
+		m = calloc(1, sizeof(long) + c->size);
+		if (!m)
+			rc = -ENOMEM;
+		else if ((*(long *)(void *)m = 1, msgsnd(p.msqid[0], m, c->size, IPC_NOWAIT)) < 0)
+			rc = -errno;
+		free(m);
+	}
+	pp_close(&p);
+	if (rc)
+		explain(c, rc, why, len);
+	return rc;
+}
+
+int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
+		     struct hist *h, char *err, size_t len)
+{
+	struct pp p = {.kind = kind_of(c), .size = c->size, .rounds = iters, .parent = getpid()};
+	struct pp_arg args[2] = {{&p, 0}, {&p, 1}};
+	struct work_watch w = {.stall_ns = 10 * INT64_C(1000000000)};
+	struct proc *procs[2];
+	size_t shlen;
+	int rc;
+
+	p.warm = p.kind == PP_FLOOR ? PP_FLOOR_WARM : PP_WARM;
+	p.yield_after = c->cpus[0] >= 0 && c->cpus[0] == c->cpus[1] ? 1 : 4096;
+	p.sh = work_shared_new(0, &shlen);
+	if (!p.sh) {
+		snprintf(err, len, "mmap: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	w.sh = p.sh;
+	rc = pp_open(&p, c);
+	if (rc) {
+		explain(c, rc, err, len);
+		goto out;
+	}
+	rc = work_start(procs, 2, pp_child, args, sizeof(args[0]), t, c->cpus);
+	if (rc) {
+		snprintf(err, len, "starting workers: %s", strerror(-rc));
+		goto out;
+	}
+	rc = work_wait(procs, 2, &w, err, len);
+	work_reap(procs, 2);
+	if (rc)
+		goto out;
+	r->messages = (double)iters;
+	r->seconds = (double)p.sh->rtt_sum / 1e9;
+	r->lat[0] = (double)p.sh->hist.min;
+	r->lat[1] = hist_mean(&p.sh->hist);
+	r->lat[2] = (double)hist_percentile(&p.sh->hist, 50);
+	r->lat[3] = (double)hist_percentile(&p.sh->hist, 90);
+	r->lat[4] = (double)hist_percentile(&p.sh->hist, 99);
+	r->lat[5] = (double)hist_percentile(&p.sh->hist, 99.9);
+	r->lat[6] = (double)p.sh->hist.max;
+	if (h)
+		memcpy(h, &p.sh->hist, sizeof(*h));
+out:
+	pp_close(&p);
+	work_shared_free(p.sh, shlen);
+	return rc;
+}

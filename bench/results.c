@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The files a run writes: results.csv (one row per cell, medians over the
+ * repetitions), histograms.csv (the merged round-trip histograms),
+ * env.json (the machine and the build) and topology.xml (hwloc).
+ * google-benchmark writes benchmarks.json itself.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bench.h"
+#include "ipcq_ext.h"
+
+#ifndef IPCB_SOURCE_ROOT
+#define IPCB_SOURCE_ROOT "."
+#endif
+#ifndef IPCB_CFLAGS
+#define IPCB_CFLAGS ""
+#endif
+#ifndef IPCB_VERSION
+#define IPCB_VERSION "unknown"
+#endif
+
+static const char csv_header[] =
+	"mode,backend,size,producers,consumers,placement,status,repetitions,messages,seconds,"
+	"msgs_per_s,bytes_per_s,lat_min_ns,lat_mean_ns,lat_p50_ns,lat_p90_ns,lat_p99_ns,"
+	"lat_p999_ns,lat_max_ns,cv,note\n";
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median of field @off (a double in struct run_result) over the repetitions. */
+static double median(const struct cell *c, size_t off)
+{
+	double v[c->nreps];
+	int i;
+
+	for (i = 0; i < c->nreps; i++)
+		memcpy(&v[i], (const char *)&c->reps[i] + off, sizeof(double));
+	qsort(v, (size_t)c->nreps, sizeof(double), cmp_double);
+	return c->nreps % 2 ? v[c->nreps / 2] : (v[c->nreps / 2 - 1] + v[c->nreps / 2]) / 2;
+}
+
+static double cv(const struct cell *c, size_t off)
+{
+	double s = 0, ss = 0, x, mean;
+	int i;
+
+	if (c->nreps < 2)
+		return 0;
+	for (i = 0; i < c->nreps; i++) {
+		memcpy(&x, (const char *)&c->reps[i] + off, sizeof(double));
+		s += x;
+	}
+	mean = s / c->nreps;
+	for (i = 0; i < c->nreps; i++) {
+		memcpy(&x, (const char *)&c->reps[i] + off, sizeof(double));
+		ss += (x - mean) * (x - mean);
+	}
+	return mean > 0 ? sqrt(ss / (c->nreps - 1)) / mean : 0;
+}
+
+/* CSV field: quoted when it holds a comma, a quote or a line break. */
+static void put_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+	}
+	fputc('"', f);
+}
+
+/* What an ok row measured, said once per row so that the CSV reads alone. */
+static const char *ok_note(const struct cell *c, char *buf, size_t len)
+{
+	switch (c->mode) {
+	case MODE_FLOOR:
+		snprintf(buf, len,
+			 "RTT of one cache line bounced through shared memory (no system call); "
+			 "cpus %d,%d",
+			 c->cpus[0], c->cpus[1]);
+		break;
+	case MODE_BARE:
+		snprintf(buf, len, "RTT of the bare %s system calls without ipcq; cpus %d,%d",
+			 c->backend, c->cpus[0], c->cpus[1]);
+		break;
+	case MODE_LATENCY:
+		snprintf(buf, len, "RTT through two ipcq %s queues, every echo checked; cpus %d,%d",
+			 c->backend, c->cpus[0], c->cpus[1]);
+		break;
+	default:
+		snprintf(buf, len,
+			 "every message verified; producers on cpu %d, consumers on cpu %d",
+			 c->cpus[0], c->cpus[1]);
+		break;
+	}
+	return buf;
+}
+
+#define RR(field) offsetof(struct run_result, field)
+
+static void write_row(FILE *f, const struct cell *c)
+{
+	const char *status = "ok", *note = c->note;
+	char buf[BENCH_NOTE];
+	int i;
+
+	if (c->skip || c->interrupted || (!c->failed && c->nreps == 0))
+		status = "skipped";
+	else if (c->failed)
+		status = "failed";
+	if (!strcmp(status, "skipped") && !note[0])
+		note = c->interrupted ? "interrupted before it was measured" : "not measured";
+	if (!strcmp(status, "ok") && !note[0])
+		note = ok_note(c, buf, sizeof(buf));
+	fprintf(f, "%s,%s,%zu,%d,%d,%s,%s,", bench_mode_name(c->mode), c->backend, c->size,
+		c->producers, c->consumers, topo_rel_name(c->rel), status);
+	if (strcmp(status, "ok")) {
+		fputs(",,,,,,,,,,,,,", f);
+		put_field(f, note);
+		fputc('\n', f);
+		return;
+	}
+	fprintf(f, "%d,%.0f,%.6f,", c->nreps, median(c, RR(messages)), median(c, RR(seconds)));
+	if (c->mode == MODE_THROUGHPUT)
+		fprintf(f, "%.1f,%.1f,,,,,,,,%.4f,", median(c, RR(msgs_per_s)),
+			median(c, RR(bytes_per_s)), cv(c, RR(msgs_per_s)));
+	else {
+		fputs(",,", f);
+		for (i = 0; i < 7; i++)
+			fprintf(f, "%.0f,", median(c, RR(lat) + (size_t)i * sizeof(double)));
+		fprintf(f, "%.4f,", cv(c, RR(lat) + 2 * sizeof(double)));
+	}
+	put_field(f, note);
+	fputc('\n', f);
+}
+
+int bench_write_csv(const char *dir, struct cell *cells, int n)
+{
+	char path[4096];
+	FILE *f, *h;
+	size_t b;
+	int i, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/results.csv", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/histograms.csv", dir);
+	h = fopen(path, "w");
+	if (!h) {
+		rc = -errno;
+		fclose(f);
+		return rc;
+	}
+	fputs(csv_header, f);
+	fputs("mode,backend,size,placement,bucket_ns,count\n", h);
+	for (i = 0; i < n; i++) {
+		const struct cell *c = &cells[i];
+
+		if (!c->started)
+			continue; /* not selected by --benchmark_filter */
+		write_row(f, c);
+		if (!c->merged || !c->merged->count || c->failed)
+			continue;
+		for (b = 0; b < HIST_NBUCKETS; b++)
+			if (c->merged->buckets[b])
+				fprintf(h, "%s,%s,%zu,%s,%llu,%llu\n", bench_mode_name(c->mode),
+					c->backend, c->size, topo_rel_name(c->rel),
+					(unsigned long long)hist_bucket_upper(b),
+					(unsigned long long)c->merged->buckets[b]);
+	}
+	if (ferror(f) || ferror(h))
+		rc = -EIO;
+	if (fclose(f) || fclose(h))
+		rc = rc ? rc : -errno;
+	return rc;
+}
+
+/* First line of @cmd's output, or "" (for git). */
+static void run_cmd(const char *cmd, char *buf, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+
+	buf[0] = '\0';
+	if (!p)
+		return;
+	if (!fgets(buf, (int)len, p))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	pclose(p);
+}
+
+static void read_line(const char *path, char *buf, size_t len, const char *dflt)
+{
+	FILE *f = fopen(path, "r");
+
+	snprintf(buf, len, "%s", dflt);
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	else
+		snprintf(buf, len, "%s", dflt);
+	fclose(f);
+}
+
+static void cpu_model(char *buf, size_t len)
+{
+	char line[512], *v;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	snprintf(buf, len, "unknown");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "model name", 10) || !(v = strchr(line, ':')))
+			continue;
+		v += strspn(v + 1, " \t") + 1;
+		v[strcspn(v, "\n")] = '\0';
+		snprintf(buf, len, "%s", v);
+		break;
+	}
+	fclose(f);
+}
+
+/* Physical cores: distinct (package, core) pairs among the CPUs in sysfs; NUMA nodes. */
+static int count_cores(int *numa)
+{
+	char path[512], a[32], b[32];
+	long keys[1024];
+	int n = 0, i;
+	DIR *d = opendir("/sys/devices/system/cpu");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "cpu", 3) || e->d_name[3] < '0' || e->d_name[3] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/%s/topology/core_id",
+			 e->d_name);
+		read_line(path, a, sizeof(a), "");
+		if (!a[0])
+			continue; /* offline */
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/%s/topology/physical_package_id", e->d_name);
+		read_line(path, b, sizeof(b), "0");
+		long k = atol(b) * 100000 + atol(a);
+		for (i = 0; i < n && keys[i] != k; i++)
+			;
+		if (i == n && n < 1024)
+			keys[n++] = k;
+	}
+	if (d)
+		closedir(d);
+	*numa = 0;
+	d = opendir("/sys/devices/system/node");
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, "node", 4) && e->d_name[4] >= '0' && e->d_name[4] <= '9')
+			(*numa)++;
+	if (d)
+		closedir(d);
+	if (!*numa)
+		*numa = 1;
+	return n;
+}
+
+static json_t *ipc_limits(void)
+{
+	const char *const *b = ipcq_backends();
+	struct ipcq_limit l[16];
+	json_t *o = json_object();
+	ssize_t n, i;
+
+	for (; b && *b; b++) {
+		n = ipcq_limits(*b, l, 16);
+		for (i = 0; i < n && i < 16; i++)
+			json_object_set_new(o, l[i].name, json_integer(l[i].value));
+	}
+	return o;
+}
+
+int bench_write_env(const char *dir, const struct bench_env *e)
+{
+	char path[4096], buf[512], rev[128], dirty[128], date[64];
+	struct utsname u;
+	time_t now = time(NULL);
+	struct tm tm;
+	int cores, numa, rc;
+	json_t *o = json_object();
+
+	uname(&u);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(o, "date", json_string(date));
+	json_object_set_new(o, "host", json_string(u.nodename));
+	snprintf(buf, sizeof(buf), "%s %s", u.release, u.version);
+	json_object_set_new(o, "kernel", json_string(buf));
+	cpu_model(buf, sizeof(buf));
+	json_object_set_new(o, "cpu_model", json_string(buf));
+	cores = count_cores(&numa);
+	json_object_set_new(o, "cores", json_integer(cores));
+	json_object_set_new(o, "pus", json_integer(topo_npus(e->topo)));
+	json_object_set_new(o, "smt", json_boolean(topo_npus(e->topo) > cores));
+	json_object_set_new(o, "numa_nodes", json_integer(numa));
+	if (topo_describe(e->topo, buf, sizeof(buf)) < 0)
+		snprintf(buf, sizeof(buf), "unknown");
+	json_object_set_new(o, "topology", json_string(buf));
+	read_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", buf, sizeof(buf),
+		  "none (no cpufreq)");
+	json_object_set_new(o, "governor", json_string(buf));
+	json_object_set_new(o, "ipc_limits", ipc_limits());
+#if defined(__clang__)
+	json_object_set_new(o, "compiler", json_string("clang " __clang_version__));
+#elif defined(__GNUC__)
+	json_object_set_new(o, "compiler", json_string("gcc " __VERSION__));
+#else
+	json_object_set_new(o, "compiler", json_string("unknown"));
+#endif
+	json_object_set_new(o, "cflags", json_string(IPCB_CFLAGS));
+	run_cmd("git -C '" IPCB_SOURCE_ROOT "' rev-parse --short HEAD 2>/dev/null", rev,
+		sizeof(rev));
+	run_cmd("git -C '" IPCB_SOURCE_ROOT "' status --porcelain --untracked-files=no 2>/dev/null",
+		dirty, sizeof(dirty));
+	if (rev[0] && dirty[0])
+		strcat(rev, "-dirty");
+	json_object_set_new(o, "git_revision", json_string(rev[0] ? rev : "unknown"));
+	json_object_set_new(o, "command", json_string(e->command));
+	json_object_set_new(o, "profile", json_string(e->profile));
+	json_object_set_new(o, "ipcbench_version", json_string(IPCB_VERSION));
+	json_object_set_new(o, "timer", json_string("clock_gettime(CLOCK_MONOTONIC) via vDSO"));
+	json_object_set_new(o, "timer_cost_ns", json_real(e->timer_ns));
+	json_object_set_new(o, "latency", json_string("round-trip time (RTT), not halved"));
+	snprintf(path, sizeof(path), "%s/env.json", dir);
+	rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;
+	json_decref(o);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "%s/topology.xml", dir);
+	return topo_export_xml(e->topo, path);
+}

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: MIT
+"""A deliberately broken producer (IPCBENCH_FAULT, in the harness, not in libipcq) must
+turn the cell into `failed` with what went wrong, never a number."""
+import os
+from clitest import check, finish, read_csv, run, tmpdir
+
+FAULTS = {"corrupt": "corrupt", "drop": "lost", "dup": "duplicate", "reorder": "reordered"}
+
+
+def one(fault, size="64"):
+    out = tmpdir()
+    env = {"IPCBENCH_FAULT": fault} if fault else None
+    r = run(["run", "--mode", "throughput", "--backends", "pipe", "--sizes", size,
+             "--repetitions", "1", "--min-time", "0.01", "--out", out], env=env, timeout=60)
+    check(r.returncode == 0, f"{fault}: exit {r.returncode}: {r.stderr[-1000:]}")
+    _, rows = read_csv(os.path.join(out, "results.csv"))
+    check(len(rows) == 1, f"{fault}: {len(rows)} rows")
+    return rows[0] if rows else {}
+
+
+row = one(None)
+check(row.get("status") == "ok", f"control run not ok: {row}")
+for fault, word in FAULTS.items():
+    row = one(fault)
+    check(row.get("status") == "failed", f"{fault}: status {row.get('status')}")
+    check(word in row.get("note", ""), f"{fault}: note {row.get('note')!r} lacks {word!r}")
+    check(row.get("msgs_per_s") == "" and row.get("seconds") == "", f"{fault}: a number was reported")
+row = one("corrupt", "8")
+check(row.get("status") == "failed" and "corrupt" in row.get("note", ""), f"corrupt at 8 B: {row}")
+finish()
