@@ -1,0 +1,353 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcq_clean("sysv") removes exactly what dead runs left:
+ *   - the anonymous queue of a child killed by SIGKILL: removed;
+ *   - the named queue of that child: kept (named queues live until unlinked);
+ *   - the anonymous queue of a live process: kept;
+ *   - an anonymous queue whose creator died but whose handle a live
+ *     grandchild inherited: kept, then removed once the grandchild is gone;
+ *   - a queue made with a raw msgget(), not by ipcq: kept;
+ *   - a queue whose live creator closed its handle before a child that then
+ *     _exit()ed without closing: no handle is left, so it is removed.
+ * When root, the test runs in private IPC and mount namespaces (a tmpfs on
+ * the private directory) so it sees only its own objects and can count
+ * exactly; elsewhere it checks its own queues only.
+ * Written against the public headers.  Exit 0 pass, 1 fail, 77 skip.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipcq.h"
+#include "ipcq_ext.h"
+
+static int failures;
+static bool isolated;
+
+#define CHECK(cond, ...)                                                                \
+	do {                                                                            \
+		if (!(cond)) {                                                          \
+			failures++;                                                     \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                                   \
+			fputc('\n', stderr);                                            \
+		}                                                                       \
+	} while (0)
+
+/* What ipcq_clean() reported. */
+struct seen {
+	int n;
+	char what[16][160];
+};
+
+static void on_clean(void *ctx, const char *backend, const char *what)
+{
+	struct seen *s = ctx;
+
+	printf("clean: %s: %s\n", backend, what);
+	if (strcmp(backend, "sysv"))
+		failures++;
+	if (s->n < 16)
+		snprintf(s->what[s->n], sizeof(s->what[0]), "%s", what);
+	s->n++;
+}
+
+/* @msqid was reported, with @why ("dead", "no handle left") in the text. */
+static bool reported_as(const struct seen *s, int msqid, const char *why)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "msqid %d ", msqid);
+	for (int i = 0; i < s->n && i < 16; i++)
+		if (strstr(s->what[i], key) && strstr(s->what[i], why))
+			return true;
+	return false;
+}
+
+static bool reported(const struct seen *s, int msqid)
+{
+	return reported_as(s, msqid, "");
+}
+
+static bool exists(int msqid)
+{
+	struct msqid_ds ds;
+
+	return msgctl(msqid, IPC_STAT, &ds) == 0;
+}
+
+/* Root: private SysV namespace and a fresh private directory. */
+static void isolate(void)
+{
+	char dir[64];
+
+	if (geteuid() != 0 || unshare(CLONE_NEWIPC | CLONE_NEWNS) < 0)
+		return;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return;
+	unsetenv("XDG_RUNTIME_DIR");
+	snprintf(dir, sizeof(dir), "/tmp/ipcq-%u", (unsigned)geteuid());
+	mkdir(dir, 0700);
+	if (mount("ipcq-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+		return;
+	isolated = true;
+}
+
+/*
+ * The queues a child made are the ones whose last sender is that child: each
+ * child puts one message in each queue it creates ("anon" in the anonymous
+ * one, "named" in the named one).  Returns how many found.
+ */
+static int queues_of(pid_t pid, int *anon, int *named)
+{
+	char line[512];
+	int found = 0;
+	FILE *f = fopen("/proc/sysvipc/msg", "re");
+
+	*anon = *named = -1;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long cbytes;
+		int msqid, lspid;
+
+		if (sscanf(line, "%*d %d %*o %lu %*u %d", &msqid, &cbytes, &lspid) != 3 ||
+		    lspid != pid)
+			continue;
+		/* "anon" or "named": the one message the child put in each tells them apart */
+		if (cbytes == 4)
+			*anon = msqid;
+		else
+			*named = msqid;
+		found++;
+	}
+	fclose(f);
+	return found;
+}
+
+/* A child: creates an anonymous (and maybe a named) queue, says so, waits. */
+struct kid {
+	pid_t pid;
+	int ready[2]; /* child -> parent: queues made */
+	int hold[2];  /* parent -> child: EOF ends it */
+};
+
+static int kid_body(struct kid *k, const char *name, bool grandchild)
+{
+	struct ipcq_opts o = {.backend = "sysv", .msg_max = 64};
+	struct ipcq *a, *n = NULL;
+	char c = 'r';
+
+	if (ipcq_create(&a, &o) < 0 || ipcq_put_nowait(a, "anon", 4) < 0)
+		return 1;
+	if (name) {
+		o.name = name;
+		if (ipcq_create(&n, &o) < 0 || ipcq_put_nowait(n, "named", 5) < 0)
+			return 1;
+	}
+	if (grandchild) {
+		/* The grandchild inherits the handle and outlives us. */
+		pid_t g = fork();
+
+		if (g < 0)
+			return 1;
+		if (g == 0) {
+			if (write(k->ready[1], "g", 1) != 1)
+				_exit(1);
+			while (read(k->hold[0], &c, 1) < 0 && errno == EINTR)
+				;
+			ipcq_close(a);
+			_exit(0);
+		}
+	}
+	if (write(k->ready[1], &c, 1) != 1)
+		return 1;
+	while (read(k->hold[0], &c, 1) < 0 && errno == EINTR)
+		;
+	if (n)
+		ipcq_close(n);
+	return ipcq_close(a) < 0;
+}
+
+static int kid_start(struct kid *k, const char *name, bool grandchild)
+{
+	char c;
+	int want = grandchild ? 2 : 1;
+
+	if (pipe2(k->ready, O_CLOEXEC) < 0 || pipe2(k->hold, O_CLOEXEC) < 0)
+		return -errno;
+	k->pid = fork();
+	if (k->pid < 0)
+		return -errno;
+	if (k->pid == 0) {
+		close(k->hold[1]);
+		close(k->ready[0]);
+		_exit(kid_body(k, name, grandchild));
+	}
+	close(k->hold[0]);
+	close(k->ready[1]);
+	for (int i = 0; i < want; i++)
+		if (read(k->ready[0], &c, 1) != 1)
+			return -EIO;
+	return 0;
+}
+
+/* Kills the child with @sig (0: asks it to end); @keep: leave the pipes to a grandchild. */
+static int kid_reap(struct kid *k, int sig, bool keep)
+{
+	int st = 0;
+
+	if (sig)
+		kill(k->pid, sig);
+	if (!keep)
+		close(k->hold[1]); /* EOF: a live child closes its queues and ends */
+	while (waitpid(k->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!keep)
+		close(k->ready[0]);
+	return st;
+}
+
+/* Lets the grandchild go and waits until it has (its end of the pipe closes). */
+static void grandchild_end(struct kid *k)
+{
+	ssize_t r;
+	char c;
+
+	close(k->hold[1]);
+	do
+		r = read(k->ready[0], &c, 1);
+	while (r > 0 || (r < 0 && errno == EINTR));
+	close(k->ready[0]);
+}
+
+/*
+ * A live creator that closed its handle while a child still held one, and
+ * the child that then _exit()ed without closing: no ipcq_close() was the
+ * last, no handle is left anywhere, so clean removes the queue although its
+ * creator (this process) still runs.
+ */
+static void orphan_check(void)
+{
+	struct ipcq_opts o = {.backend = "sysv", .msg_max = 64};
+	int orphan, unused, go[2];
+	struct seen seen = {0};
+	struct ipcq *q;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (ipcq_create(&q, &o) < 0 || ipcq_put_nowait(q, "anon", 4) < 0 || pipe(go) < 0 ||
+	    queues_of(getpid(), &orphan, &unused) < 1) {
+		CHECK(0, "could not set up the orphan case");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0); /* never closes its inherited handle */
+	}
+	close(go[0]);
+	CHECK(ipcq_close(q) == 0, "close");
+	CHECK(exists(orphan), "queue %d removed while the child held it", orphan);
+	close(go[1]);
+	while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	n = ipcq_clean("sysv", on_clean, &seen);
+	CHECK(!exists(orphan), "queue %d with no handle left survived clean (%zd)", orphan, n);
+	CHECK(reported_as(&seen, orphan, "no handle left"), "msqid %d was not reported", orphan);
+}
+
+int main(void)
+{
+	struct kid dead, live, parent_dead;
+	int dead_anon, dead_named, live_anon, live_named, inh_anon, inh_named, raw;
+	struct seen seen = {0};
+	char name[64];
+	ssize_t n;
+
+	isolate();
+	printf("isolated: %s\n", isolated ? "yes" : "no (checks its own queues only)");
+	raw = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+	if (raw < 0) {
+		printf("SKIP: no SysV message queues here: %s\n", strerror(errno));
+		return 77;
+	}
+	snprintf(name, sizeof(name), "ipcqt-clean-%d-%ld", (int)getpid(), (long)time(NULL));
+
+	/* A child SIGKILLed while holding an anonymous and a named queue. */
+	if (kid_start(&dead, name, false) < 0 ||
+	    queues_of(dead.pid, &dead_anon, &dead_named) != 2) {
+		fprintf(stderr, "FAIL: could not start the child that dies\n");
+		return 1;
+	}
+	kid_reap(&dead, SIGKILL, false);
+	/* A live process with its own anonymous queue. */
+	if (kid_start(&live, NULL, false) < 0 ||
+	    queues_of(live.pid, &live_anon, &live_named) != 1) {
+		fprintf(stderr, "FAIL: could not start the live child\n");
+		return 1;
+	}
+	/* A creator SIGKILLed whose handle a grandchild inherited and keeps. */
+	if (kid_start(&parent_dead, NULL, true) < 0 ||
+	    queues_of(parent_dead.pid, &inh_anon, &inh_named) != 1) {
+		fprintf(stderr, "FAIL: could not start the child with a grandchild\n");
+		return 1;
+	}
+	kid_reap(&parent_dead, SIGKILL, true);
+
+	n = ipcq_clean("sysv", on_clean, &seen);
+	CHECK(n >= 1, "ipcq_clean returned %zd", n);
+	CHECK(n == seen.n, "returned %zd but reported %d", n, seen.n);
+	if (isolated)
+		CHECK(n == 1, "removed %zd objects, want exactly 1", n);
+	CHECK(!exists(dead_anon), "the dead child's anonymous queue %d is still there", dead_anon);
+	CHECK(reported_as(&seen, dead_anon, "dead"), "msqid %d was not reported", dead_anon);
+	CHECK(exists(dead_named), "the dead child's named queue %d was removed", dead_named);
+	CHECK(exists(live_anon), "the live child's queue %d was removed", live_anon);
+	CHECK(exists(inh_anon), "queue %d held by a live grandchild was removed", inh_anon);
+	CHECK(exists(raw), "the raw msgget queue %d was removed", raw);
+	CHECK(!reported(&seen, live_anon) && !reported(&seen, raw) &&
+		      !reported(&seen, dead_named) && !reported(&seen, inh_anon),
+	      "reported a queue it must not remove");
+
+	/* A second pass finds nothing more of ours. */
+	seen.n = 0;
+	n = ipcq_clean("sysv", on_clean, &seen);
+	CHECK(n >= 0 && !reported(&seen, live_anon) && !reported(&seen, inh_anon),
+	      "second pass: %zd", n);
+	if (isolated)
+		CHECK(n == 0, "second pass removed %zd", n);
+
+	/* The grandchild goes: now nothing holds that queue. */
+	grandchild_end(&parent_dead);
+	seen.n = 0;
+	n = ipcq_clean("sysv", on_clean, &seen);
+	/* The grandchild closed its handle itself, which already removed the queue. */
+	CHECK(!exists(inh_anon), "queue %d outlived its last handle (n=%zd)", inh_anon, n);
+
+	orphan_check();
+
+	/* Clean up everything: the live child's queue goes with its last handle. */
+	CHECK(kid_reap(&live, 0, false) == 0, "the live child failed");
+	CHECK(!exists(live_anon), "the live child's queue %d outlived it", live_anon);
+	CHECK(ipcq_unlink("sysv", name) == 0, "unlink %s", name);
+	CHECK(!exists(dead_named), "named queue %d still there after unlink", dead_named);
+	CHECK(msgctl(raw, IPC_RMID, NULL) == 0, "IPC_RMID %d: %s", raw, strerror(errno));
+	printf("%s\n", failures ? "FAIL" : "PASS");
+	return failures ? 1 : 0;
+}
