@@ -27,7 +27,9 @@ int64_t __ipcq_deadline(int64_t timeout_ns)
 		return -1;
 	if (timeout_ns == 0)
 		return 0;
-	return __ipcq_now_ns() + timeout_ns;
+	int64_t now = __ipcq_now_ns();
+	/* Beyond the clock's range is as good as forever. */
+	return timeout_ns > INT64_MAX - now ? -1 : now + timeout_ns;
 }
 
 int64_t __ipcq_left_ns(int64_t deadline)
@@ -131,40 +133,52 @@ void __ipcq_limit_set(struct ipcq_limit *l, const char *name, long long value, c
 	snprintf(l->raise, sizeof(l->raise), "%s", raise);
 }
 
-unsigned long long __ipcq_proc_start(pid_t pid)
+/* Reads the state letter and start time of @pid from /proc; false if gone. */
+static bool proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
 	char path[64], line[1024], *p;
-	unsigned long long start = 0;
+	bool ok = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return false;
 	if (fgets(line, sizeof(line), f)) {
 		/* comm may hold spaces and ')': fields resume after the last ')' */
 		p = strrchr(line, ')');
-		if (p && sscanf(p + 2,
-				"%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-				"%*d %*d %*d %*d %llu",
-				&start) != 1)
-			start = 0;
+		ok = p && sscanf(p + 2,
+				 "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+				 "%*d %*d %*d %*d %llu",
+				 state, start) == 2;
 	}
 	fclose(f);
-	return start;
+	return ok;
+}
+
+unsigned long long __ipcq_proc_start(pid_t pid)
+{
+	unsigned long long start;
+	char state;
+
+	return proc_stat(pid, &state, &start) ? start : 0;
 }
 
 bool __ipcq_proc_alive(pid_t pid, unsigned long long start)
 {
 	unsigned long long now;
+	char state;
 
 	if (pid <= 0)
 		return false;
-	if (kill(pid, 0) < 0 && errno == ESRCH)
+	if (!proc_stat(pid, &state, &now))
+		/* No /proc entry we can read: trust kill(). */
+		return !(kill(pid, 0) < 0 && errno == ESRCH);
+	/*
+	 * A zombie has released everything it held; its parent just has not
+	 * reaped it yet (an init that reaps late, a test harness): dead to us.
+	 */
+	if (state == 'Z' || state == 'X')
 		return false;
-	if (!start)
-		return true;
-	now = __ipcq_proc_start(pid);
-	/* A zombie or unreadable /proc entry: trust kill(); else compare. */
-	return now == 0 || now == start;
+	return !start || now == start;
 }
