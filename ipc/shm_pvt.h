@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the shm backend (ipc/shm.c) and its ring test: the layout of the
+ * shared mapping and of the per-handle state.
+ *
+ * The mapping, all offsets fixed (SHM_REGION = one cache line plus one guard
+ * line, so that the adjacent-line prefetcher never couples two hot words):
+ *
+ *   0     struct shm_hdr     written once by the creator, read-only after
+ *   128   tail               producers' index (free-running u64)
+ *   256   head               consumers' index (free-running u64)
+ *   384   not_empty          futex word + sleeper flag: consumers sleep here
+ *   512   not_full           futex word + sleeper flag: producers sleep here
+ *   640   recs[SHM_RECS]     per process: pid + each thread's claim intent
+ *   4736  slots[capacity]    each: seq, owner, len, payload; slot_size bytes
+ *
+ * The ring is Vyukov's bounded MPMC queue: slot i starts with seq = i; a
+ * producer owns position pos when slots[pos & mask].seq == pos and it wins
+ * the CAS tail: pos -> pos + 1; it publishes with seq = pos + 1.  A consumer
+ * owns pos when seq == pos + 1 and it wins the CAS head: pos -> pos + 1; it
+ * frees the slot with seq = pos + capacity.  Indices never wrap in practice
+ * (2^64), and all comparisons are done on signed differences so they would.
+ */
+#ifndef IPCQ_SHM_PVT_H
+#define IPCQ_SHM_PVT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ipcq_pvt.h"
+
+#define SHM_MAGIC   UINT64_C(0x69706371726e6731) /* "ipcqrng1" */
+#define SHM_VERSION 2u
+#define SHM_LINE    64u
+#define SHM_REGION  128u /* a line and its guard line */
+
+#define SHM_OFF_TAIL	  (1 * SHM_REGION)
+#define SHM_OFF_HEAD	  (2 * SHM_REGION)
+#define SHM_OFF_NOT_EMPTY (3 * SHM_REGION)
+#define SHM_OFF_NOT_FULL  (4 * SHM_REGION)
+#define SHM_OFF_RECS	  (5 * SHM_REGION)
+#define SHM_RECS	  32 /* processes that may claim slots at once (more: no repair) */
+#define SHM_REC_THREADS	  15 /* threads per process that record intents */
+#define SHM_OFF_SLOTS	  (SHM_OFF_RECS + SHM_RECS * SHM_REGION)
+
+#define SHM_SLOT_HDR  24u		  /* seq + owner + len before the payload */
+#define SHM_HOLE      UINT64_MAX	  /* len of a slot repaired after its producer died */
+#define SHM_MAX_SLOTS (UINT64_C(1) << 28) /* owner tags tell laps apart */
+
+struct shm_hdr {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t hdr_size; /* SHM_OFF_SLOTS */
+	uint64_t msg_max;
+	uint64_t slot_size;	/* multiple of SHM_LINE, >= SHM_SLOT_HDR + msg_max */
+	uint64_t capacity;	/* power of two, >= 2 */
+	uint64_t map_size;	/* SHM_OFF_SLOTS + capacity * slot_size */
+	_Atomic uint32_t ready; /* 1 once everything above and the slots are set */
+	_Atomic uint32_t norec; /* sticky: a claimer had no intent record */
+};
+
+/*
+ * A process's intent record (one SHM_REGION).  Before each claiming CAS a
+ * thread stores (pos << 1 | role) in its own intent word; the CAS, with
+ * release, publishes it.  This covers the instant between the CAS and the
+ * owner tag: a claimed, unfinished slot with no matching owner tag is
+ * repaired only when no live process's thread intends that claim and a dead
+ * one does.  0 pid: free record; intents start at UINT64_MAX (none).
+ */
+struct shm_rec {
+	_Atomic uint64_t pid;
+	_Atomic uint64_t intent[SHM_REC_THREADS];
+};
+
+/*
+ * A futex word and its sleeper flag.  Sleepers set flag; a waker that sees
+ * it clears it, bumps seq and wakes everyone.  A sleeper killed by SIGKILL
+ * leaves the flag set, which costs the next waker one futex call, no more.
+ */
+struct shm_wait {
+	_Atomic uint32_t seq;
+	_Atomic uint32_t flag;
+};
+
+/*
+ * owner: who claimed the slot last, written right after the claiming CAS:
+ * pid << 32 | (uint32_t)(pos << 2 | role).  A waiter that finds a slot
+ * claimed but never finished, whose owner tag matches and whose pid is
+ * dead, repairs it (shm.c: repair()).
+ */
+#define SHM_OWN_PUT 0u /* a producer claimed it */
+#define SHM_OWN_GET 1u /* a consumer claimed it */
+#define SHM_OWN_FIX 2u /* a waiter is turning a dead producer's claim into a hole */
+
+struct shm_slot {
+	_Atomic uint64_t seq;
+	_Atomic uint64_t owner;
+	_Atomic uint64_t len; /* relaxed everywhere: seq orders it */
+	unsigned char data[];
+};
+
+/* Per handle, in struct ipcq's priv[]: everything the hot path needs, local. */
+struct shm_priv {
+	unsigned char *base; /* the mapping */
+	_Atomic uint64_t *tail;
+	_Atomic uint64_t *head;
+	struct shm_wait *not_empty;
+	struct shm_wait *not_full;
+	unsigned char *slots;
+	uint64_t mask;
+	size_t slot_size;
+	size_t msg_max;
+	size_t map_size;
+	int spin;		      /* 0 on a single CPU: spinning only delays the peer */
+	_Atomic uint64_t futex_calls; /* counted on the slow path, for tests */
+	_Atomic uint64_t repairs;     /* slots this handle repaired after a dead peer */
+	struct shm_rec *_Atomic rec;  /* this process's intent record */
+	_Atomic int rec_pid;	      /* the process rec belongs to (fork: re-register) */
+	struct shm_hdr *hdr;
+};
+
+static inline struct shm_priv *shm_priv(struct ipcq *q)
+{
+	return (struct shm_priv *)q->priv;
+}
+
+static inline struct shm_slot *shm_slot(const struct shm_priv *p, uint64_t pos)
+{
+	return (struct shm_slot *)(p->slots + (size_t)(pos & p->mask) * p->slot_size);
+}
+
+/*
+ * Test hook: moves an EMPTY, idle ring to start at position @pos (e.g. close
+ * to UINT64_MAX to test the wrap of the indices).  Nobody may use the queue
+ * meanwhile.
+ */
+static inline void shm_test_set_pos(struct shm_priv *p, uint64_t pos)
+{
+	for (uint64_t i = 0; i <= p->mask; i++)
+		atomic_store(&shm_slot(p, pos + i)->seq, pos + i);
+	atomic_store(p->head, pos);
+	atomic_store(p->tail, pos);
+}
+
+#endif /* IPCQ_SHM_PVT_H */
