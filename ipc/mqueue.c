@@ -12,6 +12,10 @@
  *    fooled by wall-clock jumps, so the descriptor stays O_NONBLOCK and we
  *    wait with poll() (an mq descriptor is pollable on Linux) up to a
  *    CLOCK_MONOTONIC deadline, then try again;
+ *  - IPCQ_FOREVER needs no clock: a second, blocking descriptor of the same
+ *    queue (its own open file description, as O_NONBLOCK is one's flag) lets
+ *    mq_send/mq_receive wait in the kernel, one system call as in a bare
+ *    loop.  It is opened before an anonymous queue loses its name;
  *  - explanations of the kernel limits that refuse a queue.
  * Every message has priority 0, so the kernel keeps them in FIFO order.
  */
@@ -60,6 +64,7 @@
 
 struct mq_priv {
 	mqd_t mqd;
+	mqd_t blk; /* the same queue without O_NONBLOCK, for IPCQ_FOREVER; -1: none */
 };
 
 static inline struct mq_priv *priv(struct ipcq *q)
@@ -121,8 +126,10 @@ static long default_maxmsg(size_t msgsize)
 struct mq_new {
 	const char *path; /* "/ipcq..." */
 	struct mq_attr *attr;
-	bool unlink; /* anonymous: remove the name at once */
-	int ret;     /* the descriptor, or -errno */
+	bool unlink;   /* anonymous: remove the name at once */
+	bool want_blk; /* open a blocking descriptor too */
+	int ret;       /* the descriptor, or -errno */
+	int blk;       /* the blocking descriptor, or -1 */
 };
 
 /*
@@ -134,8 +141,13 @@ __attribute__((no_sanitize("address", "undefined"))) static int mq_create_raw(vo
 {
 	struct mq_new *b = arg;
 	long fd = syscall(SYS_mq_open, b->path + 1, OPEN_FLAGS | O_CREAT | O_EXCL, 0600, b->attr);
+	long blk = -1;
 
 	b->ret = fd < 0 ? -errno : (int)fd;
+	/* While it still has a name; the umask may have taken the owner's write bit. */
+	if (fd >= 0 && b->want_blk && syscall(SYS_fchmod, fd, 0600) == 0)
+		blk = syscall(SYS_mq_open, b->path + 1, O_RDWR | O_CLOEXEC, 0, NULL);
+	b->blk = blk < 0 ? -1 : (int)blk;
 	if (fd >= 0 && b->unlink)
 		syscall(SYS_mq_unlink, b->path + 1);
 	return 0;
@@ -166,12 +178,13 @@ static void create_anonymous(struct mq_new *b)
 
 /*
  * Creates the queue @name, or an anonymous one (NULL) that has lost its
- * name before we return.  Returns 0 and sets *out, or -errno.
+ * name before we return.  Returns 0 and sets *out, or -errno.  With @blk,
+ * also a blocking descriptor of it there (-1 when the kernel refused one).
  */
-static int create_one(const char *name, struct mq_attr *attr, mqd_t *out)
+static int create_one(const char *name, struct mq_attr *attr, mqd_t *out, mqd_t *blk)
 {
 	char path[PATH_LEN];
-	struct mq_new b = {.path = path, .attr = attr, .unlink = !name};
+	struct mq_new b = {.path = path, .attr = attr, .unlink = !name, .want_blk = blk != NULL};
 	int ret, tries = 0;
 
 	do {
@@ -190,11 +203,15 @@ static int create_one(const char *name, struct mq_attr *attr, mqd_t *out)
 	/* The umask may have taken bits we need (an owner without write). */
 	if (name && fchmod(b.ret, 0600) < 0) {
 		ret = -errno;
+		if (b.blk >= 0)
+			close(b.blk);
 		close(b.ret);
 		mq_unlink(path);
 		return ret;
 	}
 	*out = b.ret;
+	if (blk)
+		*blk = b.blk;
 	return 0;
 }
 
@@ -210,7 +227,7 @@ static long largest_fitting(long above, long msgsize)
 		struct mq_attr attr = {.mq_maxmsg = lo + (hi - lo + 1) / 2, .mq_msgsize = msgsize};
 		mqd_t mqd;
 
-		if (create_one(NULL, &attr, &mqd) == 0) {
+		if (create_one(NULL, &attr, &mqd, NULL) == 0) {
 			mq_close(mqd);
 			lo = attr.mq_maxmsg;
 		} else {
@@ -226,6 +243,7 @@ static int mq_create_q(struct ipcq *q, const struct ipcq_opts *opts)
 	struct mq_attr attr = {0};
 	int ret, tries = 0;
 
+	priv(q)->blk = -1;
 	/* Beyond HARD_MSGSIZEMAX no sysctl or capability helps: ipcq.h's -EMSGSIZE. */
 	if (opts->msg_max > HARD_MSGSIZE_MAX)
 		return -EMSGSIZE;
@@ -233,7 +251,7 @@ static int mq_create_q(struct ipcq *q, const struct ipcq_opts *opts)
 		return -EINVAL;
 	attr.mq_msgsize = (long)opts->msg_max;
 	attr.mq_maxmsg = opts->capacity ? (long)opts->capacity : default_maxmsg(opts->msg_max);
-	ret = create_one(name, &attr, &priv(q)->mqd);
+	ret = create_one(name, &attr, &priv(q)->mqd, &priv(q)->blk);
 	/*
 	 * capacity 0 and the user's other queues hold most of RLIMIT_MSGQUEUE:
 	 * take as many as still fit rather than fail (others may take some
@@ -244,7 +262,7 @@ static int mq_create_q(struct ipcq *q, const struct ipcq_opts *opts)
 		attr.mq_maxmsg = largest_fitting(attr.mq_maxmsg, attr.mq_msgsize);
 		if (!attr.mq_maxmsg)
 			break;
-		ret = create_one(name, &attr, &priv(q)->mqd);
+		ret = create_one(name, &attr, &priv(q)->mqd, &priv(q)->blk);
 	}
 	if (ret < 0)
 		return ret;
@@ -271,6 +289,7 @@ static int mq_open_q(struct ipcq *q, const char *name)
 		return ret;
 	}
 	priv(q)->mqd = mqd;
+	priv(q)->blk = mq_open(path, O_RDWR | O_CLOEXEC); /* -1: FOREVER polls */
 	q->capacity = (size_t)attr.mq_maxmsg;
 	q->msg_max = (size_t)attr.mq_msgsize;
 	return 0;
@@ -302,6 +321,9 @@ static int mq_put_q(struct ipcq *q, const void *msg, size_t len, int64_t timeout
 
 	if (!msg) /* len 0: mq_send's prototype wants a pointer all the same */
 		msg = "";
+	/* On the blocking descriptor a full queue makes mq_send itself wait. */
+	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
+		mqd = priv(q)->blk;
 	/* Fast path: one system call when there is room. */
 	while (mq_send(mqd, msg, len, 0) < 0) {
 		if (errno == EINTR)
@@ -326,6 +348,9 @@ static ssize_t mq_get_q(struct ipcq *q, void *buf, size_t cap, int64_t timeout_n
 	ssize_t n;
 	int ret;
 
+	/* On the blocking descriptor an empty queue makes mq_receive itself wait. */
+	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
+		mqd = priv(q)->blk;
 	/* queue.c checked cap >= msg_max == mq_msgsize, which mq_receive needs. */
 	while ((n = mq_receive(mqd, buf, cap, NULL)) < 0) {
 		if (errno == EINTR)
@@ -361,6 +386,8 @@ static bool mq_full_q(struct ipcq *q)
 
 static int mq_close_q(struct ipcq *q)
 {
+	if (priv(q)->blk >= 0)
+		mq_close(priv(q)->blk);
 	return mq_close(priv(q)->mqd) < 0 ? -errno : 0;
 }
 

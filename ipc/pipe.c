@@ -11,6 +11,9 @@
  *   returns whole: no lock, one system call per put or get.  A packet cannot be
  *   empty, so a zero-length message travels as a packet of msg_max + 1 bytes,
  *   a length no real message has.  One slot (page) of the pipe per message.
+ *   An IPCQ_FOREVER put or get blocks in write()/read() on a second, blocking
+ *   descriptor of the pipe (open_blocking()): one system call, like a bare
+ *   loop; timed ones try, poll() and try again on the O_NONBLOCK one.
  *
  * - framed (msg_max >= PIPE_BUF): every packet is exactly PIPE_BUF bytes, a
  *   struct frame followed by up to CHUNK bytes of the message (the last one
@@ -91,6 +94,7 @@ struct pipe_shared {
 
 struct pipe_q {
 	int rfd, wfd; /* the same descriptor for a FIFO */
+	int bfd;      /* blocking, for IPCQ_FOREVER: see open_blocking(); -1: none */
 	bool framed;
 	size_t slots;		/* pipe size in packets */
 	size_t n_max;		/* packets a msg_max message takes */
@@ -184,6 +188,7 @@ static ssize_t room(struct pipe_q *p)
 static int single_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
 {
 	struct pipe_q *p = pq(q);
+	int fd = timeout_ns == IPCQ_FOREVER && p->bfd >= 0 ? p->bfd : p->wfd;
 	int64_t deadline = 0;
 	bool waited = false;
 	int ret;
@@ -193,7 +198,8 @@ static int single_put(struct ipcq *q, const void *msg, size_t len, int64_t timeo
 		len = q->msg_max + 1;
 	}
 	for (;;) {
-		if (write(p->wfd, msg, len) >= 0)
+		/* On bfd a full pipe makes write() itself wait: no EAGAIN, no poll. */
+		if (write(fd, msg, len) >= 0)
 			return 0;
 		if (errno == EINTR)
 			continue;
@@ -217,6 +223,8 @@ static ssize_t single_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout
 	struct pipe_q *p = pq(q);
 	unsigned char bounce[BOUNCE_MAX + 1];
 	struct iovec iov[2] = {{buf, cap}, {bounce, 1}};
+	/* On bfd an empty pipe makes read() itself wait: one call, as a bare loop. */
+	int fd = timeout_ns == IPCQ_FOREVER && p->bfd >= 0 ? p->bfd : p->rfd;
 	int64_t deadline = 0;
 	bool waited = false;
 	ssize_t n;
@@ -225,11 +233,11 @@ static ssize_t single_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout
 	for (;;) {
 		/* With cap == msg_max, one byte more tells msg_max + 1 (empty) apart. */
 		if (cap > q->msg_max)
-			n = read(p->rfd, buf, cap);
+			n = read(fd, buf, cap);
 		else if (q->msg_max < BOUNCE_MAX)
-			n = read(p->rfd, bounce, q->msg_max + 1);
+			n = read(fd, bounce, q->msg_max + 1);
 		else
-			n = readv(p->rfd, iov, 2);
+			n = readv(fd, iov, 2);
 		if (n > 0) {
 			if ((size_t)n == q->msg_max + 1)
 				return 0;
@@ -240,7 +248,7 @@ static ssize_t single_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout
 		if (n == 0)
 			return -EIO; /* no writer: cannot happen, we hold one */
 		if (errno == EINTR)
-			continue;
+			continue; /* a handler without SA_RESTART: wait on */
 		if (errno != EAGAIN)
 			return -errno;
 		if (!waited) {
@@ -508,6 +516,8 @@ static int pipe_close(struct ipcq *q)
 
 	if (p->sh)
 		munmap(p->sh, sizeof(*p->sh));
+	if (p->bfd >= 0)
+		close(p->bfd);
 	if (p->wfd != p->rfd)
 		close(p->wfd);
 	close(p->rfd);
@@ -606,6 +616,35 @@ static void set_format(struct ipcq *q, struct pipe_q *p)
 	p->page = (size_t)sysconf(_SC_PAGESIZE);
 	p->framed = q->msg_max >= PKT;
 	p->n_max = p->framed ? npackets(q->msg_max) : 1;
+}
+
+/*
+ * A second, blocking descriptor of the same pipe, so that an IPCQ_FOREVER
+ * put or get waits inside write()/read() itself: one system call, as in a
+ * bare loop, instead of EAGAIN, poll() and a retry.  O_NONBLOCK belongs to
+ * the open file description, which dup() and fork() share, so this must be a
+ * new one: opened again through /proc (O_RDWR: one serves both ends, and
+ * never blocks in open on a FIFO), O_DIRECT again because the writer's
+ * description decides packets.  It lives and dies with rfd (closed in
+ * pipe_close, inherited through fork like rfd), so the pipe lives no longer.
+ * Where /proc is missing, bfd stays -1 and FOREVER polls.
+ */
+static void open_blocking(struct pipe_q *p)
+{
+	char path[32];
+	int fd;
+
+	if (p->framed)
+		return; /* framed readers must not sleep holding rlock */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p->rfd);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (fcntl(fd, F_SETFL, O_DIRECT) < 0) {
+		close(fd);
+		return;
+	}
+	p->bfd = fd;
 }
 
 static int anon_create(struct ipcq *q, size_t capacity)
@@ -765,12 +804,20 @@ static int named_create(struct ipcq *q, const char *name, size_t capacity)
  */
 static int pipe_create(struct ipcq *q, const struct ipcq_opts *opts)
 {
-	set_format(q, pq(q));
+	struct pipe_q *p = pq(q);
+	int ret;
+
+	p->bfd = -1;
+	set_format(q, p);
 	if (q->msg_max > UINT32_MAX)
 		return -EMSGSIZE;
 	if (opts->name)
-		return named_create(q, opts->name, opts->capacity);
-	return anon_create(q, opts->capacity);
+		ret = named_create(q, opts->name, opts->capacity);
+	else
+		ret = anon_create(q, opts->capacity);
+	if (!ret)
+		open_blocking(p);
+	return ret;
 }
 
 /* Returns 0, -ENOENT, -EINVAL (not a queue of this version), or the kernel's error. */
@@ -781,6 +828,7 @@ static int pipe_open(struct ipcq *q, const char *name)
 	char path[PATH_MAX];
 	int dfd, ret, r;
 
+	p->bfd = -1;
 	ret = base_dir(path, sizeof(path));
 	if (ret < 0)
 		return ret;
@@ -814,6 +862,8 @@ static int pipe_open(struct ipcq *q, const char *name)
 	if (ret && sh && sh != MAP_FAILED)
 		munmap(sh, sizeof(*sh));
 	close(dfd);
+	if (!ret)
+		open_blocking(p);
 	return ret;
 }
 
