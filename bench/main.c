@@ -48,7 +48,7 @@ static const char usage[] =
 	"  --placement LIST         same-cpu,smt,same-l2,same-l3,cross-l3,cross-numa,\n"
 	"                           cross-package,none\n"
 	"  --repetitions N          repetitions per cell, 1..1000 (quick 5, full 5)\n"
-	"  --min-time S             seconds per repetition, >0 (quick 0.15, full 0.5)\n"
+	"  --min-time S             seconds per repetition, >0 (quick 0.25, full 0.5)\n"
 	"  --out DIR                where results go (default results/<date>-<host>)\n"
 	"  --benchmark_*            passed to google-benchmark (e.g. --benchmark_filter=RE)\n"
 	"\n"
@@ -298,7 +298,7 @@ static void profile_defaults(bool full, struct matrix_opts *o, struct topo *t, i
 		o->rels[0] = quick_rel(t);
 		o->nrels = 1;
 		*reps = 5;
-		*min_time = 0.15;
+		*min_time = 0.25;
 		return;
 	}
 	static const size_t sizes[] = {8, 64, 512, 4096, 65536};
@@ -338,7 +338,7 @@ static int cmd_run(int argc, char **argv, char *command)
 	const char *flags[] = {"--profile", "--mode",	     "--backends", "--sizes", "--placement",
 			       "--pairs",   "--repetitions", "--min-time", "--out"};
 	const char *val[9] = {0}, *profile = "quick", *bad_flag = NULL;
-	char **gbargv = calloc((size_t)argc + 8, sizeof(char *));
+	char **gbargv = calloc((size_t)argc + 10, sizeof(char *));
 	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], arg_out[PATH_MAX + 32];
 	int gbargc = 0, i, j, reps, n, rc;
 	struct matrix_opts o;
@@ -354,6 +354,15 @@ static int cmd_run(int argc, char **argv, char *command)
 	gbargv[gbargc++] = "--benchmark_out_format=json";
 	gbargv[gbargc++] = arg_reps;
 	gbargv[gbargc++] = arg_min;
+	/*
+	 * Repetitions of all cells interleaved at random: a bare loop and its
+	 * queue see the same machine over the whole run, not two moments of it
+	 * (this VM's cross-core wake-ups drift by tens of percent).  The console
+	 * shows aggregates; the JSON keeps every repetition for --compare.
+	 * Flags given later on the command line override these.
+	 */
+	gbargv[gbargc++] = "--benchmark_enable_random_interleaving=true";
+	gbargv[gbargc++] = "--benchmark_display_aggregates_only=true";
 	for (i = 1; i < argc; i++) {
 		char *a = argv[i], *eq = strchr(a, '=');
 		size_t flen = eq ? (size_t)(eq - a) : strlen(a);
