@@ -77,4 +77,11 @@ for b in runs:
         ("lat_min_ns", "lat_p50_ns", "lat_p999_ns", "lat_max_ns")
     for k in keys:
         check(k in b, f"{b['name']} lacks counter {k}")
+
+# The run's own report, drawn by the same binary (what `./run bench` does last).
+r = run(["report", out], timeout=110)
+check(r.returncode == 0, f"report exited {r.returncode}: {r.stderr[-2000:]}")
+index = os.path.join(out, "report", "index.html")
+check(os.path.isfile(index) and index in r.stdout, "report does not print its index.html")
+check(os.path.isfile(os.path.join(out, "report", "latency_vs_size.svg")), "no latency picture")
 finish()

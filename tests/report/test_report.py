@@ -4,7 +4,7 @@
 
 usage: test_report.py CASE DRIVER
   CASE: normal | skipfail | single | compare | badinput
-  DRIVER: the command that runs `ipcbench report ARGS...`: tests/report/report_driver,
+  DRIVER: the command that runs `ipcbench report ARGS...`:
           or the ipcbench binary followed by the word "report"
 
 Each case copies its fixtures into a fresh temporary directory: the report is
