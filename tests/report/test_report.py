@@ -4,8 +4,8 @@
 
 usage: test_report.py CASE DRIVER
   CASE: normal | skipfail | single | compare | badinput
-  DRIVER: the command that runs `ipcbench report ARGS...`:
-          or the ipcbench binary followed by the word "report"
+  DRIVER: the command that runs `ipcbench report ARGS...`: the ipcbench binary
+          followed by the word "report"
 
 Each case copies its fixtures into a fresh temporary directory: the report is
 written into the run directory, never into the source tree.
