@@ -9,8 +9,8 @@
  *   0     struct shm_hdr     written once by the creator, read-only after
  *   128   tail               producers' index (free-running u64)
  *   256   head               consumers' index (free-running u64)
- *   384   not_empty          futex word + sleeper flag: consumers sleep here
- *   512   not_full           futex word + sleeper flag: producers sleep here
+ *   384   not_empty          futex word, sleeper flag, waker's CPU: consumers sleep here
+ *   512   not_full           futex word, sleeper flag, waker's CPU: producers sleep here
  *   640   recs[SHM_RECS]     per process: pid + each thread's claim intent
  *   4736  slots[capacity]    each: seq, owner, len, payload; slot_size bytes
  *
@@ -30,7 +30,7 @@
 #include "ipcq_pvt.h"
 
 #define SHM_MAGIC   UINT64_C(0x69706371726e6731) /* "ipcqrng1" */
-#define SHM_VERSION 2u
+#define SHM_VERSION 3u
 #define SHM_LINE    64u
 #define SHM_REGION  128u /* a line and its guard line */
 
@@ -43,9 +43,10 @@
 #define SHM_REC_THREADS	  15 /* threads per process that record intents */
 #define SHM_OFF_SLOTS	  (SHM_OFF_RECS + SHM_RECS * SHM_REGION)
 
-#define SHM_SLOT_HDR  24u		  /* seq + owner + len before the payload */
-#define SHM_HOLE      UINT64_MAX	  /* len of a slot repaired after its producer died */
-#define SHM_MAX_SLOTS (UINT64_C(1) << 28) /* owner tags tell laps apart */
+#define SHM_SLOT_HDR   24u		   /* seq + owner + len before the payload */
+#define SHM_HOLE       UINT64_MAX	   /* len of a slot repaired after its producer died */
+#define SHM_MAX_SLOTS  (UINT64_C(1) << 28) /* owner tags tell laps apart */
+#define SHM_LONE_AFTER 4u /* wakes in a row from a waiter's own CPU: it stops spinning */
 
 struct shm_hdr {
 	uint64_t magic;
@@ -74,12 +75,15 @@ struct shm_rec {
 
 /*
  * A futex word and its sleeper flag.  Sleepers set flag; a waker that sees
- * it clears it, bumps seq and wakes everyone.  A sleeper killed by SIGKILL
- * leaves the flag set, which costs the next waker one futex call, no more.
+ * it clears it, notes its CPU, bumps seq and wakes everyone.  A sleeper
+ * killed by SIGKILL leaves the flag set, which costs the next waker one
+ * futex call, no more.  waker_cpu (1 + CPU, 0: unknown) is a hint: a woken
+ * sleeper that finds its own CPU there stops spinning (shm.c: spin_for()).
  */
 struct shm_wait {
 	_Atomic uint32_t seq;
 	_Atomic uint32_t flag;
+	_Atomic uint32_t waker_cpu;
 };
 
 /*
@@ -112,6 +116,7 @@ struct shm_priv {
 	size_t msg_max;
 	size_t map_size;
 	int spin;		      /* 0 on a single CPU: spinning only delays the peer */
+	_Atomic uint32_t lone;	      /* wakes in a row from this CPU (shm.c: spin_for()) */
 	_Atomic uint64_t futex_calls; /* counted on the slow path, for tests */
 	_Atomic uint64_t repairs;     /* slots this handle repaired after a dead peer */
 	struct shm_rec *_Atomic rec;  /* this process's intent record */

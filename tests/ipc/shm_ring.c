@@ -2,10 +2,12 @@
 /*
  * shm ring internals (through ipc/shm_pvt.h): layout, slot sequence numbers,
  * wrap of the 64-bit indices past UINT64_MAX, no futex call on the
- * uncontended path, a futex sleep woken by a put from another process, and
- * a named ring seen by an opener.  Exit 0 pass, 1 fail.
+ * uncontended path, a futex sleep woken by a put from another process, a
+ * waiter that stops spinning when its peer shares its CPU, and a named ring
+ * seen by an opener.  Exit 0 pass, 1 fail.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +264,94 @@ static void test_repair(void)
 	ipcq_close(q);
 }
 
+/* The child of ping_pong(): echoes @n messages, each after @delay_us. */
+static void echo(struct ipcq *q[2], int n, unsigned delay_us)
+{
+	char buf[16];
+
+	for (int i = 0; i < n; i++) {
+		ssize_t r = ipcq_get(q[0], buf, sizeof(buf), 5000000000);
+
+		if (r < 0)
+			_exit(1);
+		if (delay_us)
+			usleep(delay_us);
+		if (ipcq_put(q[1], buf, (size_t)r, 5000000000) != 0)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* @n round trips with a child pinned to @cpu; false on any failure. */
+static bool ping_pong(struct ipcq *q[2], int cpu, int n, unsigned delay_us)
+{
+	cpu_set_t one;
+	char buf[16];
+	bool ok = true;
+	pid_t pid;
+	int st;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	pid = fork();
+	if (pid == 0) {
+		if (sched_setaffinity(0, sizeof(one), &one) < 0)
+			_exit(1);
+		echo(q, n, delay_us);
+	}
+	for (int i = 0; pid > 0 && ok && i < n; i++) {
+		char m[4] = {'p', (char)i, (char)(i >> 8), 'q'};
+
+		ok = ipcq_put(q[0], m, 4, 5000000000) == 0 &&
+		     ipcq_get(q[1], buf, sizeof(buf), 5000000000) == 4 && !memcmp(buf, m, 4);
+	}
+	if (!ok && pid > 0)
+		kill(pid, SIGKILL);
+	return pid > 0 && waitpid(pid, &st, 0) == pid && ok && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0;
+}
+
+/*
+ * A waiter woken by a peer on its own CPU learns that spinning is useless
+ * there (the peer cannot run while it spins) and sleeps at once; one wake
+ * from another CPU makes it spin again.  Internal state, not timing: the
+ * handle's streak (shm.c: spin_for()).
+ */
+static void test_same_cpu(void)
+{
+	struct ipcq *q[2] = {mk(4, 16), mk(4, 16)};
+	cpu_set_t old, one;
+	int cpu = sched_getcpu(), other = -1;
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(old), &old) < 0) {
+		printf("shm_ring: same-cpu test skipped: no affinity (%s)\n", strerror(errno));
+		goto out;
+	}
+	for (int c = 0; c < CPU_SETSIZE && other < 0; c++)
+		if (c != cpu && CPU_ISSET(c, &old))
+			other = c;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+		printf("shm_ring: same-cpu test skipped: cannot pin (%s)\n", strerror(errno));
+		goto out;
+	}
+	CHECK(atomic_load(&shm_priv(q[1])->lone) == 0);
+	CHECK(ping_pong(q, cpu, 500, 0));
+	CHECK(atomic_load(&shm_priv(q[1])->lone) >= SHM_LONE_AFTER);
+	if (other >= 0) {
+		/* the echo sleeps 20 ms: our wait sleeps, woken from @other */
+		CHECK(ping_pong(q, other, 2, 20000));
+		CHECK(atomic_load(&shm_priv(q[1])->lone) == 0);
+	} else {
+		printf("shm_ring: one CPU: no cross-CPU wake to test\n");
+	}
+	CHECK(sched_setaffinity(0, sizeof(old), &old) == 0);
+out:
+	ipcq_close(q[0]);
+	ipcq_close(q[1]);
+}
+
 static void test_named(void)
 {
 	struct ipcq_opts o = {.backend = "shm", .capacity = 16, .msg_max = 256};
@@ -311,6 +401,7 @@ int main(void)
 	test_lengths();
 	test_futex();
 	test_repair();
+	test_same_cpu();
 	test_named();
 	if (failures) {
 		fprintf(stderr, "shm_ring: %d failure(s)\n", failures);
