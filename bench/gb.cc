@@ -2,6 +2,7 @@
 // The C++ behind gb.h: the only C++ in the project.
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <vector>
 
 #include <unistd.h>
@@ -17,7 +18,12 @@ static benchmark::State &st(struct gb_state *s)
 
 extern "C" int gb_init(int *argc, char **argv, const char **bad)
 {
+	/* Its own complaint about a bad value would be a second line; ours names the flag. */
+	std::streambuf *err = std::cerr.rdbuf(nullptr);
+
 	benchmark::Initialize(argc, argv);
+	std::cerr.rdbuf(err);
+	std::cerr.clear();
 	for (int i = 1; i < *argc; i++) {
 		if (std::strncmp(argv[i], "--benchmark", 11) == 0) {
 			if (bad)
@@ -106,27 +112,35 @@ extern "C" void gb_skip(struct gb_state *s, const char *reason)
 /*
  * UseManualTime() appends "/manual_time" to every name; our names are
  * exactly mode/backend/size/PxC/placement, so the reporters drop it.
+ * With @hide_skips, runs that ended in gb_skip() are left out: the console
+ * would show each skipped cell once per repetition (a full profile skips
+ * hundreds); the caller says what was skipped or failed after the run.
  */
-template <class R> class plain_names : public R
+template <class R, bool hide_skips> class plain_names : public R
 {
       public:
 	using R::R;
 	void ReportRuns(const std::vector<benchmark::BenchmarkReporter::Run> &runs) override
 	{
-		std::vector<benchmark::BenchmarkReporter::Run> copy(runs);
+		std::vector<benchmark::BenchmarkReporter::Run> copy;
 
-		for (auto &r : copy)
+		for (auto r : runs) {
+			if (hide_skips && r.error_occurred)
+				continue;
 			r.run_name.time_type.clear();
-		R::ReportRuns(copy);
+			copy.push_back(r);
+		}
+		if (!copy.empty())
+			R::ReportRuns(copy);
 	}
 };
 
 extern "C" uint64_t gb_run(bool json_file)
 {
-	plain_names<benchmark::ConsoleReporter> display(
+	plain_names<benchmark::ConsoleReporter, true> display(
 		isatty(1) ? benchmark::ConsoleReporter::OO_Color
 			  : benchmark::ConsoleReporter::OO_None);
-	plain_names<benchmark::JSONReporter> file;
+	plain_names<benchmark::JSONReporter, false> file;
 
 	if (json_file)
 		return benchmark::RunSpecifiedBenchmarks(&display, &file);

@@ -35,7 +35,7 @@ static const char usage[] =
 	"  run [options]        run the benchmark matrix and write results/<date>-<host>/\n"
 	"  clean                remove IPC objects that killed ipcbench runs left behind\n"
 	"  report DIR [--compare BASE]   draw a run's results (see ipcbench report --help)\n"
-	"  --help, --version\n"
+	"  help, -h, --help, --version\n"
 	"\n"
 	"run options (lists are comma-separated; each replaces the profile's list):\n"
 	"  --profile quick|full     quick (default): every backend at 64 B and 4 KiB, both\n"
@@ -369,6 +369,7 @@ static int cmd_run(int argc, char **argv, char *command)
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			print_usage(stdout);
+			free(gbargv);
 			return 0;
 		}
 		if (!strncmp(a, "--benchmark_", 12)) {
@@ -437,6 +438,14 @@ static int cmd_run(int argc, char **argv, char *command)
 	snprintf(arg_out, sizeof(arg_out), "--benchmark_out=%s/benchmarks.json", outbuf);
 	snprintf(arg_reps, sizeof(arg_reps), "--benchmark_repetitions=%d", reps);
 	snprintf(arg_min, sizeof(arg_min), "--benchmark_min_time=%g", min_time);
+	/*
+	 * A --benchmark_repetitions given on the command line wins over ours
+	 * (the last one counts, as for google-benchmark); gb_init() consumes it.
+	 */
+	for (i = 1; i < gbargc; i++)
+		if (!strncmp(gbargv[i], "--benchmark_repetitions=", 24) &&
+		    (reps = parse_count(gbargv[i] + 24, 1, 1000)) < 0)
+			bad("--benchmark_repetitions", gbargv[i] + 24, "an integer from 1 to 1000");
 	if (gb_init(&gbargc, gbargv, &bad_flag))
 		bad("--benchmark_*", bad_flag,
 		    "the flags of google-benchmark 1.7.1 "
@@ -462,7 +471,7 @@ static int cmd_run(int argc, char **argv, char *command)
 	int64_t t0 = bench_now_ns();
 
 	env.timer_ns = bench_timer_cost_ns();
-	if (matrix_register(cells, n, t, isatty(2)) < 0) {
+	if (matrix_register(cells, n, t, reps, isatty(2)) < 0) {
 		fprintf(stderr, "ipcbench: cannot register the benchmarks\n");
 		return 1;
 	}
@@ -490,6 +499,9 @@ static int cmd_run(int argc, char **argv, char *command)
 		"ipcbench: %d cells: %d ok, %d skipped, %d failed in %.1f s (timer %.1f ns per "
 		"read)\n",
 		ran, ok, skipped, failed, (double)(bench_now_ns() - t0) / 1e9, env.timer_ns);
+	for (i = 0; i < n; i++)
+		if (cells[i].started && cells[i].failed && !cells[i].skip)
+			fprintf(stderr, "ipcbench: failed: %s: %s\n", cells[i].name, cells[i].note);
 	fprintf(stderr, "%sresults in %s\n", bench_stop ? "interrupted; partial " : "", outbuf);
 	printf("results: %s\n", outbuf);
 	matrix_free(cells, n);
@@ -497,19 +509,47 @@ static int cmd_run(int argc, char **argv, char *command)
 	free(gbargv);
 	if (bench_stop)
 		return 128 + bench_stop; /* as if the signal had killed us: 130 for SIGINT */
+	if (!ran && n) {
+		/* Only --benchmark_filter leaves every cell out. */
+		fprintf(stderr,
+			"ipcbench: --benchmark_filter: no cell matched; allowed: a "
+			"regular expression matching names like latency/pipe/64/1x1/%s\n",
+			topo_rel_name(o.rels[0]));
+		return 2;
+	}
 	return rc ? 1 : 0;
 }
 
-static int cmd_list(void)
+/*
+ * For a command that takes no arguments: true after printing its usage and
+ * @what for --help; bad input (exit 2) for anything else given.
+ */
+static bool no_args(const char *cmd, int argc, char **argv, const char *what)
+{
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: ipcbench %s\n%s", cmd, what);
+		return true;
+	}
+	if (argc > 1)
+		bad(cmd, argv[1], "no arguments, or --help");
+	return false;
+}
+
+static int cmd_list(int argc, char **argv)
 {
 	const char *const *b;
 	struct ipcq_limit l[16];
-	struct topo *t = load_topo();
+	struct topo *t;
 	char buf[512];
 	const char *why;
 	int cpus[2], r, *place, n;
 	ssize_t k, i;
 
+	if (no_args("list", argc, argv,
+		    "  backends with their kernel limits (and how to raise each), the pair\n"
+		    "  relations and pool policies this machine has, its topology.\n"))
+		return 0;
+	t = load_topo();
 	if (topo_describe(t, buf, sizeof(buf)) >= 0)
 		printf("topology: %s\n", buf);
 	printf("backends:\n");
@@ -562,8 +602,12 @@ static int cmd_clean(int argc, char **argv)
 	int count = 0;
 	ssize_t n;
 
-	if (argc > 1)
-		bad("clean", argv[1], "no arguments");
+	if (no_args("clean", argc, argv,
+		    "  removes what libipcq queues of runs killed by SIGKILL left behind and\n"
+		    "  the kernel cannot remove by itself (SysV queues nobody holds, leftovers\n"
+		    "  in libipcq's private directories), and only those; says what it\n"
+		    "  removed.  Bare-loop SysV queues of a killed run are not libipcq's.\n"))
+		return 0;
 	n = ipcq_clean(NULL, clean_cb, &count);
 	if (n < 0) {
 		fprintf(stderr, "ipcbench: clean: %s\n", strerror((int)-n));
@@ -579,11 +623,12 @@ int main(int argc, char **argv)
 
 	kept[nkept++] = command;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-	    !strcmp(argv[1], "help")) {
+	if (argc < 2)
+		bad("command", "", "list, run, clean, report, --help");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		print_usage(stdout);
 		free(command);
-		return argc < 2 ? 2 : 0;
+		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("ipcbench %s\n", IPCB_VERSION);
@@ -593,7 +638,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "report"))
 		return report_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
-		return cmd_list();
+		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "clean"))
 		return cmd_clean(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run")) {

@@ -124,22 +124,46 @@ void matrix_free(struct cell *cells, int n)
 
 static struct topo *g_topo;
 static bool g_progress;
-static int g_total, g_done;
-static int64_t g_t0;
+static int g_total, g_reps;
+static struct cell *g_cells;
+static int64_t g_t0, g_shown;
 static struct hist g_hist; /* one run's histogram, before it is kept */
 
-static void progress(const struct cell *c)
+/*
+ * One line on stderr, at most once a second: cells done of all, the cell
+ * starting now, time left.  Repetitions of all cells are interleaved at
+ * random, so a cell is done only when all its repetitions are; time left
+ * is reckoned from the repetitions done, which advance evenly, of the cells
+ * that take time (a cell skipped before running takes none).
+ */
+static void progress(const struct cell *now)
 {
-	double el = (double)(bench_now_ns() - g_t0) / 1e9;
+	int64_t t = bench_now_ns(), units = 0, total = 0;
+	double el = (double)(t - g_t0) / 1e9;
+	int cells = 0;
 
-	g_done++;
-	if (!g_progress)
+	if (!g_progress || (g_shown && t - g_shown < 1000000000))
 		return;
-	if (g_done > 1)
-		fprintf(stderr, "[%d/%d] %s  (%.0f s elapsed, about %.0f s left)\n", g_done,
-			g_total, c->name, el, el / (g_done - 1) * (g_total - g_done + 1));
+	g_shown = t;
+	for (int i = 0; i < g_total; i++) {
+		const struct cell *c = &g_cells[i];
+		int u = c->failed || c->interrupted ? g_reps
+						    : (c->nreps < g_reps ? c->nreps : g_reps);
+
+		if (c->skip) {
+			cells++;
+			continue;
+		}
+		units += u;
+		total += g_reps;
+		cells += u == g_reps;
+	}
+	if (units)
+		fprintf(stderr, "[%d/%d cells done] now %s  (%.0f s elapsed, about %.0f s left)\n",
+			cells, g_total, now->name, el,
+			el / (double)units * (double)(total - units));
 	else
-		fprintf(stderr, "[%d/%d] %s\n", g_done, g_total, c->name);
+		fprintf(stderr, "[%d/%d cells done] now %s\n", cells, g_total, now->name);
 }
 
 /* Keeps a run if it is one google-benchmark reports: see the top of this file. */
@@ -176,7 +200,8 @@ static void interrupted(struct cell *c, int64_t iters)
 	if (c->interrupted || (c->nreps && c->note[0]))
 		return; /* said already */
 	if (c->nreps && iters == c->final_iters) {
-		snprintf(c->note, sizeof(c->note), "interrupted after %d repetitions", c->nreps);
+		snprintf(c->note, sizeof(c->note), "interrupted after %d repetition%s", c->nreps,
+			 c->nreps == 1 ? "" : "s");
 		return;
 	}
 	c->nreps = 0;
@@ -196,10 +221,8 @@ static void cell_bench(struct gb_state *s, void *arg)
 	int64_t iters;
 	int rc, i;
 
-	if (!c->started) {
-		c->started = true;
-		progress(c);
-	}
+	c->started = true;
+	progress(c);
 	if (c->skip || c->failed) {
 		gb_skip(s, c->note);
 		return;
@@ -236,12 +259,14 @@ static void cell_bench(struct gb_state *s, void *arg)
 	gb_set_bytes_processed(s, iters * (int64_t)c->size);
 }
 
-int matrix_register(struct cell *cells, int n, struct topo *t, bool show)
+int matrix_register(struct cell *cells, int n, struct topo *t, int reps, bool show)
 {
 	g_topo = t;
 	g_progress = show;
+	g_cells = cells;
 	g_total = n;
-	g_done = 0;
+	g_reps = reps > 0 ? reps : 1;
+	g_shown = 0;
 	g_t0 = bench_now_ns();
 	for (int i = 0; i < n; i++)
 		if (!gb_register(cells[i].name, cell_bench, &cells[i]))

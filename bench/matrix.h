@@ -21,14 +21,18 @@ struct matrix_opts {
 
 /*
  * The cells of @o in run order (per placement: floor, then per size each
- * backend's bare loop next to its latency cell, then throughput), each probed: a relation the machine lacks or a queue the
- * kernel refuses makes the cell skipped with its reason.  Returns the count
+ * backend's bare loop next to its latency cell, then throughput), each
+ * probed: a relation the machine lacks or a queue the kernel refuses makes
+ * the cell skipped with its reason.  Returns the count
  * and sets *out (free with matrix_free), or -ENOMEM.
  */
 int matrix_plan(const struct matrix_opts *o, struct topo *t, struct cell **out);
 
-/* Registers every cell with google-benchmark; progress on stderr when @progress. */
-int matrix_register(struct cell *cells, int n, struct topo *t, bool progress);
+/*
+ * Registers every cell with google-benchmark, each run @reps times; progress
+ * on stderr when @progress.  0 or -ENOMEM.
+ */
+int matrix_register(struct cell *cells, int n, struct topo *t, int reps, bool progress);
 
 void matrix_free(struct cell *cells, int n);
 

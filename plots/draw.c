@@ -126,13 +126,37 @@ static bool mode_is(const struct rep_cell *c, const char *mode)
 	return strcmp(c->mode, mode) == 0;
 }
 
+/* An ok cell of MODE measured at PLACEMENT. */
+static bool ok_at(const struct rep_cell *c, const char *mode, const char *placement)
+{
+	return mode_is(c, mode) && rep_cell_ok(c) && !strcmp(c->placement, placement);
+}
+
+/*
+ * The floor at PLACEMENT: one cache line bounced, the same whatever the
+ * message size, so a run measures it at one size (64) and every size of a
+ * queue is divided by it.  The floor at SIZE when the run has that.
+ */
+static const struct rep_cell *find_floor(const struct draw_ctx *x, long size, const char *placement)
+{
+	const struct rep_cell *f = find(x, "floor", "floor", size, 1, 1, placement);
+
+	for (size_t i = 0; !f && i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (ok_at(c, "floor", placement))
+			f = c;
+	}
+	return f;
+}
+
 /* PREFER when it has ok cells of MODE, else the main placement of MODE. */
 static const char *choose_placement(const struct draw_ctx *x, const char *mode, const char *prefer)
 {
 	for (size_t i = 0; prefer && i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
 
-		if (mode_is(c, mode) && rep_cell_ok(c) && !strcmp(c->placement, prefer))
+		if (ok_at(c, mode, prefer))
 			return prefer;
 	}
 	return rep_main_placement(x->run, mode);
@@ -146,7 +170,7 @@ static long choose_size(const struct draw_ctx *x, const char *mode, const char *
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
 
-		if (!mode_is(c, mode) || !rep_cell_ok(c) || strcmp(c->placement, placement))
+		if (!ok_at(c, mode, placement))
 			continue;
 		if (c->size == 64)
 			return 64;
@@ -169,6 +193,30 @@ static void fmt_val(FILE *f, double v)
 		fputs("?", f);
 	else
 		fprintf(f, "%.6g", v);
+}
+
+/* Opens data/NAME_BACKEND.csv, one line of a picture, and adds BACKEND to BLIST. */
+static FILE *open_series(const struct draw_ctx *x, const char *name, const char *backend,
+			 char *blist, size_t len)
+{
+	char suf[300];
+	FILE *f;
+
+	snprintf(suf, sizeof(suf), "_%s.csv", backend);
+	f = open_data(x, name, suf);
+	if (f && blist)
+		add_word(blist, len, backend);
+	return f;
+}
+
+/* One row "X,A,B" of a series; "?" (gnuplot: missing) where a value is not a number. */
+static void put_row(FILE *f, long xv, double a, double b)
+{
+	fprintf(f, "%ld,", xv);
+	fmt_val(f, a);
+	fputc(',', f);
+	fmt_val(f, b);
+	fputc('\n', f);
 }
 
 /* A log axis bottom a decade boundary below V (ns), in seconds: bars need room under them. */
@@ -296,7 +344,7 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
 
-		if (mode_is(c, "latency") && rep_cell_ok(c) && !strcmp(c->placement, pl))
+		if (ok_at(c, "latency", pl))
 			sizes[ns++] = c->size;
 	}
 	ns = uniq_sizes(sizes, ns);
@@ -309,20 +357,10 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 
 			if (!c)
 				continue;
-			if (!f) {
-				char suf[300];
-
-				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
-				f = open_data(x, p->name, suf);
-				if (!f)
-					goto io;
-				add_word(blist, sizeof(blist), x->backends[b]);
-			}
-			fprintf(f, "%ld,", c->size);
-			fmt_val(f, c->lat[LAT_P50]);
-			fputc(',', f);
-			fmt_val(f, c->lat[LAT_P99]);
-			fputc('\n', f);
+			if (!f &&
+			    !(f = open_series(x, p->name, x->backends[b], blist, sizeof(blist))))
+				goto io;
+			put_row(f, c->size, c->lat[LAT_P50], c->lat[LAT_P99]);
 		}
 		if (f && fclose(f))
 			goto io;
@@ -332,7 +370,7 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
 
-		if (mode_is(c, "floor") && rep_cell_ok(c) && !strcmp(c->placement, pl))
+		if (ok_at(c, "floor", pl))
 			fsizes[nfs++] = c->size;
 	}
 	nfs = uniq_sizes(fsizes, nfs);
@@ -344,22 +382,13 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 			goto io;
 		for (size_t i = 0; i < nfs; i++) {
 			last = find(x, "floor", "floor", fsizes[i], 1, 1, pl);
-			if (last) {
-				fprintf(f, "%ld,", last->size);
-				fmt_val(f, last->lat[LAT_P50]);
-				fputc(',', f);
-				fmt_val(f, last->lat[LAT_P99]);
-				fputc('\n', f);
-			}
+			if (last)
+				put_row(f, last->size, last->lat[LAT_P50], last->lat[LAT_P99]);
 		}
 		if (nfs == 1 && last && ns > 1) {
-			for (size_t i = 0; i < 2; i++) {
-				fprintf(f, "%ld,", sizes[i ? ns - 1 : 0]);
-				fmt_val(f, last->lat[LAT_P50]);
-				fputc(',', f);
-				fmt_val(f, last->lat[LAT_P99]);
-				fputc('\n', f);
-			}
+			for (size_t i = 0; i < 2; i++)
+				put_row(f, sizes[i ? ns - 1 : 0], last->lat[LAT_P50],
+					last->lat[LAT_P99]);
 		}
 		if (fclose(f))
 			goto io;
@@ -394,7 +423,7 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 	for (size_t i = 0; i < x->run->ncells && !have11; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
 
-		if (mode_is(c, "throughput") && rep_cell_ok(c) && !strcmp(c->placement, pl)) {
+		if (ok_at(c, "throughput", pl)) {
 			if (c->producers == 1 && c->consumers == 1)
 				have11 = true;
 			else if (pp == 1 && cc == 1)
@@ -406,8 +435,7 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
 
-		if (mode_is(c, "throughput") && rep_cell_ok(c) && !strcmp(c->placement, pl) &&
-		    c->producers == pp && c->consumers == cc)
+		if (ok_at(c, "throughput", pl) && c->producers == pp && c->consumers == cc)
 			sizes[ns++] = c->size;
 	}
 	ns = uniq_sizes(sizes, ns);
@@ -420,21 +448,12 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 
 			if (!c)
 				continue;
-			if (!f) {
-				char suf[300];
-
-				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
-				f = open_data(x, p->name, suf);
-				if (!f)
-					goto io;
-				add_word(blist, sizeof(blist), x->backends[b]);
-			}
-			fprintf(f, "%ld,", c->size);
-			fmt_val(f, c->msgs_per_s);
-			fputc(',', f);
-			fmt_val(f, isnan(c->bytes_per_s) ? c->msgs_per_s * (double)c->size
-							 : c->bytes_per_s);
-			fputc('\n', f);
+			if (!f &&
+			    !(f = open_series(x, p->name, x->backends[b], blist, sizeof(blist))))
+				goto io;
+			put_row(f, c->size, c->msgs_per_s,
+				isnan(c->bytes_per_s) ? c->msgs_per_s * (double)c->size
+						      : c->bytes_per_s);
 		}
 		if (f && fclose(f))
 			goto io;
@@ -502,7 +521,7 @@ static void pic_throughput_vs_pc(struct draw_ctx *x)
 		const struct rep_cell *c = &x->run->cells[i];
 		size_t n;
 
-		if (!mode_is(c, "throughput") || !rep_cell_ok(c) || strcmp(c->placement, pl))
+		if (!ok_at(c, "throughput", pl))
 			continue;
 		n = pcs_at(x, c->size, pl, pcs);
 		if (n > npc || (n == npc && n > 1 && c->size == 64)) {
@@ -524,15 +543,9 @@ static void pic_throughput_vs_pc(struct draw_ctx *x)
 
 			if (!c)
 				continue;
-			if (!f) {
-				char suf[300];
-
-				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
-				f = open_data(x, p->name, suf);
-				if (!f)
-					goto io;
-				add_word(blist, sizeof(blist), x->backends[b]);
-			}
+			if (!f &&
+			    !(f = open_series(x, p->name, x->backends[b], blist, sizeof(blist))))
+				goto io;
 			fprintf(f, "%zu,%dx%d,", k, pcs[k].p, pcs[k].c);
 			fmt_val(f, c->msgs_per_s);
 			fputc('\n', f);
@@ -781,10 +794,7 @@ static void pic_latency_cdf(struct draw_ctx *x)
 		if (n == 0 || total <= 0)
 			continue;
 		qsort(bk, n, sizeof(*bk), cmp_bucket);
-		char suf[300];
-
-		snprintf(suf, sizeof(suf), "_%s.csv", name);
-		FILE *f = open_data(x, p->name, suf);
+		FILE *f = open_series(x, p->name, name, NULL, 0);
 
 		if (!f) {
 			free(bk);
@@ -837,27 +847,17 @@ static void pic_overhead(struct draw_ctx *x)
 		for (size_t i = 0; i < x->run->ncells; i++) {
 			const struct rep_cell *c = &x->run->cells[i], *bare, *floor;
 
-			if (!mode_is(c, "latency") || !rep_cell_ok(c) || strcmp(c->placement, pl) ||
-			    strcmp(c->backend, x->backends[b]) || c->producers != 1 ||
-			    c->consumers != 1)
+			if (!ok_at(c, "latency", pl) || strcmp(c->backend, x->backends[b]) ||
+			    c->producers != 1 || c->consumers != 1)
 				continue;
 			bare = find(x, "bare", c->backend, c->size, 1, 1, pl);
-			floor = find(x, "floor", "floor", c->size, 1, 1, pl);
+			floor = find_floor(x, c->size, pl);
 			if (!bare && !floor)
 				continue;
-			if (!f) {
-				char suf[300];
-
-				snprintf(suf, sizeof(suf), "_%s.csv", x->backends[b]);
-				f = open_data(x, p->name, suf);
-				if (!f)
-					goto io;
-			}
-			fprintf(f, "%ld,", c->size);
-			fmt_val(f, bare ? c->lat[LAT_P50] / bare->lat[LAT_P50] : NAN);
-			fputc(',', f);
-			fmt_val(f, floor ? c->lat[LAT_P50] / floor->lat[LAT_P50] : NAN);
-			fputc('\n', f);
+			if (!f && !(f = open_series(x, p->name, x->backends[b], NULL, 0)))
+				goto io;
+			put_row(f, c->size, bare ? c->lat[LAT_P50] / bare->lat[LAT_P50] : NAN,
+				floor ? c->lat[LAT_P50] / floor->lat[LAT_P50] : NAN);
 			vs_bare |= bare != NULL;
 			vs_floor |= floor != NULL;
 			sizes[ns++] = c->size;
@@ -949,10 +949,9 @@ static void pic_compare(struct draw_ctx *x)
 	}
 	gp_name(cmp->base_dir, bname, sizeof(bname));
 	gp_name(cmp->cur_dir, cname, sizeof(cname));
-	int ret =
-		write_vars(x, p->name,
-			   "BASE = \"%s\"\nCUR = \"%s\"\nNCELLS = %zu\nYMAX = %.4g\nTICS = '%s'\n",
-			   bname, cname, cmp->n, ymax, tics);
+	int ret = write_vars(
+		x, p->name, "BASE = \"%s\"\nCUR = \"%s\"\nNCELLS = %zu\nYMAX = %.4g\nTICS = '%s'\n",
+		bname, cname, cmp->n, ymax, tics);
 
 	free(tics);
 	if (ret < 0)

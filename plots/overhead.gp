@@ -29,8 +29,9 @@ do for [fmt in FORMATS] {
 		     1 with lines lc rgb "#777777" dt 2 title "no overhead"
 	}
 	if (HAVEFLOOR) {
-		set title "relative to the floor"
+		set title "relative to the floor (one cache line bounced)"
 		set key below horizontal
+		set key below horizontal width 2
 		set ylabel "backend ÷ floor"
 		set logscale y 10
 		set yrange [*:*]

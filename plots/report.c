@@ -163,12 +163,12 @@ static int generate(const char *dir, const char *base_dir, const char *plots, bo
 	ret = rep_run_load(&run, dir, err, sizeof(err));
 	if (ret < 0) {
 		rep_run_free(&run);
-		return fail(ret == -ENOMEM ? 1 : 2, "%s", err);
+		return fail(ret == -ENOMEM ? 1 : 2, "DIR: %s", err);
 	}
 	if (have_base) {
 		ret = rep_run_load(&base, base_dir, err, sizeof(err));
 		if (ret < 0) {
-			code = fail(ret == -ENOMEM ? 1 : 2, "base: %s", err);
+			code = fail(ret == -ENOMEM ? 1 : 2, "--compare: %s", err);
 			rep_run_free(&base);
 			have_base = false;
 			goto out;
@@ -257,24 +257,30 @@ int report_main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(a, "--compare")) {
-			if (++i >= argc)
-				return fail(2, "--compare needs a BASE run directory");
-			base = argv[i];
+		} else if (!strcmp(a, "--compare") || !strncmp(a, "--compare=", 10)) {
+			base = a[9] == '=' ? a + 10 : ++i < argc ? argv[i] : "";
+			if (!*base)
+				return fail(2,
+					    "--compare: missing value; allowed: a BASE directory "
+					    "written by ipcbench run");
 		} else if (!strcmp(a, "--svg-only")) {
 			png = false;
-		} else if (!strncmp(a, "--compare=", 10)) {
-			base = a + 10;
 		} else if (a[0] == '-' && a[1]) {
-			return fail(2, "unknown option %s (see ipcbench report --help)", a);
+			return fail(
+				2,
+				"unknown option '%s'; allowed: --compare BASE, --svg-only, --help",
+				a);
 		} else if (dir) {
-			return fail(2, "one run directory only (%s, then %s)", dir, a);
+			return fail(
+				2, "DIR: invalid value '%s' after '%s'; allowed: one run directory",
+				a, dir);
 		} else {
 			dir = a;
 		}
 	}
 	if (!dir)
-		return fail(2, "usage: ipcbench report DIR [--compare BASE] [--svg-only]");
+		return fail(2, "DIR: missing; usage: ipcbench report DIR [--compare BASE] "
+			       "[--svg-only]");
 	if (plots_dir(plots) < 0)
 		return fail(1,
 			    "no gnuplot scripts in %s (set IPCB_PLOTS_DIR to the plots directory)",

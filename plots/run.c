@@ -308,11 +308,16 @@ int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen)
 	for (size_t n = strlen(run->dir); n > 1 && run->dir[n - 1] == '/'; n--)
 		run->dir[n - 1] = '\0';
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", dir);
+		snprintf(err, errlen,
+			 "'%s' is not a directory; allowed: a directory written by ipcbench run",
+			 dir);
 		return -ENOTDIR;
 	}
 	if (!exists(dir, "results.csv", path, sizeof(path))) {
-		snprintf(err, errlen, "%s: not an ipcbench run (no results.csv)", dir);
+		snprintf(err, errlen,
+			 "'%s' is not an ipcbench run (no results.csv); allowed: a directory "
+			 "written by ipcbench run",
+			 dir);
 		return -ENOENT;
 	}
 	ret = load_results(run, path, err, errlen);

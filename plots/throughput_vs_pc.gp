@@ -5,6 +5,8 @@
 load "common.gp"
 load in.".vars"
 set logscale y 10
+# Room above and below: a point on a decade boundary would sit on the axis.
+set offsets 0, 0, graph 0.04, graph 0.04
 eval XTICS
 set format y "%.0s%c"
 set xlabel "producers × consumers"

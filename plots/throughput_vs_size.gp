@@ -7,6 +7,8 @@ load in.".vars"
 W = 1200
 set logscale x 2
 set logscale y 10
+# Room above and below: a point on a decade boundary would sit on the axis.
+set offsets 0, 0, graph 0.04, graph 0.04
 eval XTICS
 set xlabel "message size"
 set key inside bottom left box opaque

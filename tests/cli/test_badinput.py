@@ -20,8 +20,22 @@ CASES = [
     (["run", "--bogus"], "--bogus", "--bogus"),
     (["run", "--benchmark_nonsense=1", "--out", os.path.join(out, "x")],
      "--benchmark", "--benchmark_nonsense=1"),
+    (["run", "--sizes", "0"], "--sizes", "0"),
+    (["run", "--pairs", "2x"], "--pairs", "2x"),
+    (["run", "--repetitions", "-1"], "--repetitions", "-1"),
+    (["run", "--min-time", "abc"], "--min-time", "abc"),
+    (["run", "--out", "/proc/forbidden"], "--out", "/proc/forbidden"),
+    (["run", "--benchmark_bogus"], "--benchmark", "--benchmark_bogus"),
+    (["run", "--benchmark_repetitions=0"], "--benchmark_repetitions", "0"),
+    # google-benchmark's own complaint must not make a second line.
+    (["run", "--benchmark_min_time=abc"], "--benchmark", "--benchmark_min_time=abc"),
     (["frobnicate"], "command", "frobnicate"),
+    ([], "command", ""),
     (["clean", "extra"], "clean", "extra"),
+    (["list", "extra"], "list", "extra"),
+    (["report", "/nonexistent-ipcbench-run"], "DIR", "/nonexistent-ipcbench-run"),
+    (["report", "/etc/passwd"], "DIR", "/etc/passwd"),
+    (["report", out, "--bogus"], "option", "--bogus"),
 ]
 
 for args, flag, value in CASES:
@@ -35,6 +49,27 @@ for args, flag, value in CASES:
 
 # Nothing was written for bad input.
 check(not os.path.exists(os.path.join(out, "x")), "a results dir was created for bad input")
+
+# A filter that leaves every cell out is an error, not an empty success.
+r = run(["run", "--benchmark_filter=no-such-cell", "--out", os.path.join(out, "nomatch")])
+check(r.returncode == 2 and "--benchmark_filter" in r.stderr.strip().splitlines()[-1]
+      and "no cell matched" in r.stderr, f"filter matching nothing: {r.returncode} {r.stderr!r}")
+
+# report: a missing --compare value names the flag and what it wants.
+for args in (["report", out, "--compare"], ["report", out, "--compare="]):
+    r = run(args)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2 and len(lines) == 1 and "--compare" in r.stderr
+          and "allowed" in r.stderr, f"{args}: {r.returncode} {r.stderr!r}")
+
+# Each command's --help exits 0 on stdout and lists what the command takes.
+for args, words in ((["list", "--help"], ["usage: ipcbench list"]),
+                    (["clean", "--help"], ["usage: ipcbench clean"]),
+                    (["report", "--help"], ["--compare", "--svg-only"]),
+                    (["run", "--help"], ["--profile", "--out"])):
+    r = run(args)
+    check(r.returncode == 0 and r.stderr == "" and all(w in r.stdout for w in words),
+          f"{args}: exit {r.returncode}, stdout {r.stdout[:80]!r}, stderr {r.stderr!r}")
 
 r = run(["--help"])
 check(r.returncode == 0 and "usage: ipcbench" in r.stdout, "--help")

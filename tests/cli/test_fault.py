@@ -15,7 +15,17 @@ def one(fault, size="64"):
     check(r.returncode == 0, f"{fault}: exit {r.returncode}: {r.stderr[-1000:]}")
     _, rows = read_csv(os.path.join(out, "results.csv"))
     check(len(rows) == 1, f"{fault}: {len(rows)} rows")
-    return rows[0] if rows else {}
+    row = rows[0] if rows else {}
+    # The console lists no skipped or failed runs (once per repetition each);
+    # after the run, stderr names each failed cell with its reason, once.
+    check("ERROR OCCURRED" not in r.stdout, f"{fault}: console lists error runs: {r.stdout!r}")
+    said = [l for l in r.stderr.splitlines() if l.startswith("ipcbench: failed: ")]
+    if row.get("status") == "failed":
+        check(len(said) == 1 and f"throughput/pipe/{size}/1x1/" in said[0]
+              and row.get("note", "") in said[0], f"{fault}: stderr does not name it: {r.stderr!r}")
+    else:
+        check(not said, f"{fault}: stderr names a failure: {said}")
+    return row
 
 
 row = one(None)

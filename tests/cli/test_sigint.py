@@ -2,6 +2,7 @@
 """Ctrl-C (SIGINT to the process group) during a run: workers end, no IPC object is
 left, and what was measured so far is written."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -33,6 +34,11 @@ check(not leaked, f"IPC objects left behind: {leaked}")
 header, rows = read_csv(os.path.join(out, "results.csv"))
 check(header == COLUMNS, "results.csv columns")
 check(any(r["status"] == "ok" for r in rows), f"nothing measured before SIGINT was kept: {rows}")
+for r in rows:
+    m = re.match(r"interrupted after (\d+) repetitions?$", r["note"])
+    if m:
+        check(r["note"].endswith("repetition" if m.group(1) == "1" else "repetitions"),
+              f"note {r['note']!r}")
 check(os.path.exists(os.path.join(out, "env.json")), "env.json not written")
 check(os.path.exists(os.path.join(out, "benchmarks.json")), "benchmarks.json not written")
 finish()

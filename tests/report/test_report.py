@@ -197,6 +197,38 @@ def case_normal(driver, tmp):
           "normal vs itself: flagged %s" % [r for r in cmp_rows if r["verdict"] != "within noise"][:2])
 
 
+def case_floor64(driver, tmp):
+    """A real run measures the floor at 64 B only (one cache line): every size of
+    the overhead picture is still divided by it."""
+    (run,) = copy(tmp, "normal")
+    path = os.path.join(run, "results.csv")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+        header = rows and list(rows[0].keys())
+    rows = [r for r in rows if r["mode"] != "floor" or r["size"] == "64"]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(rows)
+    rc, out, err = run_report(driver, run)
+    check(rc == 0, "floor64: exit %d: %s" % (rc, err))
+    floor = {r["placement"]: float(r["lat_p50_ns"]) for r in rows if r["mode"] == "floor"}
+    want = {(r["backend"], r["size"]): float(r["lat_p50_ns"]) / floor["same-l3"] for r in rows
+            if r["mode"] == "latency" and r["status"] == "ok" and r["placement"] == "same-l3"}
+    data = os.path.join(run, "report", "data")
+    got = {}
+    for fn in os.listdir(data):
+        if fn.startswith("overhead_") and fn.endswith(".csv"):
+            with open(os.path.join(data, fn)) as f:
+                for line in f:
+                    size, _, vs_floor = line.strip().split(",")
+                    got[(fn[len("overhead_"):-4], size)] = vs_floor
+    check(set(got) == set(want), "overhead: cells %s, want %s" % (sorted(got), sorted(want)))
+    for k, v in want.items():
+        check(k in got and got[k] != "?" and abs(float(got[k]) / v - 1) < 1e-4,
+              "overhead vs floor of %s: %s, want %.4g" % (k, got.get(k), v))
+
+
 def case_skipfail(driver, tmp):
     (run,) = copy(tmp, "skipfail")
     rc, out, err = run_report(driver, run)
