@@ -47,10 +47,11 @@ typedef void (*ipcq_clean_fn)(void *ctx, const char *backend, const char *what);
  * Removes the IPC objects of this user that libipcq created and that nobody
  * can reach any more, which the kernel could not remove by itself: SysV
  * queues of anonymous (or unlinked) ipcq queues whose every handle holder is
- * gone (killed by SIGKILL, or exited without closing), and leftovers of the
- * private directories.  Never touches objects libipcq did not create, named
- * queues that still have their name, or queues a live process holds a handle
- * to.  @backend NULL means all backends.  Calls @fn (may be NULL) for each removal.
+ * gone (killed by SIGKILL, or exited without closing) or whose creator was
+ * killed while creating them, and leftovers of the private directories.
+ * Never touches objects libipcq did not create, named queues that still have
+ * their name, or queues a live process holds a handle to.  @backend NULL
+ * means all backends.  Calls @fn (may be NULL) for each removal.
  * Returns the number of objects removed, or a negative errno.
  */
 ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx);

@@ -86,6 +86,23 @@ int64_t __ipcq_left_ns(int64_t deadline);
  */
 int __ipcq_poll_ms(int64_t deadline, int slice_ms);
 
+/*
+ * Sleeps in poll() until @fd reports @events or @deadline passes.  Returns 0
+ * (ready, a signal, or a slice over: try again), -EAGAIN (@deadline 0: no
+ * waiting at all), -ETIMEDOUT (passed; never earlier), or poll()'s -errno.
+ */
+int __ipcq_wait_fd(int fd, short events, int64_t deadline);
+
+/*
+ * The slow path of a non-blocking try on @fd that failed with errno @err,
+ * shared by the backends whose descriptors poll (pipe, mqueue).  Returns 0
+ * to try again (EINTR, or @fd ready), else what put/get returns: -@err for
+ * any error but EAGAIN, -EAGAIN for IPCQ_NOWAIT, -ETIMEDOUT once @timeout_ns
+ * has passed.  *deadline must start at 0: it is set at the first wait, so
+ * that the fast path makes no clock call.
+ */
+int __ipcq_retry_fd(int fd, short events, int err, int64_t timeout_ns, int64_t *deadline);
+
 /* Fills @buf with @prefix followed by 16 random hex digits (getrandom). */
 int __ipcq_random_name(char *buf, size_t len, const char *prefix);
 
@@ -96,6 +113,19 @@ int __ipcq_random_name(char *buf, size_t len, const char *prefix);
  * Returns 0 or -errno (-EPERM when an existing one is not safely ours).
  */
 int __ipcq_private_dir(char *buf, size_t len, const char *sub);
+
+/*
+ * Runs @fn(@arg) to its end even if we are killed by SIGKILL meanwhile: in a
+ * child that shares our memory and descriptor table and suspends us until it
+ * exits, as posix_spawn's vfork does; our death does not stop it.  For the
+ * few system calls between making a kernel object and putting it where the
+ * kernel or ipcq_clean() can find it (a SIGKILL that arrives during the
+ * first strikes as it returns, so the window is no rare one).  @fn makes raw
+ * system calls only (syscall()) and is no_sanitize("address", "undefined"):
+ * neither libc's state nor the sanitizers' bookkeeping is its own.  Where
+ * clone() is refused (seccomp, RLIMIT_NPROC) @fn runs here: the window stays.
+ */
+void __ipcq_unkillable(int (*fn)(void *), void *arg);
 
 /* Reads one integer from a /proc/sys file; -1 when unreadable. */
 long long __ipcq_read_sysctl(const char *path);

@@ -6,7 +6,7 @@
  * locking; this file adds what POSIX mq lacks for our contract:
  *  - anonymous queues: created under a random name and unlinked at once, so
  *    the queue lives exactly as long as its descriptors (also under SIGKILL:
- *    a clone() child does both, so that our death cannot come in between;
+ *    __ipcq_unkillable() does both, so that our death cannot come between;
  *    clean() removes what is left where that child could not run);
  *  - monotonic timeouts: mq_timed{send,receive} take CLOCK_REALTIME and are
  *    fooled by wall-clock jumps, so the descriptor stays O_NONBLOCK and we
@@ -25,8 +25,6 @@
 #include <limits.h>
 #include <mqueue.h>
 #include <poll.h>
-#include <sched.h>
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,7 +33,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 
 #include "ipcq_pvt.h"
 
@@ -79,11 +76,15 @@ static int named_path(char *buf, size_t len, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* Saturates at ULLONG_MAX: a capacity near SSIZE_MAX must not wrap to a small need. */
 static unsigned long long queue_bytes(unsigned long long maxmsg, unsigned long long msgsize)
 {
-	unsigned long long nodes = maxmsg < PRIO_MAX_K ? maxmsg : PRIO_MAX_K;
+	unsigned long long nodes = maxmsg < PRIO_MAX_K ? maxmsg : PRIO_MAX_K, n;
 
-	return maxmsg * (MSG_OVERHEAD + msgsize) + nodes * NODE_OVERHEAD;
+	if (__builtin_mul_overflow(maxmsg, MSG_OVERHEAD + msgsize, &n) ||
+	    __builtin_add_overflow(n, nodes * NODE_OVERHEAD, &n))
+		return ULLONG_MAX;
+	return n;
 }
 
 static long long sysctl_msg_max(void)
@@ -134,8 +135,7 @@ struct mq_new {
 
 /*
  * mq_open(O_CREAT|O_EXCL) with raw system calls (the kernel wants the name
- * without its '/'): this may run in a clone() child that shares our memory,
- * where neither libc state nor the sanitizers' bookkeeping is its own.
+ * without its '/'): an anonymous queue's runs in __ipcq_unkillable().
  */
 __attribute__((no_sanitize("address", "undefined"))) static int mq_create_raw(void *arg)
 {
@@ -151,29 +151,6 @@ __attribute__((no_sanitize("address", "undefined"))) static int mq_create_raw(vo
 	if (fd >= 0 && b->unlink)
 		syscall(SYS_mq_unlink, b->path + 1);
 	return 0;
-}
-
-/*
- * An anonymous queue has a name from its mq_open to its mq_unlink.  Were we
- * killed in between (a SIGKILL that arrives during mq_open strikes as it
- * returns, so this is no rare window) the queue would stay for good.  So
- * both calls run in a child that shares our memory and descriptor table and
- * suspends us until it exits, as posix_spawn's vfork does: a SIGKILL of
- * ours does not stop it, and the descriptor it opens is ours.
- */
-static void create_anonymous(struct mq_new *b)
-{
-	alignas(16) char stack[16384];
-	pid_t pid;
-
-	/* Exit signal 0: no SIGCHLD, and wait(-1) elsewhere never reaps it. */
-	pid = clone(mq_create_raw, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_VFORK, b);
-	if (pid < 0) {
-		mq_create_raw(b); /* no clone here (seccomp, RLIMIT_NPROC): keep the window */
-		return;
-	}
-	while (waitpid(pid, NULL, __WCLONE) < 0 && errno == EINTR)
-		;
 }
 
 /*
@@ -194,8 +171,8 @@ static int create_one(const char *name, struct mq_attr *attr, mqd_t *out, mqd_t 
 			return ret;
 		if (name)
 			mq_create_raw(&b);
-		else
-			create_anonymous(&b);
+		else /* a name from mq_open to mq_unlink: were we killed between, it stayed */
+			__ipcq_unkillable(mq_create_raw, &b);
 		/* A clash of 64 random bits means someone guesses: try other ones. */
 	} while (b.ret == -EEXIST && !name && ++tries < 8);
 	if (b.ret < 0)
@@ -296,23 +273,11 @@ static int mq_open_q(struct ipcq *q, const char *name)
 }
 
 /*
- * Sleeps until @mqd reports @events or @deadline passes.  Returns 0 (try
- * again: another process may still win the message or the slot) or
- * -ETIMEDOUT.
+ * put/get: mq_send/mq_receive on the O_NONBLOCK descriptor, poll()ing up to a
+ * CLOCK_MONOTONIC deadline between tries (another process may still win the
+ * message or the slot); IPCQ_FOREVER on the blocking one, where the kernel
+ * waits.  Fast path: one system call.
  */
-static int wait_ready(mqd_t mqd, short events, int64_t deadline)
-{
-	struct pollfd pfd = {.fd = mqd, .events = events};
-	int n;
-
-	if (__ipcq_left_ns(deadline) == 0)
-		return -ETIMEDOUT;
-	n = poll(&pfd, 1, __ipcq_poll_ms(deadline, 0));
-	if (n < 0 && errno != EINTR)
-		return -errno;
-	return 0;
-}
-
 static int mq_put_q(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
 {
 	mqd_t mqd = priv(q)->mqd;
@@ -321,20 +286,10 @@ static int mq_put_q(struct ipcq *q, const void *msg, size_t len, int64_t timeout
 
 	if (!msg) /* len 0: mq_send's prototype wants a pointer all the same */
 		msg = "";
-	/* On the blocking descriptor a full queue makes mq_send itself wait. */
 	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
 		mqd = priv(q)->blk;
-	/* Fast path: one system call when there is room. */
 	while (mq_send(mqd, msg, len, 0) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		if (timeout_ns == IPCQ_NOWAIT)
-			return -EAGAIN;
-		if (!deadline)
-			deadline = __ipcq_deadline(timeout_ns);
-		ret = wait_ready(mqd, POLLOUT, deadline);
+		ret = __ipcq_retry_fd(mqd, POLLOUT, errno, timeout_ns, &deadline);
 		if (ret < 0)
 			return ret;
 	}
@@ -348,20 +303,11 @@ static ssize_t mq_get_q(struct ipcq *q, void *buf, size_t cap, int64_t timeout_n
 	ssize_t n;
 	int ret;
 
-	/* On the blocking descriptor an empty queue makes mq_receive itself wait. */
 	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
 		mqd = priv(q)->blk;
 	/* queue.c checked cap >= msg_max == mq_msgsize, which mq_receive needs. */
 	while ((n = mq_receive(mqd, buf, cap, NULL)) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		if (timeout_ns == IPCQ_NOWAIT)
-			return -EAGAIN;
-		if (!deadline)
-			deadline = __ipcq_deadline(timeout_ns);
-		ret = wait_ready(mqd, POLLIN, deadline);
+		ret = __ipcq_retry_fd(mqd, POLLIN, errno, timeout_ns, &deadline);
 		if (ret < 0)
 			return ret;
 	}

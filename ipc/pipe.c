@@ -121,22 +121,6 @@ static int timeout_err(int64_t deadline)
 	return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
 }
 
-/* Waits for @ev on @fd until @deadline; 0 when ready or woken, else the timeout error. */
-static int wait_fd(int fd, short ev, int64_t deadline)
-{
-	struct pollfd pfd = {.fd = fd, .events = ev};
-
-	for (;;) {
-		if (__ipcq_left_ns(deadline) == 0)
-			return timeout_err(deadline);
-		int r = poll(&pfd, 1, __ipcq_poll_ms(deadline, 0));
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
 static bool poll_now(int fd, short ev)
 {
 	struct pollfd pfd = {.fd = fd, .events = ev};
@@ -190,30 +174,19 @@ static int single_put(struct ipcq *q, const void *msg, size_t len, int64_t timeo
 	struct pipe_q *p = pq(q);
 	int fd = timeout_ns == IPCQ_FOREVER && p->bfd >= 0 ? p->bfd : p->wfd;
 	int64_t deadline = 0;
-	bool waited = false;
 	int ret;
 
 	if (!len) {
 		msg = zeros;
 		len = q->msg_max + 1;
 	}
-	for (;;) {
-		/* On bfd a full pipe makes write() itself wait: no EAGAIN, no poll. */
-		if (write(fd, msg, len) >= 0)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return -errno;
-		if (!waited) {
-			/* Deadline only now: the fast path makes no clock call. */
-			deadline = __ipcq_deadline(timeout_ns);
-			waited = true;
-		}
-		ret = wait_fd(p->wfd, POLLOUT, deadline);
+	/* On bfd a full pipe makes write() itself wait: no EAGAIN, no poll. */
+	while (write(fd, msg, len) < 0) {
+		ret = __ipcq_retry_fd(p->wfd, POLLOUT, errno, timeout_ns, &deadline);
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
 }
 
 #define BOUNCE_MAX 2048 /* below this msg_max, read + memcpy beats readv (measured) */
@@ -226,7 +199,6 @@ static ssize_t single_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout
 	/* On bfd an empty pipe makes read() itself wait: one call, as a bare loop. */
 	int fd = timeout_ns == IPCQ_FOREVER && p->bfd >= 0 ? p->bfd : p->rfd;
 	int64_t deadline = 0;
-	bool waited = false;
 	ssize_t n;
 	int ret;
 
@@ -247,15 +219,7 @@ static ssize_t single_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout
 		}
 		if (n == 0)
 			return -EIO; /* no writer: cannot happen, we hold one */
-		if (errno == EINTR)
-			continue; /* a handler without SA_RESTART: wait on */
-		if (errno != EAGAIN)
-			return -errno;
-		if (!waited) {
-			deadline = __ipcq_deadline(timeout_ns);
-			waited = true;
-		}
-		ret = wait_fd(p->rfd, POLLIN, deadline);
+		ret = __ipcq_retry_fd(p->rfd, POLLIN, errno, timeout_ns, &deadline);
 		if (ret < 0)
 			return ret;
 	}
@@ -297,9 +261,9 @@ static int write_frames(struct pipe_q *p, const unsigned char *msg, size_t len, 
 		else if (w >= 0)
 			return -EIO; /* cut inside a packet: readers discard it as torn */
 		else if (errno == EAGAIN && i == 0)
-			return -EAGAIN; /* a one-packet message found the pipe full */
-		else if (errno == EAGAIN)
-			wait_fd(p->wfd, POLLOUT, -1); /* room was checked: only a foreign writer */
+			return -EAGAIN;	  /* a one-packet message found the pipe full */
+		else if (errno == EAGAIN) /* room was checked: only a foreign writer */
+			__ipcq_wait_fd(p->wfd, POLLOUT, -1);
 		else if (errno != EINTR)
 			return -errno; /* torn: readers discard the packets already sent */
 	}
@@ -365,7 +329,7 @@ static int framed_put(struct ipcq *q, const void *msg, size_t len, int64_t timeo
 		if (__ipcq_left_ns(deadline) == 0)
 			return timeout_err(deadline);
 		if (free_slots == 0) {
-			ret = wait_fd(p->wfd, POLLOUT, deadline);
+			ret = __ipcq_wait_fd(p->wfd, POLLOUT, deadline);
 			if (ret < 0)
 				return ret;
 		} else {
@@ -419,7 +383,8 @@ static ssize_t read_frames(struct ipcq *q, unsigned char *buf, size_t cap, int64
 			if (writer_gone(p))
 				want = 0; /* torn: its writer died */
 			else
-				wait_fd(p->rfd, POLLIN, __ipcq_now_ns() + MID_SLICE_MS * 1000000);
+				__ipcq_wait_fd(p->rfd, POLLIN,
+					       __ipcq_now_ns() + MID_SLICE_MS * 1000000);
 			continue;
 		}
 		if ((size_t)r != PKT || h.magic != FRAME_MAGIC || h.len > q->msg_max) {
@@ -463,7 +428,7 @@ static ssize_t framed_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout
 		if (ret != -EAGAIN && ret != -ETIMEDOUT)
 			return ret;
 		/* Empty: wait without the lock, so other readers are not held up. */
-		ret = wait_fd(p->rfd, POLLIN, deadline);
+		ret = __ipcq_wait_fd(p->rfd, POLLIN, deadline);
 		if (ret < 0)
 			return ret;
 	}
@@ -695,7 +660,8 @@ static int map_meta(int dfd, int flags, struct pipe_shared **out)
 
 	if (fd < 0)
 		return -errno;
-	if ((flags & O_CREAT) && ftruncate(fd, sizeof(**out)) < 0)
+	/* fchmod: exactly 0600 whatever the umask */
+	if ((flags & O_CREAT) && (fchmod(fd, 0600) < 0 || ftruncate(fd, sizeof(**out)) < 0))
 		ret = -errno;
 	if (!ret) {
 		struct stat st;
@@ -717,6 +683,18 @@ static int map_meta(int dfd, int flags, struct pipe_shared **out)
 static int base_dir(char *buf, size_t len)
 {
 	return __ipcq_private_dir(buf, len, "pipe");
+}
+
+/* The "<private dir>/pipe" directory, open (O_NOFOLLOW: base_dir() checked it); or -errno. */
+static int open_base(void)
+{
+	char path[PATH_MAX];
+	int ret = base_dir(path, sizeof(path)), fd;
+
+	if (ret < 0)
+		return ret;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
 }
 
 static int tmp_name(char *buf, size_t len, const char *kind)
@@ -744,15 +722,12 @@ static void remove_queue_dir(int base, const char *dir)
 static int named_create(struct ipcq *q, const char *name, size_t capacity)
 {
 	struct pipe_q *p = pq(q);
-	char path[PATH_MAX], tmp[96];
 	int base, dfd = -1, ret;
+	char tmp[96];
 
-	ret = base_dir(path, sizeof(path));
-	if (ret < 0)
-		return ret;
-	base = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	base = open_base();
 	if (base < 0)
-		return -errno;
+		return base;
 	if (faccessat(base, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		close(base);
 		return -EEXIST;
@@ -767,10 +742,17 @@ static int named_create(struct ipcq *q, const char *name, size_t capacity)
 	dfd = openat(base, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		ret = -errno;
+	/* Exactly 0700 and 0600 whatever the umask (0277 would leave 0500 and 0400). */
+	if (!ret && fchmod(dfd, 0700) < 0)
+		ret = -errno;
 	if (!ret && mkfifoat(dfd, "fifo", 0600) < 0)
 		ret = -errno;
 	if (!ret)
 		ret = open_fifo(dfd, p);
+	if (!ret && fchmod(p->rfd, 0600) < 0) {
+		ret = -errno;
+		pipe_close(q);
+	}
 	if (!ret) {
 		ret = size_pipe(q, p, capacity);
 		if (ret < 0)
@@ -825,19 +807,17 @@ static int pipe_open(struct ipcq *q, const char *name)
 {
 	struct pipe_q *p = pq(q);
 	struct pipe_shared *sh = NULL;
-	char path[PATH_MAX];
-	int dfd, ret, r;
+	int base, dfd, ret, r;
 
 	p->bfd = -1;
-	ret = base_dir(path, sizeof(path));
-	if (ret < 0)
-		return ret;
-	size_t n = strlen(path);
-	if (snprintf(path + n, sizeof(path) - n, "/%s", name) >= (int)(sizeof(path) - n))
-		return -ENAMETOOLONG;
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	base = open_base();
+	if (base < 0)
+		return base;
+	dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	ret = dfd < 0 ? -errno : 0;
+	close(base);
 	if (dfd < 0)
-		return errno == ENOTDIR ? -ENOENT : -errno;
+		return ret == -ENOTDIR || ret == -ELOOP ? -ENOENT : ret;
 	ret = map_meta(dfd, 0, &sh);
 	if (!ret && (sh->magic != META_MAGIC || sh->version != META_VERSION))
 		ret = -EINVAL;
@@ -873,15 +853,12 @@ static int pipe_open(struct ipcq *q, const char *name)
  */
 static int pipe_unlink(const char *name)
 {
-	char path[PATH_MAX], tmp[96];
+	char tmp[96];
 	int base, ret;
 
-	ret = base_dir(path, sizeof(path));
-	if (ret < 0)
-		return ret;
-	base = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	base = open_base();
 	if (base < 0)
-		return -errno;
+		return base;
 	ret = tmp_name(tmp, sizeof(tmp), "del");
 	if (!ret && renameat2(base, name, base, tmp, RENAME_NOREPLACE) < 0)
 		ret = -errno;

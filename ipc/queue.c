@@ -203,15 +203,22 @@ IPCQ_EXPORT int ipcq_unlink(const char *backend, const char *name)
 	return ops->unlink(name);
 }
 
+static const char *backend_names[NBACKENDS + 1];
+
+/*
+ * Filled once when the library is loaded, before any thread of the program
+ * can call ipcq_backends(): writing it on every call was a data race between
+ * threads calling at once.
+ */
+__attribute__((constructor)) static void backend_names_init(void)
+{
+	for (size_t i = 0; i < NBACKENDS; i++)
+		backend_names[i] = backends[i]->name;
+}
+
 IPCQ_EXPORT const char *const *ipcq_backends(void)
 {
-	static const char *names[NBACKENDS + 1];
-
-	/* Filled on every call: cheap, and no once-only state to race on. */
-	for (size_t i = 0; i < NBACKENDS; i++)
-		names[i] = backends[i]->name;
-	names[NBACKENDS] = NULL;
-	return names;
+	return backend_names;
 }
 
 /* ipcq_ext.h ------------------------------------------------------------ */

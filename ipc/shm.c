@@ -616,9 +616,13 @@ static uint64_t pow2_up(uint64_t n)
 /* Slots for @want (0: the default), and the size of the mapping. */
 static int ring_size(size_t msg_max, size_t want, uint64_t *cap, size_t *slot, size_t *map)
 {
-	size_t s = (SHM_SLOT_HDR + msg_max + SHM_LINE - 1) & ~(size_t)(SHM_LINE - 1);
+	size_t s;
 	uint64_t c;
 
+	/* Not even the smallest ring (2 slots) fits an off_t: ipcq.h's -EMSGSIZE. */
+	if (msg_max > ((uint64_t)INT64_MAX - SHM_OFF_SLOTS) / 2 - SHM_SLOT_HDR - SHM_LINE)
+		return -EMSGSIZE;
+	s = (SHM_SLOT_HDR + msg_max + SHM_LINE - 1) & ~(size_t)(SHM_LINE - 1);
 	if (want == 0) {
 		c = SHM_DEFAULT_SLOTS;
 		while (c > 2 && c * s > SHM_DEFAULT_BYTES)

@@ -13,6 +13,10 @@
  *     ipcq_clean() tells our queues from anybody else's with it;
  *   - n.<name>: the msqid a name stands for (created and removed under the
  *     flock() of the directory, so create/unlink/clean never race);
+ *   - .new-<pid>-<random>: a file on its way to one of the above.  A new
+ *     queue's starts as the note of its msqid, written together with the
+ *     msgget() where our death cannot part them (queue_new()), so that
+ *     ipcq_clean() finds the queue of a creator killed at any instant;
  *   - the reference count: every handle holds an open file description of
  *     the record with an OFD read lock (the creator's from before the record
  *     is visible, each ipcq_open() its own).  fork() shares descriptions;
@@ -44,6 +48,7 @@
 #include <sys/file.h>
 #include <sys/msg.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,60 +158,68 @@ static int ofd_lock(int fd, short type, bool wait)
 	return 0;
 }
 
-/* Publishes @text as @path: a temporary file renamed into place. */
-static int file_publish(const char *path, const char *text, int *keep_fd)
+/*
+ * Creates ".new-<pid>-<random>" in our directory, 0600 whatever the umask;
+ * its path in @tmp.  Returns the descriptor or -errno.  A creator killed
+ * before renaming it away leaves it to clean_tmp().
+ */
+static int tmp_create(char *tmp, size_t len)
 {
-	char tmp[PATH_MAX + 64], pfx[48];
-	const char *slash = strrchr(path, '/');
-	size_t dlen = (size_t)(slash - path);
-	size_t len = strlen(text);
+	char pfx[32], leaf[64];
 	int fd, ret;
 
-	snprintf(pfx, sizeof(pfx), "/.new-%d-", (int)getpid());
-	memcpy(tmp, path, dlen);
-	ret = __ipcq_random_name(tmp + dlen, sizeof(tmp) - dlen, pfx);
+	snprintf(pfx, sizeof(pfx), ".new-%d-", (int)getpid());
+	ret = __ipcq_random_name(leaf, sizeof(leaf), pfx);
+	if (ret == 0)
+		ret = sysv_path(tmp, len, leaf);
 	if (ret < 0)
 		return ret;
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	errno = 0;
-	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len) {
-		ret = errno ? -errno : -EIO;
-		goto fail;
-	}
-	/* A record is read-locked before anyone can see it (see the top comment). */
-	if (keep_fd && (ret = ofd_lock(fd, F_RDLCK, false)) < 0)
-		goto fail;
-	if (rename(tmp, path) < 0) {
+	if (fchmod(fd, 0600) < 0) {
 		ret = -errno;
-		goto fail;
-	}
-	if (keep_fd)
-		*keep_fd = fd;
-	else
+		unlink(tmp);
 		close(fd);
-	return 0;
-fail:
-	unlink(tmp);
+		return ret;
+	}
+	return fd;
+}
+
+/* Writes @text into @fd, the temporary file @tmp, and renames it to @path. */
+static int tmp_publish(int fd, const char *tmp, const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	ssize_t n = pwrite(fd, text, len, 0);
+
+	if (n != (ssize_t)len)
+		return n < 0 ? -errno : -EIO;
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+/* Publishes @text as @path: a temporary file renamed into place. */
+static int file_publish(const char *path, const char *text)
+{
+	char tmp[PATH_MAX + 16];
+	int fd, ret;
+
+	fd = tmp_create(tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	ret = tmp_publish(fd, tmp, path, text);
+	if (ret < 0)
+		unlink(tmp);
 	close(fd);
 	return ret;
 }
 
-/* Writes the record of a new queue; *lock_fd: the creator's reference. */
-static int rec_write(const struct sysv_rec *r, int *lock_fd)
+/* The text of record @r: what rec_parse() reads back. */
+static void rec_text(const struct sysv_rec *r, char *text, size_t len)
 {
-	char path[PATH_MAX + 16], text[512];
-	int ret;
-
-	ret = rec_path(path, sizeof(path), r->msqid);
-	if (ret < 0)
-		return ret;
-	snprintf(text, sizeof(text),
+	snprintf(text, len,
 		 SYSV_REC_MAGIC "\nmsqid %d\nkey 0x%08x\npid %d\nstart %llu\nmsg_max %zu\n"
 				"anon %d\nname %s\n",
 		 r->msqid, r->key, (int)r->pid, r->start, r->msg_max, r->anon, r->name);
-	return file_publish(path, text, lock_fd);
 }
 
 /* Reads the record of @msqid; -ENOENT when there is none. */
@@ -425,28 +438,87 @@ static size_t want_qbytes(const struct ipcq_opts *o, size_t dflt)
 
 /* Create, open, close, unlink ------------------------------------------- */
 
-/* A new IPC_PRIVATE queue holding @o's capacity; sets *qbytes. */
-static int queue_new(const struct ipcq_opts *o, size_t *qbytes)
-{
-	struct msqid_ds ds;
-	int msqid, ret;
+struct sysv_new {
+	int fd;	   /* the temporary file that notes the msqid */
+	int msqid; /* or -errno */
+};
 
-	msqid = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
-	if (msqid < 0)
-		return -errno;
-	if (msgctl(msqid, IPC_STAT, &ds) < 0)
-		goto fail;
+/*
+ * msgget() and a note of its msqid ("<msqid>\n") in the temporary file, in
+ * raw system calls: this runs in __ipcq_unkillable().
+ */
+__attribute__((no_sanitize("address", "undefined"))) static int msgget_noted(void *arg)
+{
+	struct sysv_new *b = arg;
+	char text[16], *t = text + sizeof(text);
+	long id = syscall(SYS_msgget, IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
+	unsigned long v = (unsigned long)id;
+
+	b->msqid = id < 0 ? -errno : (int)id;
+	if (id < 0)
+		return 0;
+	*--t = '\n';
+	do
+		*--t = (char)('0' + v % 10);
+	while (v /= 10);
+	syscall(SYS_pwrite64, b->fd, t, (size_t)(text + sizeof(text) - t), 0L);
+	return 0;
+}
+
+/*
+ * A new IPC_PRIVATE queue holding @o's capacity, its record @r published
+ * and read-locked in *lock_fd (this handle's reference); sets r->msqid and
+ * *qbytes.  The queue exists from msgget() on, while ipcq_clean() finds it
+ * only through a file: a SIGKILL between the two left it for good (half of
+ * the creators killed in a create loop did).  So msgget() and a note of
+ * its msqid run where our death cannot part them, and clean_tmp() removes
+ * the queue a dead creator's note names.
+ */
+static int queue_new(const struct ipcq_opts *o, struct sysv_rec *r, size_t *qbytes, int *lock_fd)
+{
+	char tmp[PATH_MAX + 16], path[PATH_MAX + 16], text[512];
+	struct sysv_new b;
+	struct msqid_ds ds;
+	int fd, ret;
+
+	fd = tmp_create(tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	/* A record is read-locked before anyone can see it (see the top comment). */
+	ret = ofd_lock(fd, F_RDLCK, false);
+	if (ret < 0)
+		goto fail_tmp;
+	b = (struct sysv_new){.fd = fd, .msqid = -EIO};
+	__ipcq_unkillable(msgget_noted, &b);
+	ret = b.msqid;
+	if (ret < 0)
+		goto fail_tmp;
+	r->msqid = b.msqid;
+	if (msgctl(r->msqid, IPC_STAT, &ds) < 0)
+		goto fail_errno;
 	*qbytes = want_qbytes(o, ds.msg_qbytes);
 	if (*qbytes != ds.msg_qbytes) {
 		/* Above kernel.msgmnb this needs CAP_SYS_RESOURCE: EPERM otherwise. */
 		ds.msg_qbytes = *qbytes;
-		if (msgctl(msqid, IPC_SET, &ds) < 0)
-			goto fail;
+		if (msgctl(r->msqid, IPC_SET, &ds) < 0)
+			goto fail_errno;
 	}
-	return msqid;
-fail:
+	/* The record is longer than the note it overwrites: no truncation needed. */
+	rec_text(r, text, sizeof(text));
+	ret = rec_path(path, sizeof(path), r->msqid);
+	if (ret == 0)
+		ret = tmp_publish(fd, tmp, path, text);
+	if (ret < 0)
+		goto fail_queue;
+	*lock_fd = fd;
+	return 0;
+fail_errno:
 	ret = -errno;
-	msgctl(msqid, IPC_RMID, NULL);
+fail_queue:
+	msgctl(r->msqid, IPC_RMID, NULL);
+fail_tmp:
+	unlink(tmp);
+	close(fd);
 	return ret;
 }
 
@@ -460,6 +532,9 @@ static int sysv_create(struct ipcq *q, const struct ipcq_opts *o)
 	int lk = -1, ret;
 	size_t qbytes = 0;
 
+	/* kernel.msgmax is an int: no setting carries more (ipcq.h's -EMSGSIZE). */
+	if (o->msg_max > INT_MAX)
+		return -EMSGSIZE;
 	/* The kernel would refuse every send (EINVAL): refuse the queue instead. */
 	if (msgmax > 0 && o->msg_max > (unsigned long long)msgmax)
 		return -EINVAL;
@@ -476,24 +551,19 @@ static int sysv_create(struct ipcq *q, const struct ipcq_opts *o)
 			goto out;
 		}
 	}
-	r.msqid = ret = queue_new(o, &qbytes);
-	if (ret < 0)
-		goto out;
 	r.pid = getpid();
 	r.start = __ipcq_proc_start(r.pid);
 	r.msg_max = o->msg_max;
 	r.anon = !o->name;
 	snprintf(r.name, sizeof(r.name), "%s", o->name ? o->name : "-");
-	ret = rec_write(&r, &p->lock_fd);
-	if (ret < 0) {
-		msgctl(r.msqid, IPC_RMID, NULL);
+	ret = queue_new(o, &r, &qbytes, &p->lock_fd);
+	if (ret < 0)
 		goto out;
-	}
 	if (o->name) {
 		snprintf(text, sizeof(text), "%d\n", r.msqid);
 		ret = name_path(path, sizeof(path), o->name);
 		if (ret == 0)
-			ret = file_publish(path, text, NULL);
+			ret = file_publish(path, text);
 		if (ret < 0) {
 			close(p->lock_fd);
 			if (rec_path(path, sizeof(path), r.msqid) == 0)
@@ -772,6 +842,22 @@ static ssize_t io_timed(const struct sysv_io *io, int64_t timeout_ns)
 	return n;
 }
 
+/*
+ * One put or get: IPCQ_FOREVER blocks in the kernel; otherwise an IPC_NOWAIT
+ * try first (the fast path: one system call), then a timed wait.
+ */
+static ssize_t io_run(const struct sysv_io *io, int64_t timeout_ns)
+{
+	ssize_t n;
+
+	if (timeout_ns == IPCQ_FOREVER)
+		return io_forever(io);
+	n = io_once(io, IPC_NOWAIT);
+	if (n == -EAGAIN && timeout_ns > 0)
+		n = io_timed(io, timeout_ns);
+	return n;
+}
+
 /* Put and get ------------------------------------------------------------- */
 
 struct sysv_stack_msg {
@@ -790,13 +876,7 @@ static int sysv_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout
 	*(long *)io.msg = SYSV_MTYPE;
 	if (len)
 		memcpy((char *)io.msg + sizeof(long), msg, len);
-	if (timeout_ns == IPCQ_FOREVER) {
-		n = io_forever(&io);
-	} else {
-		n = io_once(&io, IPC_NOWAIT);
-		if (n == -EAGAIN && timeout_ns > 0)
-			n = io_timed(&io, timeout_ns);
-	}
+	n = io_run(&io, timeout_ns);
 	if (io.msg != &sbuf)
 		free(io.msg);
 	return n < 0 ? (int)n : 0;
@@ -812,13 +892,7 @@ static ssize_t sysv_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_n
 	(void)cap; /* >= msg_max (queue.c): no message can be longer */
 	if (io.size > SYSV_STACK_MSG && !(io.msg = malloc(sizeof(long) + io.size)))
 		return -ENOMEM;
-	if (timeout_ns == IPCQ_FOREVER) {
-		n = io_forever(&io);
-	} else {
-		n = io_once(&io, IPC_NOWAIT);
-		if (n == -EAGAIN && timeout_ns > 0)
-			n = io_timed(&io, timeout_ns);
-	}
+	n = io_run(&io, timeout_ns);
 	if (n > 0)
 		memcpy(buf, (char *)io.msg + sizeof(long), (size_t)n);
 	if (io.msg != &sbuf)
@@ -902,13 +976,50 @@ static int sysv_explain(const struct ipcq_opts *o, int err, char *buf, size_t le
 	return (size_t)n >= len ? (int)len - 1 : n;
 }
 
-/* A leftover ".new-<pid>-..." of a creator that died mid-write. */
-static void clean_tmp(int dfd, const char *name)
+/*
+ * A ".new-<pid>-..." file whose creator died before renaming it: a name or
+ * a record not yet published, or queue_new()'s note of a fresh msqid.  The
+ * queue a note or an unpublished record names has no published record, so
+ * nothing else would ever find it: removed here when it is still ours and
+ * untouched (no message ever sent or received: no msqid reused since).
+ * A name's note names a queue whose record exists: clean_one() decides.
+ * Returns 1 when a queue was removed, else 0.
+ */
+static int clean_tmp(int dfd, const char *leaf, ipcq_clean_fn fn, void *ctx)
 {
-	int pid;
+	char path[PATH_MAX + 16], text[32], what[128];
+	struct msqid_ds ds;
+	struct sysv_rec r;
+	int pid, fd, msqid = -1, removed = 0;
+	ssize_t n;
 
-	if (sscanf(name, ".new-%d-", &pid) == 1 && !__ipcq_proc_alive(pid, 0))
-		unlinkat(dfd, name, 0);
+	if (sscanf(leaf, ".new-%d-", &pid) != 1 || __ipcq_proc_alive(pid, 0))
+		return 0;
+	fd = openat(dfd, leaf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		if (rec_parse(fd, &r) == 0) {
+			msqid = r.msqid;
+		} else if ((n = pread(fd, text, sizeof(text) - 1, 0)) > 0) {
+			text[n] = '\0';
+			if (sscanf(text, "%d", &msqid) != 1)
+				msqid = -1;
+		}
+		close(fd);
+	}
+	if (msqid >= 0 && rec_path(path, sizeof(path), msqid) == 0 && access(path, F_OK) < 0 &&
+	    errno == ENOENT && queue_ours(msqid, &ds) && ds.msg_lspid == 0 && ds.msg_lrpid == 0 &&
+	    msgctl(msqid, IPC_RMID, NULL) == 0) {
+		removed = 1;
+		if (fn) {
+			snprintf(what, sizeof(what),
+				 "SysV queue msqid %d (key 0x00000000, its creator pid %d killed "
+				 "while creating it)",
+				 msqid, pid);
+			fn(ctx, "sysv", what);
+		}
+	}
+	unlinkat(dfd, leaf, 0);
+	return removed;
 }
 
 /* One record: 1 when its queue was removed, 0 when kept, -errno. */
@@ -986,7 +1097,7 @@ static ssize_t sysv_clean(ipcq_clean_fn fn, void *ctx)
 		long id;
 
 		if (de->d_name[0] == '.') {
-			clean_tmp(dirfd(d), de->d_name);
+			count += clean_tmp(dirfd(d), de->d_name, fn, ctx);
 			continue;
 		}
 		if (!strncmp(de->d_name, "n.", 2)) {

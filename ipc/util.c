@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Small helpers shared by the backends: clocks, deadlines, names, directories. */
+/*
+ * Small helpers shared by the backends: clocks, deadlines, waits on a
+ * descriptor, names, directories, and running a few system calls unkillably.
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +64,31 @@ int __ipcq_poll_ms(int64_t deadline, int slice_ms)
 	return (int)(ms > INT32_MAX ? INT32_MAX : ms);
 }
 
+int __ipcq_wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+
+	if (__ipcq_left_ns(deadline) == 0)
+		return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
+	if (poll(&pfd, 1, __ipcq_poll_ms(deadline, 0)) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+int __ipcq_retry_fd(int fd, short events, int err, int64_t timeout_ns, int64_t *deadline)
+{
+	if (err == EINTR)
+		return 0; /* a handler without SA_RESTART: try again */
+	if (err != EAGAIN)
+		return -err;
+	if (timeout_ns == IPCQ_NOWAIT)
+		return -EAGAIN;
+	/* Never 0 now: IPCQ_FOREVER gives -1, a timeout a time past boot. */
+	if (*deadline == 0)
+		*deadline = __ipcq_deadline(timeout_ns);
+	return __ipcq_wait_fd(fd, events, *deadline);
+}
+
 int __ipcq_random_name(char *buf, size_t len, const char *prefix)
 {
 	uint64_t r;
@@ -72,18 +104,31 @@ int __ipcq_random_name(char *buf, size_t len, const char *prefix)
 	return ret < 0 || (size_t)ret >= len ? -ENAMETOOLONG : 0;
 }
 
-/* mkdir 0700 if missing, then refuse anything that is not our own 0700 directory. */
+/*
+ * mkdir 0700 if missing, then refuse anything that is not our own directory
+ * closed to others.  Checked and fixed through one O_NOFOLLOW descriptor, so
+ * what we check is what we chmod, never a symlink's target.  The umask may
+ * have taken our own bits (0277 makes 0500, where we could create nothing):
+ * the mode is ours to choose, so it becomes exactly 0700.
+ */
 static int safe_dir(const char *path)
 {
 	struct stat st;
+	int fd, ret = 0;
 
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (lstat(path, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077))
-		return -EPERM;
-	return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP || errno == ENOTDIR ? -EPERM : -errno;
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (st.st_uid != geteuid() || (st.st_mode & 0077))
+		ret = -EPERM;
+	else if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
 }
 
 int __ipcq_private_dir(char *buf, size_t len, const char *sub)
@@ -107,6 +152,21 @@ int __ipcq_private_dir(char *buf, size_t len, const char *sub)
 	if (ret < 0 || (size_t)ret >= len - n)
 		return -ENAMETOOLONG;
 	return safe_dir(buf);
+}
+
+void __ipcq_unkillable(int (*fn)(void *), void *arg)
+{
+	alignas(16) char stack[16384];
+	pid_t pid;
+
+	/* Exit signal 0: no SIGCHLD, and wait(-1) elsewhere never reaps it. */
+	pid = clone(fn, stack + sizeof(stack), CLONE_VM | CLONE_FILES | CLONE_VFORK, arg);
+	if (pid < 0) {
+		fn(arg);
+		return;
+	}
+	while (waitpid(pid, NULL, __WCLONE) < 0 && errno == EINTR)
+		;
 }
 
 long long __ipcq_read_sysctl(const char *path)

@@ -10,6 +10,7 @@
  * pkg-config test builds it against the installed library.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,25 @@ static bool names_a_limit(const char *s)
 	return false;
 }
 
+/*
+ * A msg_max that no setting of any kernel limit lets the backend carry (the
+ * largest queue.c lets through) is ipcq.h's -EMSGSIZE, never -EINVAL nor a
+ * kernel limit's error: no sysctl could make it work.
+ */
+static void test_msg_max_never(void)
+{
+	struct ipcq_opts o = {.backend = backend, .msg_max = (size_t)SSIZE_MAX / 2};
+	struct ipcq *q = NULL;
+
+	tu_section("msg_max beyond what the backend can ever carry: -EMSGSIZE");
+	CHECK_EQ(ipcq_create(&q, &o), -EMSGSIZE);
+	CHECK(q == NULL, "*out set on failure");
+	o.capacity = 2;
+	CHECK_EQ(ipcq_create(&q, &o), -EMSGSIZE);
+	if (q)
+		ipcq_close(q);
+}
+
 /* 64 KiB: pipe and shm carry it; sysv and mqueue are refused by default limits. */
 static void test_64k(void)
 {
@@ -381,5 +401,6 @@ int main(int argc, char **argv)
 	fill_and_drain(0, 4096);
 	fill_and_drain(1, 0);
 	test_64k();
+	test_msg_max_never();
 	return tu_end();
 }

@@ -151,6 +151,33 @@ static void check_refused(const char *what, size_t capacity, size_t msg_max, con
 	CHECK(strstr(line, want) != NULL, "%s: explanation lacks \"%s\"", what, want);
 }
 
+/*
+ * A capacity near SSIZE_MAX: the bytes the queue would need must not wrap
+ * around to a small number that ulimit -q could grant.
+ */
+static void test_explain_huge(void)
+{
+	struct ipcq_opts o = {.backend = "mqueue", .capacity = SSIZE_MAX / 2, .msg_max = 4096};
+	unsigned long long need = 0;
+	struct rlimit rl;
+	char line[512];
+	const char *t;
+	int n;
+
+	printf("-- explain EMFILE for capacity %zu\n", o.capacity);
+	if (getrlimit(RLIMIT_MSGQUEUE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY) {
+		printf("note: RLIMIT_MSGQUEUE unlimited: nothing to explain\n");
+		return;
+	}
+	n = ipcq_explain(&o, -EMFILE, line, sizeof(line));
+	printf("%s\n", n > 0 ? line : "(no explanation)");
+	CHECK(n > 0, "explain returned %d", n);
+	t = strstr(line, " takes ");
+	CHECK(t && sscanf(t, " takes %llu", &need) == 1, "no byte count in \"%s\"", line);
+	CHECK(need >= o.capacity, "need %llu bytes for %zu messages of 4096: wrapped", need,
+	      o.capacity);
+}
+
 static void test_defaults(void)
 {
 	struct ipcq_opts o = {.backend = "mqueue"};
@@ -363,6 +390,7 @@ int main(void)
 		printf("in a private IPC namespace: the kernel's default mqueue limits\n");
 	test_defaults();
 	test_refusals();
+	test_explain_huge();
 	test_limits();
 	if (root) {
 		test_raise_msg_max();

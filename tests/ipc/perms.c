@@ -70,11 +70,32 @@ int main(int argc, char **argv)
 {
 	struct tu_snap before;
 	struct ipcq *q = NULL, *a = NULL;
-	char name[64];
+	char name[64], buf[128];
 	size_t n;
 	int ret;
 
 	backend = tu_begin(argc, argv, "BACKEND");
+
+	/*
+	 * A umask that takes the owner's own bits (0277) first, while the
+	 * private directories are still to be made: the modes are the
+	 * library's all the same, and the queue works.
+	 */
+	tu_section("under umask 0277: still 0600 objects, 0700 directories, a working queue");
+	umask(0277);
+	tu_snap_take(&before);
+	tu_name(name, sizeof(name), "perms-umask");
+	ret = tu_create(&q, backend, name, 2, 128);
+	CHECK(ret == 0, "create %s: %d %s", name, ret, tu_errname(ret));
+	check_new(&before, "named, umask 0277");
+	tu_snap_free(&before);
+	if (q) {
+		CHECK_EQ(ipcq_put_nowait(q, "x", 1), 0);
+		CHECK_EQ(ipcq_get_nowait(q, buf, sizeof(buf)), 1);
+		CHECK_EQ(ipcq_close(q), 0);
+		CHECK_EQ(ipcq_unlink(backend, name), 0);
+		q = NULL;
+	}
 	umask(0);
 
 	tu_section("a named queue's objects are 0600, directories 0700");
