@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from clitest import COLUMNS, IPCBENCH, check, finish, ipc_snapshot, read_csv, tmpdir
 
@@ -12,15 +13,33 @@ before = ipc_snapshot()
 out = tmpdir()
 p = subprocess.Popen([IPCBENCH, "run", "--mode", "floor,latency,throughput",
                       "--backends", "pipe,sysv,mqueue,shm", "--sizes", "64",
-                      "--repetitions", "2", "--min-time", "0.2", "--out", out],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-time.sleep(2.5)
+                      "--repetitions", "1", "--min-time", "0.2", "--out", out],
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                     text=True)
+# Interrupt once google-benchmark has reported a first cell (not after a fixed
+# sleep: under ASan on a loaded machine nothing may be measured by then).
+reported = threading.Event()
+out_lines = []
+
+
+def read_stdout():
+    for line in p.stdout:
+        out_lines.append(line)
+        if re.match(r"(floor|latency|throughput|bare)/", line):
+            reported.set()
+
+
+reader = threading.Thread(target=read_stdout, daemon=True)
+reader.start()
+check(reported.wait(90), "no cell reported within 90 s")
 os.killpg(p.pid, signal.SIGINT)
 try:
-    _, err = p.communicate(timeout=30)
+    p.wait(timeout=30)
+    reader.join(5)
+    err = p.stderr.read()
 except subprocess.TimeoutExpired:
     os.killpg(p.pid, signal.SIGKILL)
-    p.communicate()
+    p.wait()
     check(False, "ipcbench did not stop within 30 s of SIGINT")
     finish()
 check(p.returncode == 130, f"exit {p.returncode}, expected 130: {err[-1000:]!r}")
