@@ -803,14 +803,13 @@ static ssize_t io_poll(const struct sysv_io *io, int64_t deadline)
  */
 static ssize_t io_timed(const struct sysv_io *io, int64_t timeout_ns)
 {
-	int64_t now = __ipcq_now_ns(), deadline;
+	int64_t deadline = __ipcq_deadline(timeout_ns);
 	sigset_t set, old;
 	ssize_t n;
 
-	/* A deadline past the clock's range is no deadline at all. */
-	if (timeout_ns > INT64_MAX - now)
+	/* A deadline past the clock's range (-1) is no deadline at all. */
+	if (deadline < 0)
 		return io_forever(io);
-	deadline = now + timeout_ns;
 	pthread_once(&timer_once, timer_init);
 	if (!timer_usable || !timer_still_ours())
 		return io_poll(io, deadline);
