@@ -26,6 +26,6 @@ bpoint(b) = b eq "pipe" ? 7 : b eq "sysv" ? 5 : b eq "mqueue" ? 9 : b eq "shm" ?
 # Which files each script writes: `-e "FORMATS='svg'"` for SVG only.
 if (!exists("FORMATS")) FORMATS = "svg png"
 
-# Message sizes on a log-2 axis; the tics come from the data (XTICS in the .vars file).
+# Message sizes on a log-2 axis; the tics come from the data (IN.tics, through tics.gp).
 W = 960
 H = 560

@@ -70,26 +70,68 @@ static double exact_cdf(int n, int m, double u)
 	return below / total;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * U of sample a against b (a pair where a > b counts 1, a tie 1/2), the tie
+ * term sum(t^3 - t) over groups of equal values, and whether a value of a
+ * equals one of b, from one sort of both samples: O(n log n).  Returns
+ * -ENOMEM or 0.
+ */
+static int rank_sums(const double *a, size_t na, const double *b, size_t nb, double *u, double *tie,
+		     bool *cross_tie)
+{
+	size_t n = na + nb;
+	struct tagged {
+		double v;
+		bool in_a;
+	} *all = malloc(n * sizeof(*all));
+	double ra = 0;
+
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		all[i] = (struct tagged){i < na ? a[i] : b[i - na], i < na};
+	/* The value is the first member: sort the pairs by it. */
+	qsort(all, n, sizeof(*all), cmp_double);
+	*tie = 0;
+	*cross_tie = false;
+	for (size_t i = 0; i < n;) {
+		size_t j = i, ka = 0;
+
+		while (j < n && all[j].v == all[i].v)
+			ka += all[j++].in_a;
+		/* Ranks i+1 .. j share their mean. */
+		double t = (double)(j - i);
+
+		ra += (double)ka * ((double)i + 1 + (double)j) / 2;
+		*cross_tie |= ka > 0 && ka < j - i;
+		*tie += t * t * t - t;
+		i = j;
+	}
+	free(all);
+	*u = ra - (double)na * ((double)na + 1) / 2;
+	return 0;
+}
+
 /*
  * Two-sided p-value of the Mann-Whitney U test of samples a and b: exact
- * without ties for small samples, else the normal approximation with the tie
- * correction and a continuity correction.
+ * for small samples without a tie between them, else the normal approximation with the tie
+ * correction and a continuity correction.  O(n log n) in the sample sizes.
  */
 double rep_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb)
 {
-	double u = 0, n = (double)(na + nb);
-	bool ties = false;
+	double u, tie, n = (double)(na + nb);
+	bool cross_tie;
 
-	if (na == 0 || nb == 0)
+	if (na == 0 || nb == 0 || rank_sums(a, na, b, nb, &u, &tie, &cross_tie) < 0)
 		return NAN;
-	for (size_t i = 0; i < na; i++)
-		for (size_t j = 0; j < nb; j++) {
-			if (a[i] > b[j])
-				u += 1;
-			else if (a[i] == b[j])
-				u += 0.5, ties = true;
-		}
-	if (!ties && na <= EXACT_MAX && nb <= EXACT_MAX) {
+	if (!cross_tie && na <= EXACT_MAX && nb <= EXACT_MAX) {
 		double lo = exact_cdf((int)na, (int)nb, u);
 		double hi = 1 - exact_cdf((int)na, (int)nb, u - 1);
 		double p = 2 * fmin(lo, hi);
@@ -97,29 +139,8 @@ double rep_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb
 		return p > 1 ? 1 : p;
 	}
 	/* Ties: the variance shrinks by sum(t^3 - t) over groups of equal values. */
-	double *all = malloc((na + nb) * sizeof(*all)), tie = 0;
-
-	if (!all)
-		return NAN;
-	memcpy(all, a, na * sizeof(*a));
-	memcpy(all + na, b, nb * sizeof(*b));
-	for (size_t i = 0; i < na + nb; i++) {
-		double t = 0;
-		bool first = true;
-
-		for (size_t j = 0; j < na + nb; j++) {
-			if (all[j] == all[i]) {
-				t++;
-				if (j < i)
-					first = false;
-			}
-		}
-		if (first)
-			tie += t * t * t - t;
-	}
-	free(all);
-	double mu = na * nb / 2.0;
-	double var = na * nb / 12.0 * ((n + 1) - tie / (n * (n - 1)));
+	double mu = (double)na * (double)nb / 2.0;
+	double var = (double)na * (double)nb / 12.0 * ((n + 1) - tie / (n * (n - 1)));
 
 	if (var <= 0)
 		return 1;
@@ -218,11 +239,8 @@ int rep_compare_runs(const struct rep_run *cur, const struct rep_run *base, stru
 	if (!out->rows)
 		return -ENOMEM;
 	for (size_t i = 0; i < cur->ncells; i++) {
-		const struct rep_cell *c = &cur->cells[i], *b = NULL;
+		const struct rep_cell *c = &cur->cells[i], *b = rep_run_find(base, c, false);
 
-		for (size_t j = 0; j < base->ncells && !b; j++)
-			if (rep_cell_same(c, &base->cells[j]))
-				b = &base->cells[j];
 		if (!b) {
 			out->only_cur++;
 			continue;
@@ -263,6 +281,30 @@ void rep_compare_free(struct rep_compare *cmp)
 	memset(cmp, 0, sizeof(*cmp));
 }
 
+/*
+ * One text field of compare.csv: quoted when it holds a comma, a quote or a
+ * line break, and with a leading ' when a spreadsheet would take it for a
+ * formula (= + - @, tab, CR).
+ */
+static void csv_text(FILE *f, const char *s)
+{
+	bool formula = *s && strchr("=+-@\t\r", *s);
+
+	if (!formula && !s[strcspn(s, ",\"\r\n")]) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	if (formula)
+		fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 /* Writes compare.csv.  Returns 0 or -errno. */
 int rep_compare_csv(const struct rep_compare *cmp, const char *path)
 {
@@ -276,12 +318,21 @@ int rep_compare_csv(const struct rep_compare *cmp, const char *path)
 		const struct rep_compare_row *r = &cmp->rows[i];
 		const struct rep_cell *c = r->cur;
 
-		fprintf(f, "%s,%s,%ld,%d,%d,%s,%s,%.6g,%.6g,%.4f,%.4f,%s,", c->mode, c->backend,
-			c->size, c->producers, c->consumers, c->placement, r->metric, r->vbase,
-			r->vcur, r->ratio, r->speedup, r->verdict);
+		csv_text(f, c->mode);
+		fputc(',', f);
+		csv_text(f, c->backend);
+		fprintf(f, ",%ld,%d,%d,", c->size, c->producers, c->consumers);
+		csv_text(f, c->placement);
+		fputc(',', f);
+		csv_text(f, r->metric);
+		fprintf(f, ",%.6g,%.6g,%.4f,%.4f,", r->vbase, r->vcur, r->ratio, r->speedup);
+		csv_text(f, r->verdict);
+		fputc(',', f);
 		if (!isnan(r->p))
 			fprintf(f, "%.4g", r->p);
-		fprintf(f, ",\"%s\",%zu,%zu\n", r->method, r->base->nreps, c->nreps);
+		fputc(',', f);
+		csv_text(f, r->method);
+		fprintf(f, ",%zu,%zu\n", r->base->nreps, c->nreps);
 	}
 	return fclose(f) ? -errno : 0;
 }

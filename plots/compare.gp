@@ -2,17 +2,23 @@
 # is than the base (a bar from 1: right is faster, left is slower), coloured by
 # the verdict of the test on the repetitions.  Horizontal bars, so that the
 # names of many cells stay readable.
-# in: data prefix (IN.vars sets BASE, CUR (run names), NCELLS, YMAX (axis extent), TICS;
-#     IN.csv: index,speedup,rgb (0xRRGGBB of the verdict))
+# in: data prefix (IN.vars: NCELLS, YMAX (axis extent); IN.txt: BASE, CUR (run names);
+#     IN.tics: index, cell label; IN.csv: index,speedup,rgb (0xRRGGBB of the verdict))
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
 load in.".vars"
+# Texts (backends, placement, ...) are data: read, never run.
+set datafile separator "\t"
+stats in.".txt" using (BASE = strcol(2), CUR = strcol(3), 0) nooutput
+set datafile separator comma
 W = 1100
 H = NCELLS * 20 + 170 < 420 ? 420 : NCELLS * 20 + 170
 set logscale x 2
 set xrange [1.0/YMAX:YMAX]
 set format x "%g×"
-eval TICS
+TICS_FILE = in.".tics"
+TICS_AXIS = "y"
+load "tics.gp"
 set ytics noenhanced font ",10" scale 0
 set yrange [NCELLS-0.4:-0.6]
 set grid xtics noytics

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The pictures: for each, the data it needs is written as small CSV files
- * (plus a .vars file of gnuplot settings) under report/data/, then its script
- * plots/NAME.gp runs as `gnuplot -e "in='data/NAME';out='NAME'" NAME.gp` in
- * the report directory.  A picture without data is not drawn; the reason
- * goes into the report.
+ * under report/data/, then its script plots/NAME.gp runs as
+ * `gnuplot -e "in='data/NAME';out='NAME'" NAME.gp` in the report directory.
+ * A picture without data is not drawn; the reason goes into the report.
+ *
+ * No text of a run ever becomes gnuplot code: NAME.vars (which the script
+ * `load`s) holds numbers we format ourselves; every text (backend lists,
+ * placement, run names, tic labels) goes into NAME.txt and NAME.tics, data
+ * files the script reads with `stats` into string variables.  rep_run_load
+ * has already refused any backend or placement outside its allow-lists.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,9 @@
 
 #include "report_pvt.h"
 
+/* A list of backends, space-separated: REP_MAX_BACKENDS names and the floor. */
+#define BLIST_LEN ((REP_MAX_BACKENDS + 1) * (REP_BACKEND_MAX + 1) + 1)
+
 struct draw_ctx {
 	const struct rep_run *run;
 	const struct rep_compare *cmp;
@@ -30,10 +38,9 @@ struct draw_ctx {
 	char **backends; /* in drawing order, without the floor */
 	size_t nbackends;
 	const char *placement; /* the placement the one-placement pictures use */
+	/* per placement, the first ok floor cell of the run: find_floor's fallback */
+	const struct rep_cell *any_floor[REP_NPLACEMENTS];
 };
-
-static const char *const known_placements[] = {"same-cpu", "smt",	 "same-l2",	  "same-l3",
-					       "cross-l3", "cross-numa", "cross-package", "none"};
 
 static FILE *open_data(const struct draw_ctx *x, const char *name, const char *suffix)
 {
@@ -43,19 +50,59 @@ static FILE *open_data(const struct draw_ctx *x, const char *name, const char *s
 	return fopen(path, "w");
 }
 
-/* Writes data/NAME.vars: gnuplot assignments, one a line. */
-static int write_vars(const struct draw_ctx *x, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int write_vars(const struct draw_ctx *x, const char *name, const char *fmt, ...)
+/*
+ * Writes data/NAME.vars, which the script loads as code: numeric gnuplot
+ * assignments "VAR = %g" only, N of them, given as name, value, name, ...
+ */
+static int write_vars(const struct draw_ctx *x, const char *name, int n, ...)
 {
 	FILE *f = open_data(x, name, ".vars");
 	va_list ap;
 
 	if (!f)
 		return -errno;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		const char *var = va_arg(ap, const char *);
+		double v = va_arg(ap, double);
+
+		fprintf(f, "%s = %.9g\n", var, isfinite(v) ? v : 0.0);
+	}
 	va_end(ap);
+	return fclose(f) ? -errno : 0;
+}
+
+/*
+ * One field of a tab-separated data file that gnuplot reads as a string:
+ * no tab or line break (they end the field), no double quote (gnuplot's
+ * data reader takes it for quoting).  What it shows is only ever data.
+ */
+static void put_text(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s == '"' ? '\'' : *s, f);
+}
+
+/*
+ * Writes data/NAME.txt: the N strings a script reads with stats, on one line,
+ * tab-separated, from column 2 on: column 1 is a fixed word, so that no text
+ * can make the line a comment or a blank line.
+ */
+static int write_text(const struct draw_ctx *x, const char *name, int n, ...)
+{
+	FILE *f = open_data(x, name, ".txt");
+	va_list ap;
+
+	if (!f)
+		return -errno;
+	fputs("text", f);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++) {
+		fputc('\t', f);
+		put_text(f, va_arg(ap, const char *));
+	}
+	va_end(ap);
+	fputc('\n', f);
 	return fclose(f) ? -errno : 0;
 }
 
@@ -88,21 +135,39 @@ static size_t uniq_sizes(long *sizes, size_t n)
 	return k;
 }
 
-/* XTICS: a gnuplot command setting size tics and a range a little wider than the data. */
-static void size_tics(char *buf, size_t len, const long *sizes, size_t n)
+/* Opens data/NAME.tics: "position<TAB>label" lines that plots/tics.gp turns into tics. */
+static FILE *open_tics(const struct draw_ctx *x, const char *name)
 {
-	size_t off = (size_t)snprintf(buf, len, "set xtics (");
+	return open_data(x, name, ".tics");
+}
 
-	for (size_t i = 0; i < n && off < len; i++) {
+static void put_tic(FILE *f, double pos, const char *label)
+{
+	fprintf(f, "%.9g\t", pos);
+	put_text(f, label);
+	fputc('\n', f);
+}
+
+/*
+ * The size axis: a tic at each size of SIZES[N] (sorted), and in XMIN, XMAX
+ * a range a little wider than the data.  Returns 0 or -errno.
+ */
+static int size_axis(const struct draw_ctx *x, const char *name, const long *sizes, size_t n,
+		     double *xmin, double *xmax)
+{
+	FILE *f = open_tics(x, name);
+
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
 		char l[32];
 
 		rep_size_label(sizes[i], l, sizeof(l));
-		off += (size_t)snprintf(buf + off, len - off, "%s\"%s\" %ld", i ? ", " : "", l,
-					sizes[i]);
+		put_tic(f, (double)sizes[i], l);
 	}
-	if (off < len)
-		snprintf(buf + off, len - off, "); set xrange [%g:%g]", n ? sizes[0] / 1.6 : 1.0,
-			 n ? sizes[n - 1] * 1.6 : 2.0);
+	*xmin = n ? (double)sizes[0] / 1.6 : 1.0;
+	*xmax = n ? (double)sizes[n - 1] * 1.6 : 2.0;
+	return fclose(f) ? -errno : 0;
 }
 
 static const struct rep_cell *find(const struct draw_ctx *x, const char *mode, const char *backend,
@@ -115,10 +180,13 @@ static const struct rep_cell *find(const struct draw_ctx *x, const char *mode, c
 			       .consumers = c,
 			       .placement = (char *)placement};
 
-	for (size_t i = 0; i < x->run->ncells; i++)
-		if (rep_cell_same(&x->run->cells[i], &key) && rep_cell_ok(&x->run->cells[i]))
-			return &x->run->cells[i];
-	return NULL;
+	return rep_run_find(x->run, &key, true);
+}
+
+/* Room for one entry per cell of the run (never on the stack: a run may have millions). */
+static void *per_cell(const struct draw_ctx *x, size_t size)
+{
+	return calloc(x->run->ncells + 1, size);
 }
 
 static bool mode_is(const struct rep_cell *c, const char *mode)
@@ -141,13 +209,7 @@ static const struct rep_cell *find_floor(const struct draw_ctx *x, long size, co
 {
 	const struct rep_cell *f = find(x, "floor", "floor", size, 1, 1, placement);
 
-	for (size_t i = 0; !f && i < x->run->ncells; i++) {
-		const struct rep_cell *c = &x->run->cells[i];
-
-		if (ok_at(c, "floor", placement))
-			f = c;
-	}
-	return f;
+	return f ? f : x->any_floor[rep_placement_index(placement)];
 }
 
 /* PREFER when it has ok cells of MODE, else the main placement of MODE. */
@@ -333,14 +395,19 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 {
 	struct rep_picture *p = new_pic(x, "latency_vs_size", "Latency against message size");
 	const char *pl = choose_placement(x, "latency", x->placement);
-	long sizes[x->run->ncells + 1], fsizes[x->run->ncells + 1];
+	long *sizes = NULL, *fsizes = NULL;
 	size_t ns = 0, nfs;
-	char blist[1024] = "", tics[2048];
+	char blist[BLIST_LEN] = "";
+	double xmin, xmax;
 
 	if (!pl) {
 		not_drawn(p, "no latency cell measured");
 		return;
 	}
+	sizes = per_cell(x, sizeof(*sizes));
+	fsizes = per_cell(x, sizeof(*fsizes));
+	if (!sizes || !fsizes)
+		goto io;
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
 
@@ -394,29 +461,37 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 			goto io;
 		add_word(blist, sizeof(blist), "floor");
 	}
-	size_tics(tics, sizeof(tics), sizes, ns);
-	if (write_vars(x, p->name, "B = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\n", blist, tics,
-		       pl) < 0)
+	if (size_axis(x, p->name, sizes, ns, &xmin, &xmax) < 0 ||
+	    write_vars(x, p->name, 2, "XMIN", xmin, "XMAX", xmax) < 0 ||
+	    write_text(x, p->name, 2, blist, pl) < 0)
 		goto io;
 	plot(x, p);
+	free(sizes);
+	free(fsizes);
 	return;
 io:
 	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	free(sizes);
+	free(fsizes);
 }
 
 static void pic_throughput_vs_size(struct draw_ctx *x)
 {
 	struct rep_picture *p = new_pic(x, "throughput_vs_size", "Throughput against message size");
 	const char *pl = choose_placement(x, "throughput", x->placement);
-	long sizes[x->run->ncells + 1];
+	long *sizes;
 	size_t ns = 0;
 	int pp = 1, cc = 1;
-	char blist[1024] = "", tics[2048];
+	char blist[BLIST_LEN] = "", pc[32];
+	double xmin, xmax;
 
 	if (!pl) {
 		not_drawn(p, "no throughput cell measured");
 		return;
 	}
+	sizes = per_cell(x, sizeof(*sizes));
+	if (!sizes)
+		goto io;
 	/* One producer and one consumer when measured, else the first P x C there is. */
 	bool have11 = false;
 
@@ -458,48 +533,55 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 		if (f && fclose(f))
 			goto io;
 	}
-	size_tics(tics, sizeof(tics), sizes, ns);
-	if (write_vars(x, p->name, "B = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\nPC = \"%dx%d\"\n",
-		       blist, tics, pl, pp, cc) < 0)
+	snprintf(pc, sizeof(pc), "%dx%d", pp, cc);
+	if (size_axis(x, p->name, sizes, ns, &xmin, &xmax) < 0 ||
+	    write_vars(x, p->name, 2, "XMIN", xmin, "XMAX", xmax) < 0 ||
+	    write_text(x, p->name, 3, blist, pl, pc) < 0)
 		goto io;
 	plot(x, p);
+	free(sizes);
 	return;
 io:
 	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	free(sizes);
 }
 
 struct pc {
+	long size;
 	int p, c;
 };
 
+/* By size, then by P x C (products at most 4096 x 4096: no overflow), P, C. */
 static int cmp_pc(const void *a, const void *b)
 {
 	const struct pc *x = a, *y = b;
 
+	if (x->size != y->size)
+		return (x->size > y->size) - (x->size < y->size);
 	if (x->p * x->c != y->p * y->c)
 		return x->p * x->c - y->p * y->c;
 	return x->p != y->p ? x->p - y->p : x->c - y->c;
 }
 
-/* The distinct P x C of ok throughput cells at SIZE and PL, sorted. */
-static size_t pcs_at(const struct draw_ctx *x, long size, const char *pl, struct pc *out)
+/*
+ * The distinct (size, P x C) of ok throughput cells at PL, sorted, into OUT
+ * (room for one per cell).  Returns how many.
+ */
+static size_t pcs_at(const struct draw_ctx *x, const char *pl, struct pc *out)
 {
-	size_t n = 0;
+	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
-		bool seen = false;
 
-		if (!mode_is(c, "throughput") || !rep_cell_ok(c) || c->size != size ||
-		    strcmp(c->placement, pl))
-			continue;
-		for (size_t k = 0; k < n && !seen; k++)
-			seen = out[k].p == c->producers && out[k].c == c->consumers;
-		if (!seen)
-			out[n++] = (struct pc){c->producers, c->consumers};
+		if (ok_at(c, "throughput", pl))
+			out[n++] = (struct pc){c->size, c->producers, c->consumers};
 	}
 	qsort(out, n, sizeof(*out), cmp_pc);
-	return n;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || cmp_pc(&out[k - 1], &out[i]))
+			out[k++] = out[i];
+	return k;
 }
 
 static void pic_throughput_vs_pc(struct draw_ctx *x)
@@ -507,39 +589,38 @@ static void pic_throughput_vs_pc(struct draw_ctx *x)
 	struct rep_picture *p =
 		new_pic(x, "throughput_vs_pc", "Throughput against producers × consumers");
 	const char *pl = choose_placement(x, "throughput", x->placement);
-	struct pc pcs[x->run->ncells + 1];
-	size_t npc = 0;
-	long size = -1;
-	char blist[1024] = "", tics[2048], sl[32];
+	struct pc *all, *pcs = NULL;
+	size_t npc = 0, nall;
+	char blist[BLIST_LEN] = "", sl[32];
 
 	if (!pl) {
 		not_drawn(p, "no throughput cell measured");
 		return;
 	}
-	/* 64 bytes if it has several P x C, else the size with the most. */
-	for (size_t i = 0; i < x->run->ncells; i++) {
-		const struct rep_cell *c = &x->run->cells[i];
-		size_t n;
-
-		if (!ok_at(c, "throughput", pl))
-			continue;
-		n = pcs_at(x, c->size, pl, pcs);
-		if (n > npc || (n == npc && n > 1 && c->size == 64)) {
-			npc = n;
-			size = c->size;
+	all = per_cell(x, sizeof(*all));
+	if (!all)
+		goto io;
+	nall = pcs_at(x, pl, all);
+	/* The size with the most P x C, 64 bytes among equals, else the smallest. */
+	for (size_t i = 0, j; i < nall; i = j) {
+		for (j = i; j < nall && all[j].size == all[i].size;)
+			j++;
+		if (j - i > npc || (j - i == npc && all[i].size == 64)) {
+			npc = j - i;
+			pcs = &all[i];
 		}
 	}
 	if (npc < 2) {
 		not_drawn(p, "the run has one producers × consumers configuration only");
+		free(all);
 		return;
 	}
-	npc = pcs_at(x, size, pl, pcs);
 	for (size_t b = 0; b < x->nbackends; b++) {
 		FILE *f = NULL;
 
 		for (size_t k = 0; k < npc; k++) {
-			const struct rep_cell *c =
-				find(x, "throughput", x->backends[b], size, pcs[k].p, pcs[k].c, pl);
+			const struct rep_cell *c = find(x, "throughput", x->backends[b],
+							pcs[0].size, pcs[k].p, pcs[k].c, pl);
 
 			if (!c)
 				continue;
@@ -553,21 +634,28 @@ static void pic_throughput_vs_pc(struct draw_ctx *x)
 		if (f && fclose(f))
 			goto io;
 	}
-	size_t off = (size_t)snprintf(tics, sizeof(tics), "set xtics (");
+	FILE *t = open_tics(x, p->name);
 
-	for (size_t k = 0; k < npc && off < sizeof(tics); k++)
-		off += (size_t)snprintf(tics + off, sizeof(tics) - off, "%s\"%d×%d\" %zu",
-					k ? ", " : "", pcs[k].p, pcs[k].c, k);
-	if (off < sizeof(tics))
-		snprintf(tics + off, sizeof(tics) - off, "); set xrange [-0.4:%zu.4]", npc - 1);
-	rep_size_label(size, sl, sizeof(sl));
-	if (write_vars(x, p->name, "B = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\nSIZE = \"%s\"\n",
-		       blist, tics, pl, sl) < 0)
+	if (!t)
+		goto io;
+	for (size_t k = 0; k < npc; k++) {
+		char l[32];
+
+		snprintf(l, sizeof(l), "%d×%d", pcs[k].p, pcs[k].c);
+		put_tic(t, (double)k, l);
+	}
+	if (fclose(t))
+		goto io;
+	rep_size_label(pcs[0].size, sl, sizeof(sl));
+	if (write_vars(x, p->name, 2, "XMIN", -0.4, "XMAX", (double)npc - 0.6) < 0 ||
+	    write_text(x, p->name, 3, blist, pl, sl) < 0)
 		goto io;
 	plot(x, p);
+	free(all);
 	return;
 io:
 	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	free(all);
 }
 
 static void pic_latency_percentiles(struct draw_ctx *x)
@@ -583,9 +671,9 @@ static void pic_latency_percentiles(struct draw_ctx *x)
 		   {"p99", LAT_P99},
 		   {"p99.9", LAT_P999},
 		   {"max", LAT_MAX}};
-	const struct rep_cell *cols[x->nbackends + 1];
+	const struct rep_cell *cols[REP_MAX_BACKENDS + 1];
 	size_t ncols = 0;
-	char blist[1024] = "", sl[32];
+	char blist[BLIST_LEN] = "", sl[32];
 	double vmin = INFINITY;
 	long size;
 
@@ -621,8 +709,8 @@ static void pic_latency_percentiles(struct draw_ctx *x)
 	if (fclose(f))
 		goto io;
 	rep_size_label(size, sl, sizeof(sl));
-	if (write_vars(x, p->name, "B = \"%s\"\nPLACEMENT = \"%s\"\nSIZE = \"%s\"\nYMIN = %g\n",
-		       blist, pl, sl, log_floor_s(vmin)) < 0)
+	if (write_vars(x, p->name, 1, "YMIN", log_floor_s(vmin)) < 0 ||
+	    write_text(x, p->name, 3, blist, pl, sl) < 0)
 		goto io;
 	plot(x, p);
 	return;
@@ -630,21 +718,14 @@ io:
 	not_drawn(p, "cannot write its data: %s", strerror(errno));
 }
 
-static int placement_rank(const char *pl)
-{
-	for (size_t i = 0; i < sizeof(known_placements) / sizeof(known_placements[0]); i++)
-		if (!strcmp(pl, known_placements[i]))
-			return (int)i;
-	return 100;
-}
-
 static void pic_placement(struct draw_ctx *x)
 {
 	struct rep_picture *p = new_pic(x, "placement", "Placement of the two processes");
 	const char *pl = choose_placement(x, "latency", x->placement);
-	const char *pls[x->run->ncells + 1];
+	const char *pls[REP_NPLACEMENTS];
+	bool have[REP_NPLACEMENTS] = {false}, use[REP_MAX_BACKENDS + 1];
 	size_t npl = 0;
-	char blist[1024] = "", sl[32];
+	char blist[BLIST_LEN] = "", sl[32];
 	double vmin = INFINITY;
 	long size;
 
@@ -655,30 +736,19 @@ static void pic_placement(struct draw_ctx *x)
 	size = choose_size(x, "latency", pl);
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
-		bool seen = false;
 
-		if (!(mode_is(c, "latency") || mode_is(c, "floor")) || !rep_cell_ok(c) ||
-		    c->size != size)
-			continue;
-		for (size_t k = 0; k < npl && !seen; k++)
-			seen = !strcmp(pls[k], c->placement);
-		if (!seen)
-			pls[npl++] = c->placement;
+		if ((mode_is(c, "latency") || mode_is(c, "floor")) && rep_cell_ok(c) &&
+		    c->size == size)
+			have[rep_placement_index(c->placement)] = true;
 	}
+	/* From near to far: the order of rep_placements. */
+	for (size_t k = 0; k < REP_NPLACEMENTS; k++)
+		if (have[k])
+			pls[npl++] = rep_placements[k];
 	if (npl < 2) {
 		not_drawn(p, "the run measured one placement only (%s)", pl);
 		return;
 	}
-	/* Known relations from near to far, others after them. */
-	for (size_t i = 1; i < npl; i++)
-		for (size_t j = i; j > 0 && placement_rank(pls[j]) < placement_rank(pls[j - 1]);
-		     j--) {
-			const char *t = pls[j];
-
-			pls[j] = pls[j - 1];
-			pls[j - 1] = t;
-		}
-	bool use[x->nbackends + 1];
 
 	for (size_t b = 0; b <= x->nbackends; b++) {
 		const char *name = b < x->nbackends ? x->backends[b] : "floor";
@@ -714,8 +784,8 @@ static void pic_placement(struct draw_ctx *x)
 	if (fclose(f))
 		goto io;
 	rep_size_label(size, sl, sizeof(sl));
-	if (write_vars(x, p->name, "B = \"%s\"\nSIZE = \"%s\"\nYMIN = %g\n", blist, sl,
-		       log_floor_s(vmin)) < 0)
+	if (write_vars(x, p->name, 1, "YMIN", log_floor_s(vmin)) < 0 ||
+	    write_text(x, p->name, 2, blist, sl) < 0)
 		goto io;
 	plot(x, p);
 	return;
@@ -740,7 +810,7 @@ static void pic_latency_cdf(struct draw_ctx *x)
 	const struct rep_run *run = x->run;
 	const char *pl = NULL;
 	long size = -1;
-	char blist[1024] = "", sl[32];
+	char blist[BLIST_LEN] = "", sl[32];
 
 	if (!run->have_hist) {
 		not_drawn(p, "the run has no histograms.csv");
@@ -818,8 +888,7 @@ static void pic_latency_cdf(struct draw_ctx *x)
 		return;
 	}
 	rep_size_label(size, sl, sizeof(sl));
-	if (write_vars(x, p->name, "B = \"%s\"\nPLACEMENT = \"%s\"\nSIZE = \"%s\"\n", blist, pl,
-		       sl) < 0)
+	if (write_text(x, p->name, 3, blist, pl, sl) < 0)
 		goto io;
 	plot(x, p);
 	return;
@@ -832,14 +901,18 @@ static void pic_overhead(struct draw_ctx *x)
 	struct rep_picture *p =
 		new_pic(x, "overhead", "Overhead against the bare mechanism and the floor");
 	const char *pl = choose_placement(x, "latency", x->placement);
-	long sizes[x->run->ncells + 1];
+	long *sizes;
 	size_t ns = 0;
-	char bb[1024] = "", bf[1024] = "", tics[2048];
+	char bb[BLIST_LEN] = "", bf[BLIST_LEN] = "";
+	double xmin, xmax;
 
 	if (!pl) {
 		not_drawn(p, "no latency cell measured");
 		return;
 	}
+	sizes = per_cell(x, sizeof(*sizes));
+	if (!sizes)
+		goto io;
 	for (size_t b = 0; b < x->nbackends; b++) {
 		FILE *f = NULL;
 		bool vs_bare = false, vs_floor = false;
@@ -871,17 +944,20 @@ static void pic_overhead(struct draw_ctx *x)
 	}
 	if (!bb[0] && !bf[0]) {
 		not_drawn(p, "the run has neither bare-mechanism nor floor cells at %s", pl);
+		free(sizes);
 		return;
 	}
 	ns = uniq_sizes(sizes, ns);
-	size_tics(tics, sizeof(tics), sizes, ns);
-	if (write_vars(x, p->name, "BB = \"%s\"\nBF = \"%s\"\nXTICS = '%s'\nPLACEMENT = \"%s\"\n",
-		       bb, bf, tics, pl) < 0)
+	if (size_axis(x, p->name, sizes, ns, &xmin, &xmax) < 0 ||
+	    write_vars(x, p->name, 2, "XMIN", xmin, "XMAX", xmax) < 0 ||
+	    write_text(x, p->name, 3, bb, bf, pl) < 0)
 		goto io;
 	plot(x, p);
+	free(sizes);
 	return;
 io:
 	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	free(sizes);
 }
 
 static const char *mode_short(const char *mode)
@@ -889,25 +965,21 @@ static const char *mode_short(const char *mode)
 	return !strcmp(mode, "latency") ? "lat" : !strcmp(mode, "throughput") ? "tput" : mode;
 }
 
-/* The last component of PATH, made safe inside a gnuplot string. */
-static void gp_name(const char *path, char *buf, size_t len)
+/* The last component of PATH (rep_run_load strips trailing slashes). */
+static const char *last_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
 
-	snprintf(buf, len, "%s", s && s[1] ? s + 1 : path);
-	for (char *p = buf; *p; p++)
-		if (*p == '"' || *p == '\'' || *p == '\\' || *p == '@' || *p == '$')
-			*p = '_';
+	return s && s[1] ? s + 1 : path;
 }
 
 static void pic_compare(struct draw_ctx *x)
 {
 	struct rep_picture *p = new_pic(x, "compare", "Comparison with the base run");
 	const struct rep_compare *cmp = x->cmp;
-	char *tics, bname[64], cname[64];
-	size_t off, len = 64 + cmp->n * 96;
 	bool many_pl = false;
 	double ymax = 2;
+	FILE *f, *t;
 
 	if (cmp->n == 0) {
 		not_drawn(p, "no cell measured in both runs");
@@ -915,46 +987,40 @@ static void pic_compare(struct draw_ctx *x)
 	}
 	for (size_t i = 1; i < cmp->n; i++)
 		many_pl |= strcmp(cmp->rows[i].cur->placement, cmp->rows[0].cur->placement) != 0;
-	FILE *f = open_data(x, p->name, ".csv");
-
+	f = open_data(x, p->name, ".csv");
 	if (!f)
 		goto io;
-	tics = malloc(len);
-	if (!tics) {
+	t = open_tics(x, p->name);
+	if (!t) {
 		fclose(f);
 		goto io;
 	}
-	off = (size_t)snprintf(tics, len, "set ytics (");
 	for (size_t i = 0; i < cmp->n; i++) {
 		const struct rep_compare_row *r = &cmp->rows[i];
 		const struct rep_cell *c = r->cur;
 		unsigned rgb = !strcmp(r->verdict, "faster")   ? 0x009E73
 			       : !strcmp(r->verdict, "slower") ? 0xD55E00
 							       : 0xBBBBBB;
-		char sl[32], pc[32] = "";
+		char sl[32], pc[32] = "", label[160];
 
-		fprintf(f, "%zu,%.6g,%u\n", i, r->speedup, rgb);
-		ymax = fmax(ymax, 1.4 * fmax(r->speedup, 1 / r->speedup));
+		fprintf(f, "%zu,", i);
+		fmt_val(f, r->speedup);
+		fprintf(f, ",%u\n", rgb);
+		if (isfinite(r->speedup) && r->speedup > 0)
+			ymax = fmax(ymax, 1.4 * fmax(r->speedup, 1 / r->speedup));
 		rep_size_label(c->size, sl, sizeof(sl));
 		if (c->producers != 1 || c->consumers != 1)
 			snprintf(pc, sizeof(pc), " %dx%d", c->producers, c->consumers);
-		off += (size_t)snprintf(tics + off, len - off, "%s\"%s %s %s%s%s%s\" %zu",
-					i ? ", " : "", mode_short(c->mode), c->backend, sl, pc,
-					many_pl ? " " : "", many_pl ? c->placement : "", i);
+		snprintf(label, sizeof(label), "%s %s %s%s%s%s", mode_short(c->mode), c->backend,
+			 sl, pc, many_pl ? " " : "", many_pl ? c->placement : "");
+		put_tic(t, (double)i, label);
 	}
-	snprintf(tics + off, len - off, ")");
-	if (fclose(f)) {
-		free(tics);
+	if (fclose(t)) {
+		fclose(f);
 		goto io;
 	}
-	gp_name(cmp->base_dir, bname, sizeof(bname));
-	gp_name(cmp->cur_dir, cname, sizeof(cname));
-	int ret = write_vars(
-		x, p->name, "BASE = \"%s\"\nCUR = \"%s\"\nNCELLS = %zu\nYMAX = %.4g\nTICS = '%s'\n",
-		bname, cname, cmp->n, ymax, tics);
-
-	free(tics);
-	if (ret < 0)
+	if (fclose(f) || write_vars(x, p->name, 2, "NCELLS", (double)cmp->n, "YMAX", ymax) < 0 ||
+	    write_text(x, p->name, 2, last_name(cmp->base_dir), last_name(cmp->cur_dir)) < 0)
 		goto io;
 	plot(x, p);
 	return;
@@ -992,6 +1058,9 @@ int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const
 		return -ENOMEM;
 	x.backends = rep_run_backends(run, &x.nbackends);
 	x.placement = rep_main_placement(run, NULL);
+	for (size_t i = run->ncells; i-- > 0;)
+		if (mode_is(&run->cells[i], "floor") && rep_cell_ok(&run->cells[i]))
+			x.any_floor[rep_placement_index(run->cells[i].placement)] = &run->cells[i];
 	pic_latency_vs_size(&x);
 	pic_throughput_vs_size(&x);
 	pic_throughput_vs_pc(&x);

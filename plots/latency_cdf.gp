@@ -1,9 +1,12 @@
 # Cumulative distribution of round-trip latency per backend at one size, from
 # histograms.csv (bucket upper bounds), log x.
-# in: data prefix (IN.vars sets B, SIZE, PLACEMENT; IN_<backend>.csv: bucket_ns,fraction)
+# in: data prefix (IN.txt: B, PLACEMENT, SIZE; IN_<backend>.csv: bucket_ns,fraction)
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
-load in.".vars"
+# Texts (backends, placement, ...) are data: read, never run.
+set datafile separator "\t"
+stats in.".txt" using (B = strcol(2), PLACEMENT = strcol(3), SIZE = strcol(4), 0) nooutput
+set datafile separator comma
 set logscale x 10
 set format x "%.0s %cs"
 set yrange [0:1.02]

@@ -1,9 +1,14 @@
 # Latency percentiles (p50, p90, p99, p99.9, max) per backend at one size, as
 # grouped bars: one group per percentile, one bar per backend.
-# in: data prefix (IN.vars sets B, YMIN (the bottom of the axis, s), SIZE, PLACEMENT; IN.csv: label,<one column per backend in B>)
+# in: data prefix (IN.vars: YMIN (the bottom of the axis, s); IN.txt: B, PLACEMENT, SIZE;
+#     IN.csv: label,<one column per backend in B>)
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
 load in.".vars"
+# Texts (backends, placement, ...) are data: read, never run.
+set datafile separator "\t"
+stats in.".txt" using (B = strcol(2), PLACEMENT = strcol(3), SIZE = strcol(4), 0) nooutput
+set datafile separator comma
 set logscale y 10
 set yrange [YMIN:*]
 set format y "%.0s %cs"

@@ -1,15 +1,23 @@
 # Round-trip latency (p50 solid, p99 dashed) against message size, one line per
 # backend, log-log; the floor (shared-memory ping-pong) is the black line without points.
-# in: data prefix (IN.vars sets B (backends, "floor" last when measured), XTICS, PLACEMENT;
+# in: data prefix (IN.vars: XMIN, XMAX; IN.txt: B (backends, "floor" last when measured),
+#     PLACEMENT; IN.tics: size tics;
 #     IN_<backend>.csv: size,p50,p99 in ns)
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
 load in.".vars"
+# Texts (backends, placement, ...) are data: read, never run.
+set datafile separator "\t"
+stats in.".txt" using (B = strcol(2), PLACEMENT = strcol(3), 0) nooutput
+set datafile separator comma
 set logscale x 2
 set logscale y 10
 # Room above and below: a point on a decade boundary would sit on the axis.
 set offsets 0, 0, graph 0.04, graph 0.04
-eval XTICS
+TICS_FILE = in.".tics"
+TICS_AXIS = "x"
+load "tics.gp"
+set xrange [XMIN:XMAX]
 set format y "%.0s %cs"
 set xlabel "message size"
 set ylabel "round-trip latency"

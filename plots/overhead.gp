@@ -1,16 +1,24 @@
 # Overhead of each backend: its p50 round trip divided by that of the bare
 # mechanism it is built on (left) and by the floor (right), against size.
-# in: data prefix (IN.vars sets BB and BF (backends with a bare / floor ratio), XTICS, PLACEMENT;
+# in: data prefix (IN.vars: XMIN, XMAX; IN.txt: BB and BF (backends with a bare / floor ratio),
+#     PLACEMENT; IN.tics: size tics;
 #     IN_<backend>.csv: size,vs_bare,vs_floor with "?" where there is nothing to divide by)
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
 load in.".vars"
+# Texts (backends, placement, ...) are data: read, never run.
+set datafile separator "\t"
+stats in.".txt" using (BB = strcol(2), BF = strcol(3), PLACEMENT = strcol(4), 0) nooutput
+set datafile separator comma
 HAVEBARE = words(BB) > 0
 HAVEFLOOR = words(BF) > 0
 NP = HAVEBARE + HAVEFLOOR
 W = NP > 1 ? 1200 : 960
 set logscale x 2
-eval XTICS
+TICS_FILE = in.".tics"
+TICS_AXIS = "x"
+load "tics.gp"
+set xrange [XMIN:XMAX]
 set xlabel "message size" offset 0,0.3
 set bmargin 7
 set format y "%g×"

@@ -1,9 +1,14 @@
 # The same latency cell (p50 round trip at one size) across pair placements
 # (same-cpu, same-l3, ...): one group per placement, one bar per backend.
-# in: data prefix (IN.vars sets B, YMIN (the bottom of the axis, s), SIZE; IN.csv: placement,<one column per backend in B>)
+# in: data prefix (IN.vars: YMIN (the bottom of the axis, s); IN.txt: B, SIZE;
+#     IN.csv: placement,<one column per backend in B>)
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
 load in.".vars"
+# Texts (backends, placement, ...) are data: read, never run.
+set datafile separator "\t"
+stats in.".txt" using (B = strcol(2), SIZE = strcol(3), 0) nooutput
+set datafile separator comma
 set logscale y 10
 set yrange [YMIN:*]
 set format y "%.0s %cs"

@@ -12,19 +12,31 @@
 /* Latency statistics in the order of results.csv. */
 enum rep_lat { LAT_MIN, LAT_MEAN, LAT_P50, LAT_P90, LAT_P99, LAT_P999, LAT_MAX, LAT_N };
 
+/*
+ * What a run's text columns may hold: rep_run_load refuses anything else, so
+ * that no text of a results file can mean anything to gnuplot, HTML,
+ * Markdown or CSV.  Placements in order from near to far.
+ */
+#define REP_NPLACEMENTS	 8
+#define REP_MAX_BACKENDS 64   /* distinct backends in one run */
+#define REP_BACKEND_MAX	 32   /* characters of a backend name: [a-z][a-z0-9_-]* */
+#define REP_MAX_PROCS	 4096 /* producers, consumers */
+extern const char *const rep_placements[REP_NPLACEMENTS];
+int rep_placement_index(const char *pl); /* -1 when not one of rep_placements */
+
 /* One row of results.csv: one cell of the matrix.  Numbers absent in the CSV are NAN. */
 struct rep_cell {
 	char *mode;    /* latency, throughput, floor, bare */
 	char *backend; /* "floor" for the floor whatever the CSV says */
 	char *placement;
 	char *status; /* ok, skipped, failed */
-	char *note;
+	char *note;   /* free text: only ever written escaped */
 	long size;
-	int producers, consumers;
+	int producers, consumers; /* 1..REP_MAX_PROCS */
 	double repetitions, messages, seconds, msgs_per_s, bytes_per_s, cv;
 	double lat[LAT_N];
 	double *reps; /* per-repetition values of the cell's metric (benchmarks.json) */
-	size_t nreps;
+	size_t nreps, capreps;
 };
 
 struct rep_hist {
@@ -39,8 +51,9 @@ struct rep_run {
 	size_t ncells;
 	struct rep_hist *hist;
 	size_t nhist;
-	json_t *env;	 /* NULL when env.json is absent */
-	bool have_bench; /* benchmarks.json with per-repetition values was read */
+	const struct rep_cell **by_key; /* every cell sorted by rep_cell_same's key, then row */
+	json_t *env;			/* NULL when env.json is absent */
+	bool have_bench;		/* benchmarks.json with per-repetition values was read */
 	bool have_hist;
 	bool have_topology;
 };
@@ -92,6 +105,8 @@ int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen)
 void rep_run_free(struct rep_run *run);
 bool rep_cell_ok(const struct rep_cell *c);
 bool rep_cell_same(const struct rep_cell *a, const struct rep_cell *b);
+const struct rep_cell *rep_run_find(const struct rep_run *run, const struct rep_cell *key,
+				    bool ok_only);
 bool rep_lower_is_better(const struct rep_cell *c);
 double rep_cell_metric(const struct rep_cell *c);
 char **rep_run_backends(const struct rep_run *run, size_t *n);

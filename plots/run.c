@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads a run directory: results.csv, histograms.csv, benchmarks.json, env.json. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,26 @@ enum { NRESULT_COLS = sizeof(result_cols) / sizeof(result_cols[0]) };
 
 static const char *const hist_cols[] = {"mode",	     "backend",	  "size",
 					"placement", "bucket_ns", "count"};
+
+static const char *const modes[] = {"latency", "throughput", "floor", "bare"};
+static const char *const statuses[] = {"ok", "skipped", "failed"};
+const char *const rep_placements[REP_NPLACEMENTS] = {
+	"same-cpu", "smt", "same-l2", "same-l3", "cross-l3", "cross-numa", "cross-package", "none"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static int index_of(const char *const *set, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, set[i]))
+			return (int)i;
+	return -1;
+}
+
+int rep_placement_index(const char *pl)
+{
+	return index_of(rep_placements, REP_NPLACEMENTS, pl);
+}
 
 char *rep_strdup(const char *s)
 {
@@ -53,14 +74,20 @@ static long parse_size(const char *s)
 
 	if (!*s)
 		return 0;
+	int shift = 0;
+
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || v < 0)
 		return -1;
 	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
+		shift = 10, end++;
 	else if (*end == 'M')
-		v <<= 20, end++;
+		shift = 20, end++;
+	/* 9007199254740993K does not fit a long: refused, not wrapped. */
+	if (v > LONG_MAX >> shift)
+		return -1;
+	v <<= shift;
 	if (*end == 'i')
 		end++;
 	if (*end == 'B')
@@ -71,6 +98,79 @@ static long parse_size(const char *s)
 static const char *norm_backend(const char *mode, const char *backend)
 {
 	return (strcmp(mode, "floor") == 0) ? "floor" : backend;
+}
+
+/* S for an error line: printable ASCII only, at most 40 characters. */
+static const char *shown(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 4 < len && n < 40; s++)
+		buf[n++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	if (*s && n + 4 <= len)
+		memcpy(buf + n, "...", 3), n += 3;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* [a-z][a-z0-9_-]*, at most REP_BACKEND_MAX characters: a word in gnuplot and a file name. */
+static bool backend_ok(const char *b)
+{
+	size_t n = strlen(b);
+
+	if (n == 0 || n > REP_BACKEND_MAX || b[0] < 'a' || b[0] > 'z')
+		return false;
+	return strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+static int refuse(char *err, size_t errlen, const char *path, size_t row, const char *col,
+		  const char *val, const char *allowed)
+{
+	char buf[64];
+
+	snprintf(err, errlen, "%s: row %zu: %s '%s' is not allowed; allowed: %s", path, row, col,
+		 shown(val, buf, sizeof(buf)), allowed);
+	return -EINVAL;
+}
+
+/*
+ * The text columns of one row: MODE, BACKEND (the CSV's) and PLACEMENT
+ * always, STATUS when not NULL.  Returns 0 or -EINVAL with err set.
+ */
+static int check_text(const char *path, size_t row, const char *mode, const char *backend,
+		      const char *placement, const char *status, char *err, size_t errlen)
+{
+	if (index_of(modes, NELEM(modes), mode) < 0)
+		return refuse(err, errlen, path, row, "mode", mode,
+			      "latency, throughput, floor, bare");
+	/* The floor is one mechanism whatever the CSV calls it; older runs leave it empty. */
+	if (!backend_ok(backend) && !(strcmp(mode, "floor") == 0 && !*backend))
+		return refuse(err, errlen, path, row, "backend", backend,
+			      "a lower-case letter, then up to 31 of a-z 0-9 _ -");
+	if (rep_placement_index(placement) < 0)
+		return refuse(err, errlen, path, row, "placement", placement,
+			      "same-cpu, smt, same-l2, same-l3, cross-l3, cross-numa, "
+			      "cross-package, none");
+	if (status && index_of(statuses, NELEM(statuses), status) < 0)
+		return refuse(err, errlen, path, row, "status", status, "ok, skipped, failed");
+	return 0;
+}
+
+/* Producers or consumers: empty (1: a latency cell is one pair), else 1..REP_MAX_PROCS. */
+static int parse_procs(const char *s, int *out)
+{
+	double v;
+
+	if (!*s) {
+		*out = 1;
+		return 0;
+	}
+	if (parse_num(s, &v) < 0)
+		return -EINVAL;
+	if (!(v >= 1 && v <= REP_MAX_PROCS) || v != floor(v))
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
 }
 
 static int require_cols(const struct rep_csv *csv, const char *const *cols, size_t n, int *idx,
@@ -86,9 +186,26 @@ static int require_cols(const struct rep_csv *csv, const char *const *cols, size
 	return 0;
 }
 
+/* A run of more backends than any machine has is not a run: the pictures have one line each. */
+static int count_backend(const char **seen, size_t *n, const char *b, const char *path, size_t row,
+			 char *err, size_t errlen)
+{
+	if (!strcmp(b, "floor") || index_of(seen, *n, b) >= 0)
+		return 0;
+	if (*n == REP_MAX_BACKENDS) {
+		snprintf(err, errlen, "%s: row %zu: more than %d backends; allowed: at most %d",
+			 path, row, REP_MAX_BACKENDS, REP_MAX_BACKENDS);
+		return -EINVAL;
+	}
+	seen[(*n)++] = b;
+	return 0;
+}
+
 static int load_results(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	struct rep_csv csv;
+	const char *seen[REP_MAX_BACKENDS];
+	size_t nseen = 0;
 	int idx[NRESULT_COLS];
 	int ret = rep_csv_read(&csv, path, err, errlen);
 
@@ -117,24 +234,38 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 				 &c->lat[LAT_P999],
 				 &c->lat[LAT_MAX],
 				 &c->cv};
-		double p, q;
 
-		c->mode = rep_strdup(rep_csv_get(&csv, r, idx[0]));
-		c->backend = rep_strdup(norm_backend(c->mode, rep_csv_get(&csv, r, idx[1])));
+		const char *mode = rep_csv_get(&csv, r, idx[0]);
+		const char *backend = rep_csv_get(&csv, r, idx[1]);
+
+		ret = check_text(path, r + 2, mode, backend, rep_csv_get(&csv, r, idx[5]),
+				 rep_csv_get(&csv, r, idx[6]), err, errlen);
+		if (ret < 0)
+			goto out;
+		c->mode = rep_strdup(mode);
+		c->backend = rep_strdup(norm_backend(mode, backend));
 		c->placement = rep_strdup(rep_csv_get(&csv, r, idx[5]));
 		c->status = rep_strdup(rep_csv_get(&csv, r, idx[6]));
 		c->note = rep_strdup(rep_csv_get(&csv, r, idx[20]));
 		c->size = parse_size(rep_csv_get(&csv, r, idx[2]));
-		if (c->size < 0 || parse_num(rep_csv_get(&csv, r, idx[3]), &p) < 0 ||
-		    parse_num(rep_csv_get(&csv, r, idx[4]), &q) < 0) {
-			snprintf(err, errlen, "%s: row %zu: bad size, producers or consumers", path,
-				 r + 2);
-			ret = -EINVAL;
+		if (c->size < 0) {
+			ret = refuse(err, errlen, path, r + 2, "size", rep_csv_get(&csv, r, idx[2]),
+				     "bytes, maybe with K or M, that fit 63 bits");
 			goto out;
 		}
-		/* Latency cells are one pair whether or not the CSV says so. */
-		c->producers = isnan(p) ? 1 : (int)p;
-		c->consumers = isnan(q) ? 1 : (int)q;
+		for (int k = 0; k < 2; k++) {
+			int *n = k ? &c->consumers : &c->producers;
+			const char *v = rep_csv_get(&csv, r, idx[3 + k]);
+
+			if (parse_procs(v, n) < 0) {
+				ret = refuse(err, errlen, path, r + 2, result_cols[3 + k], v,
+					     "a whole number from 1 to 4096");
+				goto out;
+			}
+		}
+		ret = count_backend(seen, &nseen, c->backend, path, r + 2, err, errlen);
+		if (ret < 0)
+			goto out;
 		for (size_t k = 0; k < sizeof(num) / sizeof(num[0]); k++) {
 			int col = idx[7 + k];
 
@@ -179,6 +310,11 @@ static int load_hist(struct rep_run *run, const char *path, char *err, size_t er
 			ret = -EINVAL;
 			goto out;
 		}
+		ret = check_text(path, r + 2, rep_csv_get(&csv, r, idx[0]),
+				 rep_csv_get(&csv, r, idx[1]), rep_csv_get(&csv, r, idx[3]), NULL,
+				 err, errlen);
+		if (ret < 0)
+			goto out;
 		h->mode = rep_strdup(rep_csv_get(&csv, r, idx[0]));
 		h->backend = rep_strdup(norm_backend(h->mode, rep_csv_get(&csv, r, idx[1])));
 		h->placement = rep_strdup(rep_csv_get(&csv, r, idx[3]));
@@ -213,6 +349,67 @@ bool rep_cell_same(const struct rep_cell *a, const struct rep_cell *b)
 	       strcmp(a->placement, b->placement) == 0;
 }
 
+static int cmp_key(const struct rep_cell *a, const struct rep_cell *b)
+{
+	int d = strcmp(a->mode, b->mode);
+
+	if (!d)
+		d = strcmp(a->backend, b->backend);
+	if (!d)
+		d = strcmp(a->placement, b->placement);
+	if (!d)
+		d = (a->size > b->size) - (a->size < b->size);
+	if (!d)
+		d = a->producers != b->producers ? a->producers - b->producers
+						 : a->consumers - b->consumers;
+	return d;
+}
+
+/* By key, then by row: the first of equal cells stays first. */
+static int cmp_by_key(const void *pa, const void *pb)
+{
+	const struct rep_cell *a = *(const struct rep_cell *const *)pa;
+	const struct rep_cell *b = *(const struct rep_cell *const *)pb;
+	int d = cmp_key(a, b);
+
+	return d ? d : (a > b) - (a < b);
+}
+
+static int index_cells(struct rep_run *run)
+{
+	run->by_key = malloc((run->ncells + 1) * sizeof(*run->by_key));
+	if (!run->by_key)
+		return -ENOMEM;
+	for (size_t i = 0; i < run->ncells; i++)
+		run->by_key[i] = &run->cells[i];
+	qsort(run->by_key, run->ncells, sizeof(*run->by_key), cmp_by_key);
+	return 0;
+}
+
+/*
+ * The first cell of RUN (in the order of results.csv) that is the same cell
+ * as KEY (rep_cell_same), and with OK_ONLY the first such cell that is ok.
+ * NULL when there is none.  O(log n).
+ */
+const struct rep_cell *rep_run_find(const struct rep_run *run, const struct rep_cell *key,
+				    bool ok_only)
+{
+	size_t lo = 0, hi = run->ncells;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_key(run->by_key[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < run->ncells && cmp_key(run->by_key[lo], key) == 0; lo++)
+		if (!ok_only || rep_cell_ok(run->by_key[lo]))
+			return run->by_key[lo];
+	return NULL;
+}
+
 /*
  * Attaches one repetition of benchmarks.json to its cell.  The name is
  * mode/backend/size/PxC/placement, maybe followed by what google-benchmark
@@ -241,25 +438,27 @@ static void attach_rep(struct rep_run *run, json_t *b)
 	key.backend = (char *)norm_backend(part[0], part[1]);
 	key.size = parse_size(part[2]);
 	key.placement = part[4];
-	for (size_t i = 0; i < run->ncells; i++) {
-		struct rep_cell *c = &run->cells[i];
+	if (key.size < 0)
+		return;
+	struct rep_cell *c = (struct rep_cell *)rep_run_find(run, &key, false);
 
-		if (!rep_cell_same(c, &key))
-			continue;
-		json_t *v =
-			json_object_get(b, rep_lower_is_better(c) ? "lat_p50_ns" : "msgs_per_s");
+	if (!c)
+		return;
+	json_t *v = json_object_get(b, rep_lower_is_better(c) ? "lat_p50_ns" : "msgs_per_s");
 
-		if (!json_is_number(v))
-			return;
-		double *nr = realloc(c->reps, (c->nreps + 1) * sizeof(*nr));
+	if (!json_is_number(v))
+		return;
+	if (c->nreps == c->capreps) {
+		size_t cap = c->capreps ? 2 * c->capreps : 8;
+		double *nr = realloc(c->reps, cap * sizeof(*nr));
 
 		if (!nr)
 			return;
 		c->reps = nr;
-		c->reps[c->nreps++] = json_number_value(v);
-		run->have_bench = true;
-		return;
+		c->capreps = cap;
 	}
+	c->reps[c->nreps++] = json_number_value(v);
+	run->have_bench = true;
 }
 
 static int load_bench(struct rep_run *run, const char *path, char *err, size_t errlen)
@@ -323,6 +522,11 @@ int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen)
 	ret = load_results(run, path, err, errlen);
 	if (ret < 0)
 		return ret;
+	ret = index_cells(run);
+	if (ret < 0) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
 	if (exists(dir, "histograms.csv", path, sizeof(path))) {
 		ret = load_hist(run, path, err, errlen);
 		if (ret < 0)
@@ -365,6 +569,7 @@ void rep_run_free(struct rep_run *run)
 		free(run->hist[i].placement);
 	}
 	free(run->cells);
+	free(run->by_key);
 	free(run->hist);
 	free(run->dir);
 	json_decref(run->env);
@@ -424,9 +629,9 @@ static int backend_rank(const char *b)
 }
 
 /*
- * The backends of RUN in legend order, without the floor and without names
- * that are unsafe inside a gnuplot string.  The names point into RUN; free
- * the array.
+ * The backends of RUN in legend order, without the floor (at most
+ * REP_MAX_BACKENDS: rep_run_load counted them).  The names point into RUN;
+ * free the array.
  */
 char **rep_run_backends(const struct rep_run *run, size_t *n)
 {
@@ -437,7 +642,7 @@ char **rep_run_backends(const struct rep_run *run, size_t *n)
 		abort();
 	for (size_t i = 0; i < run->ncells; i++) {
 		const char *name = run->cells[i].backend;
-		bool seen = !strcmp(name, "floor") || !*name || strpbrk(name, "\"'\\/ @$");
+		bool seen = !strcmp(name, "floor");
 
 		for (size_t k = 0; k < *n && !seen; k++)
 			seen = !strcmp(b[k], name);
@@ -458,43 +663,32 @@ char **rep_run_backends(const struct rep_run *run, size_t *n)
 static const char *const placement_pref[] = {"same-l3",	   "cross-l3",	    "same-l2", "smt",
 					     "cross-numa", "cross-package", "none",    "same-cpu"};
 
-static int placement_pref_rank(const char *pl)
-{
-	for (size_t i = 0; i < sizeof(placement_pref) / sizeof(placement_pref[0]); i++)
-		if (!strcmp(pl, placement_pref[i]))
-			return (int)i;
-	return 100;
-}
-
 /*
  * The placement the one-placement pictures and tables use: the one with the
- * most ok cells of MODE (NULL: latency and throughput), ties broken by
- * placement_pref.  NULL when there is no such cell.
+ * most ok cells of MODE (NULL: latency and throughput, each counted apart),
+ * ties broken by placement_pref.  NULL when there is no such cell.
  */
 const char *rep_main_placement(const struct rep_run *run, const char *mode)
 {
+	size_t n[2][REP_NPLACEMENTS] = {{0}}, bestn = 0;
 	const char *best = NULL;
-	size_t bestn = 0;
 
 	for (size_t i = 0; i < run->ncells; i++) {
 		const struct rep_cell *c = &run->cells[i];
-		size_t n = 0;
+		int m = mode ? (strcmp(c->mode, mode) ? -1 : 0)
+			     : index_of(modes, 2, c->mode); /* latency 0, throughput 1 */
 
-		if (!rep_cell_ok(c) ||
-		    (mode ? strcmp(c->mode, mode) != 0
-			  : strcmp(c->mode, "latency") && strcmp(c->mode, "throughput")))
-			continue;
-		for (size_t j = 0; j < run->ncells; j++) {
-			const struct rep_cell *d = &run->cells[j];
+		if (m >= 0 && rep_cell_ok(c))
+			n[m][rep_placement_index(c->placement)]++;
+	}
+	for (size_t k = 0; k < NELEM(placement_pref); k++) {
+		int pl = rep_placement_index(placement_pref[k]);
 
-			n += rep_cell_ok(d) && !strcmp(d->mode, c->mode) &&
-			     !strcmp(d->placement, c->placement);
-		}
-		if (n > bestn ||
-		    (n == bestn && placement_pref_rank(c->placement) < placement_pref_rank(best))) {
-			bestn = n;
-			best = c->placement;
-		}
+		for (int m = 0; m < 2; m++)
+			if (n[m][pl] > bestn) {
+				bestn = n[m][pl];
+				best = rep_placements[pl];
+			}
 	}
 	return best;
 }

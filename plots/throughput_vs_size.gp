@@ -1,15 +1,23 @@
 # Throughput against message size, one line per backend: messages/s (left)
 # and bytes/s (right), log-log.
-# in: data prefix (IN.vars sets B, XTICS, PLACEMENT, PC; IN_<backend>.csv: size,msgs_per_s,bytes_per_s)
+# in: data prefix (IN.vars: XMIN, XMAX; IN.txt: B, PLACEMENT, PC; IN.tics: size tics;
+#     IN_<backend>.csv: size,msgs_per_s,bytes_per_s)
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
 load in.".vars"
+# Texts (backends, placement, ...) are data: read, never run.
+set datafile separator "\t"
+stats in.".txt" using (B = strcol(2), PLACEMENT = strcol(3), PC = strcol(4), 0) nooutput
+set datafile separator comma
 W = 1200
 set logscale x 2
 set logscale y 10
 # Room above and below: a point on a decade boundary would sit on the axis.
 set offsets 0, 0, graph 0.04, graph 0.04
-eval XTICS
+TICS_FILE = in.".tics"
+TICS_AXIS = "x"
+load "tics.gp"
+set xrange [XMIN:XMAX]
 set xlabel "message size"
 set key inside bottom left box opaque
 f(b) = sprintf("%s_%s.csv", in, b)

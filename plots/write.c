@@ -135,15 +135,14 @@ struct glance {
 static const struct rep_cell *lookup(const struct rep_run *run, const char *mode,
 				     const char *backend, long size, const char *pl)
 {
-	for (size_t i = 0; i < run->ncells; i++) {
-		const struct rep_cell *c = &run->cells[i];
+	struct rep_cell key = {.mode = (char *)mode,
+			       .backend = (char *)backend,
+			       .placement = (char *)pl,
+			       .size = size,
+			       .producers = 1,
+			       .consumers = 1};
 
-		if (c->size == size && c->producers == 1 && c->consumers == 1 &&
-		    !strcmp(c->mode, mode) && !strcmp(c->backend, backend) &&
-		    !strcmp(c->placement, pl))
-			return c;
-	}
-	return NULL;
+	return rep_run_find(run, &key, false);
 }
 
 /* The most measured placement, and 64 bytes there when measured, else its smallest size. */
@@ -231,6 +230,9 @@ static void html_esc(FILE *f, const char *s)
 			break;
 		case '"':
 			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
 			break;
 		default:
 			fputc(*s, f);
@@ -513,13 +515,55 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 
 /* ---- Markdown ---- */
 
+/* Text in a paragraph or a table cell: one line, no markup of its own. */
 static void md_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '|' || *s == '\\' || *s == '*' || *s == '`' || *s == '<')
 			fputc('\\', f);
-		fputc(*s == '\n' ? ' ' : *s, f);
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
 	}
+}
+
+/* The longest run of backticks in S. */
+static size_t longest_ticks(const char *s)
+{
+	size_t best = 0;
+
+	for (size_t n; *s; s += n ? n : 1) {
+		n = strspn(s, "`");
+		if (n > best)
+			best = n;
+	}
+	return best;
+}
+
+static void put_ticks(FILE *f, size_t n)
+{
+	while (n--)
+		fputc('`', f);
+}
+
+/*
+ * S verbatim in a code block (BLOCK) or a code span: fenced by more
+ * backticks than any run in S, so that S cannot close it, and on one line
+ * (line breaks and other control characters become spaces), so that it
+ * cannot start a line of Markdown of its own.
+ */
+static void md_code(FILE *f, const char *s, bool block)
+{
+	size_t n = longest_ticks(s) + 1;
+
+	if (block && n < 3)
+		n = 3;
+	put_ticks(f, n);
+	fputs(block ? "\n" : " ", f);
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
+	fputs(block ? "\n" : " ", f);
+	put_ticks(f, n);
+	if (block)
+		fputc('\n', f);
 }
 
 static void md_results(FILE *f, const struct rep_run *run)
@@ -583,13 +627,14 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 		fputs("The run has no env.json: the machine is unknown.\n", f);
 	}
 	rep_env_str(run, "command", buf, sizeof(buf));
-	fprintf(f, "\n## Command\n\n```\n%s\n```\n", buf[0] ? buf : "(unknown: no env.json)");
+	fputs("\n## Command\n\n", f);
+	md_code(f, buf[0] ? buf : "(unknown: no env.json)", true);
 	if (cmp) {
-		fputs("\n## Comparison with the base run\n\nBase: `", f);
-		fputs(base->dir, f);
+		fputs("\n## Comparison with the base run\n\nBase: ", f);
+		md_code(f, base->dir, false);
 		cmp_summary(cmp, buf, sizeof(buf));
 		fprintf(f,
-			"`. %s. Ratio is this run ÷ base (p50 round trip, or messages/s); the "
+			". %s. Ratio is this run ÷ base (p50 round trip, or messages/s); the "
 			"verdict comes from the repetitions, not from a fixed percentage.\n\n",
 			buf);
 		fputs("| cell | metric | base | this run | ratio | speed | verdict | p | method |\n"
@@ -643,10 +688,17 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 	for (size_t i = 0; i < npics; i++) {
 		const struct rep_picture *p = &pics[i];
 
-		if (p->drawn)
-			fprintf(f, "![%s](%s.svg)\n\n", p->title, p->name);
-		else
-			fprintf(f, "- not drawn: %s — %s.\n", p->title, p->why);
+		if (p->drawn) {
+			fputs("![", f);
+			md_esc(f, p->title);
+			fprintf(f, "](%s.svg)\n\n", p->name);
+		} else {
+			fputs("- not drawn: ", f);
+			md_esc(f, p->title);
+			fputs(" — ", f);
+			md_esc(f, p->why);
+			fputs(".\n", f);
+		}
 	}
 	fputs("\n## Results\n\n", f);
 	md_results(f, run);

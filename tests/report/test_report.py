@@ -346,9 +346,10 @@ def case_badinput(driver, tmp):
     expect_bad(driver, [base], [base], ["gnuplot not found"], code=1, env=env)
 
 
-def main():
+def main(cases=None, doc=__doc__, prefix="ipcb-report-", setup=lambda tmp: None):
+    """Runs case_CASE(driver, tmp) of CASES (a module's globals) in a fresh directory."""
     if len(sys.argv) < 3:
-        print(__doc__)
+        print(doc)
         return 1
     case, driver = sys.argv[1], sys.argv[2:]
     if shutil.which("gnuplot") is None:
@@ -357,11 +358,12 @@ def main():
     if not os.path.isdir(FIXTURES):
         print("no fixtures at", FIXTURES)
         return 1
-    fn = globals().get("case_" + case)
+    fn = (cases or globals()).get("case_" + case)
     if fn is None:
         print("unknown case", case)
         return 1
-    with tempfile.TemporaryDirectory(prefix="ipcb-report-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        setup(tmp)
         fn(driver, tmp)
     if failures:
         print("%d checks failed" % len(failures))
