@@ -290,7 +290,7 @@ def case_scale(driver, tmp):
         with open(os.path.join(d, "benchmarks.json"), "w") as f:
             json.dump({"benchmarks": bench}, f)
         runs.append(d)
-    p, _ = timed(driver, 60, "compare, 150k repetitions per cell", runs[1], "--compare", runs[0])
+    p, _ = timed(driver, 90, "compare, 150k repetitions per cell", runs[1], "--compare", runs[0])
     if p and p.returncode == 0:
         with open(os.path.join(runs[1], "report", "compare.csv"), newline="") as f:
             got = list(csv.DictReader(f))
