@@ -461,10 +461,95 @@ static void attach_rep(struct rep_run *run, json_t *b)
 	run->have_bench = true;
 }
 
+/*
+ * google-benchmark writes a non-finite double as a bare Infinity, -Infinity
+ * or NaN (a rate over a zero time, a cv over a zero mean), which is not
+ * JSON.  Outside strings each becomes null (no line moves, so errors keep
+ * their line numbers); any other text is left to jansson.  @out has room
+ * for 2 * @n bytes (NaN grows by one).  Returns the length written.
+ */
+static size_t json_nonfinite_to_null(const char *s, size_t n, char *out)
+{
+	static const char *const words[] = {"-Infinity", "Infinity", "NaN"};
+	bool in_str = false;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (in_str) {
+			if (s[i] == '\\' && i + 1 < n)
+				out[o++] = s[i++];
+			else if (s[i] == '"')
+				in_str = false;
+		} else if (s[i] == '"') {
+			in_str = true;
+		} else {
+			size_t w = 0, l = 0;
+
+			for (; w < sizeof(words) / sizeof(words[0]); w++) {
+				l = strlen(words[w]);
+				if (l <= n - i && !memcmp(s + i, words[w], l))
+					break;
+			}
+			if (w < sizeof(words) / sizeof(words[0])) {
+				memcpy(out + o, "null", 4);
+				o += 4;
+				i += l - 1;
+				continue;
+			}
+		}
+		out[o++] = s[i];
+	}
+	return o;
+}
+
+/* benchmarks.json, read whole and made JSON first; NULL with @jerr set on error. */
+static json_t *load_bench_json(const char *path, json_error_t *jerr)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL, *nb, *js = NULL;
+	size_t len = 0, cap = 0, got;
+	json_t *doc = NULL;
+
+	memset(jerr, 0, sizeof(*jerr));
+	if (!f) {
+		snprintf(jerr->text, sizeof(jerr->text), "%s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 1 << 16;
+			nb = realloc(buf, cap);
+			if (!nb)
+				goto nomem;
+			buf = nb;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(jerr->text, sizeof(jerr->text), "read error");
+		goto out;
+	}
+	js = malloc(2 * len + 1);
+	if (!js)
+		goto nomem;
+	doc = json_loadb(js, json_nonfinite_to_null(buf, len, js), 0, jerr);
+	goto out;
+nomem:
+	snprintf(jerr->text, sizeof(jerr->text), "out of memory");
+out:
+	fclose(f);
+	free(buf);
+	free(js);
+	return doc;
+}
+
 static int load_bench(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *doc = json_load_file(path, 0, &jerr), *arr, *b;
+	json_t *doc = load_bench_json(path, &jerr), *arr, *b;
 	size_t i;
 
 	if (!doc) {

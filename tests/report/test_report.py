@@ -197,6 +197,22 @@ def case_normal(driver, tmp):
           "normal vs itself: flagged %s" % [r for r in cmp_rows if r["verdict"] != "within noise"][:2])
 
 
+def case_nonfinite(driver, tmp):
+    """google-benchmark writes a rate over a zero time as a bare Infinity (not JSON)."""
+    (run,) = copy(tmp, "normal")
+    path = os.path.join(run, "benchmarks.json")
+    with open(path) as f:
+        text = f.read()
+    first = text.index('"bytes_per_second": ')
+    text = (text[:first] + '"bytes_per_second": Infinity, "x": "NaN Infinity", "y": -Infinity, '
+            '"z": NaN, ' + text[first:])
+    with open(path, "w") as f:
+        f.write(text)
+    rc, out, err = run_report(driver, run)
+    check(rc == 0, "benchmarks.json with Infinity/NaN: exit %d: %s" % (rc, err))
+    no_leftovers(run)
+
+
 def case_floor64(driver, tmp):
     """A real run measures the floor at 64 B only (one cache line): every size of
     the overhead picture is still divided by it."""
