@@ -56,6 +56,33 @@ typedef void (*ipcq_clean_fn)(void *ctx, const char *backend, const char *what);
  */
 ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx);
 
+/*
+ * The private directory of this user that holds named pipe queues and the
+ * records of SysV (and named POSIX) queues: $XDG_RUNTIME_DIR/ipcq when that
+ * is set and ours, else /tmp/ipcq-<uid>; created 0700 when missing.  When
+ * the one found is not ours alone (another user created /tmp/ipcq-<uid>
+ * first, it is a symlink, or it is open to others), libipcq uses a
+ * directory /tmp/ipcq-<uid>.XXXXXX of ours instead, the same for every
+ * process of this user: nobody else can own one, so none can be planted.
+ * Writes the path in use into @path and, for a fallback, the reason into
+ * @why (may be NULL; "" otherwise).  Returns 0 (the usual directory), 1 (a
+ * fallback was taken), -EINVAL (NULL @path or @len 0), -ENAMETOOLONG, or the
+ * kernel's error.
+ */
+int ipcq_private_dir(char *path, size_t len, char *why, size_t why_len);
+
+/*
+ * The SysV message queue id behind @q, a queue of the "sysv" backend, for
+ * raw msgsnd()/msgrcv() by benchmarks; the queue keeps owning the object's
+ * lifetime (its records, ipcq_close(), ipcq_clean() after a SIGKILL), so
+ * use the id only while a handle is open.  Raw messages must have mtype 1,
+ * the type ipcq_put() sends and ipcq_get() takes (any other positive type
+ * works between raw users only: ipcq_get() never takes it), and at most
+ * ipcq_msg_max(q) bytes; the queue holds capacity x msg_max bytes.
+ * Returns the msqid (>= 0), or -EINVAL (NULL, or another backend).
+ */
+int ipcq_sysv_msqid(const struct ipcq *q);
+
 #ifdef __cplusplus
 }
 #endif

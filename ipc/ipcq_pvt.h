@@ -47,6 +47,8 @@ struct ipcq_ops {
 	ssize_t (*limits)(struct ipcq_limit *out, size_t n);
 	int (*explain)(const struct ipcq_opts *opts, int err, char *buf, size_t len);
 	ssize_t (*clean)(ipcq_clean_fn fn, void *ctx);
+	/* The kernel object's id (ipcq_sysv_msqid()); NULL where there is none. */
+	int (*kernel_id)(const struct ipcq *q);
 };
 
 struct ipcq {
@@ -109,10 +111,22 @@ int __ipcq_random_name(char *buf, size_t len, const char *prefix);
 /*
  * The user's private libipcq directory (0700, owned by us, not a symlink),
  * created when missing: $XDG_RUNTIME_DIR/ipcq when set and usable, else
- * /tmp/ipcq-<uid>.  With @sub, the subdirectory @sub of it (also 0700).
- * Returns 0 or -errno (-EPERM when an existing one is not safely ours).
+ * /tmp/ipcq-<uid>; when that one is not ours alone (another user made it
+ * first), the fallback /tmp/ipcq-<uid>.XXXXXX of ours that every process of
+ * this user finds (util.c says how).  Returns 0 (the usual one), 1 (the
+ * fallback; @why, when not NULL, says why), or -errno.
+ */
+int __ipcq_private_base(char *buf, size_t len, char *why, size_t why_len);
+
+/*
+ * The subdirectory @sub (also 0700) of __ipcq_private_base(), or that
+ * directory itself for @sub NULL.  Returns 0 or -errno (-EPERM when an
+ * existing subdirectory is not safely ours).
  */
 int __ipcq_private_dir(char *buf, size_t len, const char *sub);
+
+/* 0 when @fd is owned by us and closed to group and others, else -EACCES (or -errno). */
+int __ipcq_fd_ours(int fd);
 
 /*
  * Runs @fn(@arg) to its end even if we are killed by SIGKILL meanwhile: in a

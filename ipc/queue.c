@@ -264,3 +264,19 @@ IPCQ_EXPORT ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx)
 	}
 	return total;
 }
+
+IPCQ_EXPORT int ipcq_private_dir(char *path, size_t len, char *why, size_t why_len)
+{
+	if (!path || !len)
+		return -EINVAL;
+	if (why && why_len)
+		why[0] = '\0';
+	return __ipcq_private_base(path, len, why, why_len);
+}
+
+IPCQ_EXPORT int ipcq_sysv_msqid(const struct ipcq *q)
+{
+	if (!q || q->ops != &__ipcq_sysv_ops || !q->ops->kernel_id)
+		return -EINVAL;
+	return q->ops->kernel_id(q);
+}

@@ -3,8 +3,10 @@
  * Small helpers shared by the backends: clocks, deadlines, waits on a
  * descriptor, names, directories, and running a few system calls unkillably.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -104,34 +107,177 @@ int __ipcq_random_name(char *buf, size_t len, const char *prefix)
 	return ret < 0 || (size_t)ret >= len ? -ENAMETOOLONG : 0;
 }
 
-/*
- * mkdir 0700 if missing, then refuse anything that is not our own directory
- * closed to others.  Checked and fixed through one O_NOFOLLOW descriptor, so
- * what we check is what we chmod, never a symlink's target.  The umask may
- * have taken our own bits (0277 makes 0500, where we could create nothing):
- * the mode is ours to choose, so it becomes exactly 0700.
- */
-static int safe_dir(const char *path)
+int __ipcq_fd_ours(int fd)
 {
 	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return st.st_uid == geteuid() && !(st.st_mode & 0077) ? 0 : -EACCES;
+}
+
+/*
+ * What we found at a directory's path: ours (0), or why not.  Checked through
+ * one O_NOFOLLOW descriptor, so what we check is what we chmod, never a
+ * symlink's target.  The umask may have taken our own bits (0277 makes 0500,
+ * where we could create nothing): the mode is ours to choose, so it becomes
+ * exactly 0700.
+ */
+enum dir_state { DIR_OURS, DIR_NOT_DIR, DIR_FOREIGN, DIR_OPEN };
+
+static int dir_check(const char *path, enum dir_state *state, struct stat *st)
+{
 	int fd, ret = 0;
 
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ELOOP || errno == ENOTDIR ? -EPERM : -errno;
-	if (fstat(fd, &st) < 0)
+	if (fd < 0) {
+		if (errno != ELOOP && errno != ENOTDIR)
+			return -errno;
+		*state = DIR_NOT_DIR;
+		return 0;
+	}
+	if (fstat(fd, st) < 0)
 		ret = -errno;
-	else if (st.st_uid != geteuid() || (st.st_mode & 0077))
-		ret = -EPERM;
-	else if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
+	else if (st->st_uid != geteuid())
+		*state = DIR_FOREIGN;
+	else if (st->st_mode & 0077)
+		*state = DIR_OPEN;
+	else if ((*state = DIR_OURS, (st->st_mode & 07777) != 0700) && fchmod(fd, 0700) < 0)
 		ret = -errno;
 	close(fd);
 	return ret;
 }
 
-int __ipcq_private_dir(char *buf, size_t len, const char *sub)
+/* mkdir 0700 if missing, then refuse (-EPERM) anything that is not ours alone. */
+static int safe_dir(const char *path)
+{
+	enum dir_state state;
+	struct stat st;
+	int ret;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	ret = dir_check(path, &state, &st);
+	return ret < 0 ? ret : state == DIR_OURS ? 0 : -EPERM;
+}
+
+/*
+ * The fallback private directories live in /tmp as "ipcq-<uid>.XXXXXX"
+ * (mkdtemp).  Why this is safe and found by every process of this user:
+ *  - nobody else can make a directory that we own (only we and root can),
+ *    nor rename or remove ours in the sticky /tmp, so a directory of that
+ *    name that we own and that is closed to others is ours: an attacker can
+ *    neither spoof one nor steal one, and has no name to squat (the suffix
+ *    is random; the owner is what we look for, not the name);
+ *  - a pointer file somewhere would itself need a place only we can write,
+ *    which is what we lack: /dev/shm is as open to squatting as /tmp;
+ *  - every process looks for such directories and takes the one of the
+ *    smallest name, so all agree whatever order they come in.  Only the
+ *    first creation is a race (two processes finding none and each making
+ *    one): it runs under flock() of /tmp, so a second comes after the first
+ *    is visible.  Anyone may hold that lock; after FALLBACK_LOCK_MS we go on
+ *    without it (the race window reopens, nothing worse).
+ * The choice is remembered per thread (and inherited through fork), checked
+ * again at every use.
+ */
+#define FALLBACK_PARENT	 "/tmp"
+#define FALLBACK_LOCK_MS 2000
+
+static _Thread_local char fallback_for[PATH_MAX]; /* the refused primary */
+static _Thread_local char fallback_dir[PATH_MAX];
+
+/* Of ours: a directory owned by us and closed to others, not a symlink. */
+static bool fallback_ours(int dfd, const char *leaf)
+{
+	struct stat st;
+
+	return fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+	       st.st_uid == geteuid() && !(st.st_mode & 0077);
+}
+
+/* Fills @buf with the smallest-named fallback of ours in @dfd; false when none. */
+static bool fallback_find(int dfd, char *buf, size_t len)
+{
+	char prefix[32], best[NAME_MAX + 1] = "";
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int fd;
+
+	fd = dup(dfd);
+	if (fd < 0)
+		return false;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return false;
+	}
+	rewinddir(d);
+	n = (size_t)snprintf(prefix, sizeof(prefix), "ipcq-%u.", (unsigned)geteuid());
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, n) || strlen(de->d_name) != n + 6 ||
+		    (best[0] && strcmp(de->d_name, best) >= 0) || !fallback_ours(dfd, de->d_name))
+			continue;
+		snprintf(best, sizeof(best), "%s", de->d_name);
+	}
+	closedir(d);
+	if (!best[0])
+		return false;
+	return (size_t)snprintf(buf, len, "%s/%s", FALLBACK_PARENT, best) < len;
+}
+
+/* flock(LOCK_EX) of @fd for at most FALLBACK_LOCK_MS; true when held. */
+static bool lock_bounded(int fd)
+{
+	for (int ms = 0; ms < FALLBACK_LOCK_MS; ms++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return false;
+		nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 1000000}, NULL);
+	}
+	return false;
+}
+
+/* Finds or makes our fallback directory; its path in @buf. */
+static int fallback(char *buf, size_t len)
+{
+	char tmpl[64];
+	bool locked;
+	int dfd, ret = 0;
+
+	dfd = open(FALLBACK_PARENT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (fallback_find(dfd, buf, len))
+		goto out;
+	locked = lock_bounded(dfd);
+	if (!fallback_find(dfd, buf, len)) {
+		snprintf(tmpl, sizeof(tmpl), "%s/ipcq-%u.XXXXXX", FALLBACK_PARENT,
+			 (unsigned)geteuid());
+		if (!mkdtemp(tmpl))
+			ret = -errno;
+		else if ((size_t)snprintf(buf, len, "%s", tmpl) >= len)
+			ret = -ENAMETOOLONG;
+	}
+	if (locked)
+		flock(dfd, LOCK_UN);
+out:
+	close(dfd);
+	return ret < 0 ? ret : safe_dir(buf);
+}
+
+/* The fallback this thread found before for @primary, when still ours. */
+static bool fallback_cached(const char *primary, char *buf, size_t len)
+{
+	if (strcmp(fallback_for, primary) || !fallback_ours(AT_FDCWD, fallback_dir) ||
+	    (size_t)snprintf(buf, len, "%s", fallback_dir) >= len)
+		return false;
+	return safe_dir(buf) == 0;
+}
+
+/* The directory a fallback replaces: $XDG_RUNTIME_DIR/ipcq, else /tmp/ipcq-<uid>. */
+static int primary_dir(char *buf, size_t len)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
@@ -142,12 +288,58 @@ int __ipcq_private_dir(char *buf, size_t len, const char *sub)
 		ret = snprintf(buf, len, "%s/ipcq", xdg);
 	else
 		ret = snprintf(buf, len, "/tmp/ipcq-%u", (unsigned)geteuid());
-	if (ret < 0 || (size_t)ret >= len)
-		return -ENAMETOOLONG;
-	ret = safe_dir(buf);
-	if (ret < 0 || !sub)
+	return ret < 0 || (size_t)ret >= len ? -ENAMETOOLONG : 0;
+}
+
+int __ipcq_private_base(char *buf, size_t len, char *why, size_t why_len)
+{
+	static const char *const reason[] = {
+		[DIR_NOT_DIR] = "is not a directory (a symlink or another file)",
+		[DIR_FOREIGN] = "belongs to another user",
+		[DIR_OPEN] = "is open to other users",
+	};
+	char primary[PATH_MAX];
+	enum dir_state state;
+	struct stat st = {0};
+	int ret;
+
+	ret = primary_dir(primary, sizeof(primary));
+	if (ret < 0)
 		return ret;
-	size_t n = strlen(buf);
+	if (mkdir(primary, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	ret = dir_check(primary, &state, &st);
+	if (ret < 0)
+		return ret;
+	if (state == DIR_OURS)
+		return (size_t)snprintf(buf, len, "%s", primary) < len ? 0 : -ENAMETOOLONG;
+	/* Not ours: another user made it first (or a link, or it was opened up). */
+	if (!fallback_cached(primary, buf, len)) {
+		ret = fallback(buf, len);
+		if (ret < 0)
+			return ret;
+		snprintf(fallback_dir, sizeof(fallback_dir), "%s", buf);
+		snprintf(fallback_for, sizeof(fallback_for), "%s", primary);
+	}
+	if (why && why_len) {
+		if (state == DIR_FOREIGN)
+			snprintf(why, why_len, "%s belongs to uid %u, not to us (uid %u)", primary,
+				 (unsigned)st.st_uid, (unsigned)geteuid());
+		else
+			snprintf(why, why_len, "%s %s", primary, reason[state]);
+	}
+	return 1;
+}
+
+int __ipcq_private_dir(char *buf, size_t len, const char *sub)
+{
+	size_t n;
+	int ret;
+
+	ret = __ipcq_private_base(buf, len, NULL, 0);
+	if (ret < 0 || !sub)
+		return ret < 0 ? ret : 0;
+	n = strlen(buf);
 	ret = snprintf(buf + n, len - n, "/%s", sub);
 	if (ret < 0 || (size_t)ret >= len - n)
 		return -ENAMETOOLONG;
