@@ -234,7 +234,9 @@ static int rec_read(int msqid, struct sysv_rec *r)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	ret = rec_parse(fd, r);
+	ret = __ipcq_fd_ours(fd);
+	if (ret == 0)
+		ret = rec_parse(fd, r);
 	close(fd);
 	if (ret == 0 && r->msqid != msqid)
 		ret = -EBADMSG;
@@ -254,8 +256,11 @@ static int name_read(const char *name, int *msqid)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, text, sizeof(text) - 1);
+	ret = __ipcq_fd_ours(fd);
+	n = ret < 0 ? 0 : read(fd, text, sizeof(text) - 1);
 	close(fd);
+	if (ret < 0)
+		return ret;
 	if (n <= 0)
 		return -ENOENT;
 	text[n] = '\0';
@@ -294,16 +299,31 @@ static int names_lock(void)
 	return fd;
 }
 
-/* Our queue, as the kernel sees it: still there, made by us, 0600, no key. */
+/*
+ * Our queue, as the kernel sees it: made by us without a key, still owned by
+ * us and 0600.  Returns 0, -ENOENT (gone), -EACCES (another user's, or
+ * handed to another owner or opened to others since: root may, and the
+ * kernel would let root and anyone the mode admits use it), or -errno.
+ */
+static int queue_check(int msqid, struct msqid_ds *ds)
+{
+	if (msgctl(msqid, IPC_STAT, ds) < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : -errno;
+	if (ds->msg_perm.__key != IPC_PRIVATE || ds->msg_perm.cuid != geteuid() ||
+	    ds->msg_perm.uid != geteuid() || (ds->msg_perm.mode & 0777) != 0600)
+		return -EACCES;
+	return 0;
+}
+
 static bool queue_ours(int msqid, struct msqid_ds *ds)
 {
-	return msgctl(msqid, IPC_STAT, ds) == 0 && ds->msg_perm.__key == IPC_PRIVATE &&
-	       ds->msg_perm.cuid == geteuid() && (ds->msg_perm.mode & 0777) == 0600;
+	return queue_check(msqid, ds) == 0;
 }
 
 /*
  * Finds the named queue @name: the msqid its name file gives, whose record
- * agrees and whose kernel queue is there.  Anything less: -ENOENT.
+ * agrees and whose kernel queue is there.  -EACCES when a file or the queue
+ * is not ours alone (queue_check()); anything else less: -ENOENT.
  */
 static int named_find(const char *name, struct msqid_ds *ds, struct sysv_rec *r)
 {
@@ -315,9 +335,9 @@ static int named_find(const char *name, struct msqid_ds *ds, struct sysv_rec *r)
 	ret = rec_read(msqid, r);
 	if (ret < 0)
 		return ret == -EBADMSG ? -ENOENT : ret;
-	if (r->anon || strcmp(r->name, name) || r->msg_max == 0 || !queue_ours(msqid, ds))
+	if (r->anon || strcmp(r->name, name) || r->msg_max == 0)
 		return -ENOENT;
-	return 0;
+	return queue_check(msqid, ds);
 }
 
 /*
@@ -422,6 +442,22 @@ static long long sysv_msgmni(void)
 }
 
 /*
+ * The most msg_qbytes one queue may pin: kernel.msgmnb, or 64 MiB where that
+ * is lower.  Above msgmnb only CAP_SYS_RESOURCE goes, and the kernel sets no
+ * bound for it: root asking for capacity 2^40 got a queue that could hold
+ * the machine's memory in unswappable kernel buffers.
+ */
+#define SYSV_QBYTES_CAP (64ULL << 20)
+
+static unsigned long long sysv_qbytes_max(void)
+{
+	long long mnb = sysv_msgmnb();
+
+	return mnb > 0 && (unsigned long long)mnb > SYSV_QBYTES_CAP ? (unsigned long long)mnb
+								    : SYSV_QBYTES_CAP;
+}
+
+/*
  * msg_qbytes a queue needs: capacity × msg_max, or the default (msgmnb) for
  * capacity 0 — but always room for one message of msg_max.  0: overflow.
  */
@@ -500,8 +536,13 @@ static int queue_new(const struct ipcq_opts *o, struct sysv_rec *r, size_t *qbyt
 	if (*qbytes != ds.msg_qbytes) {
 		/* Above kernel.msgmnb this needs CAP_SYS_RESOURCE: EPERM otherwise. */
 		ds.msg_qbytes = *qbytes;
-		if (msgctl(r->msqid, IPC_SET, &ds) < 0)
+		if (msgctl(r->msqid, IPC_SET, &ds) < 0 || msgctl(r->msqid, IPC_STAT, &ds) < 0)
 			goto fail_errno;
+		/* The kernel keeps 32 bits of it (2^40 became 0): never claim more. */
+		if (ds.msg_qbytes != *qbytes) {
+			ret = -EINVAL;
+			goto fail_queue;
+		}
 	}
 	/* The record is longer than the note it overwrites: no truncation needed. */
 	rec_text(r, text, sizeof(text));
@@ -538,7 +579,7 @@ static int sysv_create(struct ipcq *q, const struct ipcq_opts *o)
 	/* The kernel would refuse every send (EINVAL): refuse the queue instead. */
 	if (msgmax > 0 && o->msg_max > (unsigned long long)msgmax)
 		return -EINVAL;
-	if (want_qbytes(o, 1) == 0)
+	if (want_qbytes(o, 1) == 0 || want_qbytes(o, 1) > sysv_qbytes_max())
 		return -EINVAL;
 	pending_retry();
 	if (o->name) {
@@ -957,6 +998,13 @@ static int sysv_explain(const struct ipcq_opts *o, int err, char *buf, size_t le
 			     "sysv: msg_max %zu is above kernel.msgmax = %lld bytes; "
 			     "raise it: sysctl -w kernel.msgmax=%zu",
 			     o->msg_max, msgmax, o->msg_max);
+	else if (err == -EINVAL && (need == 0 || need > sysv_qbytes_max()))
+		n = snprintf(buf, len,
+			     "sysv: capacity %zu x msg_max %zu is above %llu bytes, the most "
+			     "one SysV queue may pin (kernel.msgmnb, at least 64 MiB; "
+			     "CAP_SYS_RESOURCE would let the kernel pin any amount): ask for a "
+			     "smaller capacity",
+			     o->capacity, o->msg_max, sysv_qbytes_max());
 	else if (err == -EPERM && msgmnb > 0 && need > (unsigned long long)msgmnb)
 		n = snprintf(
 			buf, len,
@@ -1119,6 +1167,12 @@ out:
 	return count ? count : ret;
 }
 
+/* Raw users send mtype SYSV_MTYPE (ipcq_ext.h says so): ipcq_get() takes only it. */
+static int sysv_kernel_id(const struct ipcq *q)
+{
+	return ((const struct sysv_priv *)q->priv)->msqid;
+}
+
 const struct ipcq_ops __ipcq_sysv_ops = {
 	.name = "sysv",
 	.priv_size = sizeof(struct sysv_priv),
@@ -1134,4 +1188,5 @@ const struct ipcq_ops __ipcq_sysv_ops = {
 	.limits = sysv_limits,
 	.explain = sysv_explain,
 	.clean = sysv_clean,
+	.kernel_id = sysv_kernel_id,
 };
