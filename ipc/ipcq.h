@@ -50,8 +50,14 @@ int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts);
 
 /*
  * Attaches to the named queue @name of @backend, created by any process of
- * the same user.  Returns 0 and sets *out, or -ENOENT (no such queue),
- * -EINVAL (unknown backend, bad name), -EACCES, or another kernel error.
+ * the same user.  Returns 0 and sets *out, or:
+ *   -ENOENT   no such queue
+ *   -EINVAL   unknown backend, bad name
+ *   -EACCES   the object of that name is not ours alone: another user owns
+ *             it (or one of its files), or its mode lets group or others in.
+ *             Refused also where the kernel would let us in (root, a 0666
+ *             object): a queue of the same user is the contract
+ *   or another kernel error.
  */
 int ipcq_open(struct ipcq **out, const char *backend, const char *name);
 

@@ -260,8 +260,15 @@ static int mq_open_q(struct ipcq *q, const char *name)
 	mqd = mq_open(path, OPEN_FLAGS);
 	if (mqd == (mqd_t)-1)
 		return -errno;
-	if (mq_getattr(mqd, &attr) < 0) {
+	/*
+	 * The kernel lets root, and anybody the mode lets in, open another
+	 * user's queue: "any process of the same user" means ours alone
+	 * (an mqd_t is a descriptor on Linux).
+	 */
+	ret = __ipcq_fd_ours(mqd);
+	if (ret == 0 && mq_getattr(mqd, &attr) < 0)
 		ret = -errno;
+	if (ret < 0) {
 		mq_close(mqd);
 		return ret;
 	}

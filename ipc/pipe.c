@@ -641,11 +641,20 @@ static int anon_create(struct ipcq *q, size_t capacity)
 static int open_fifo(int dfd, struct pipe_q *p)
 {
 	int fd = openat(dfd, "fifo", O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	int ret = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK | O_DIRECT) < 0) {
-		int ret = -errno;
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (!S_ISFIFO(st.st_mode))
+		ret = -EINVAL;
+	if (!ret)
+		ret = __ipcq_fd_ours(fd);
+	if (!ret && fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK | O_DIRECT) < 0)
+		ret = -errno;
+	if (ret) {
 		close(fd);
 		return ret;
 	}
@@ -663,6 +672,9 @@ static int map_meta(int dfd, int flags, struct pipe_shared **out)
 	/* fchmod: exactly 0600 whatever the umask */
 	if ((flags & O_CREAT) && (fchmod(fd, 0600) < 0 || ftruncate(fd, sizeof(**out)) < 0))
 		ret = -errno;
+	/* Another user's file is no queue of ours, whatever its mode lets us do. */
+	if (!ret && !(flags & O_CREAT))
+		ret = __ipcq_fd_ours(fd);
 	if (!ret) {
 		struct stat st;
 		if (fstat(fd, &st) < 0)
@@ -802,7 +814,11 @@ static int pipe_create(struct ipcq *q, const struct ipcq_opts *opts)
 	return ret;
 }
 
-/* Returns 0, -ENOENT, -EINVAL (not a queue of this version), or the kernel's error. */
+/*
+ * Returns 0, -ENOENT, -EINVAL (not a queue of this version), -EACCES (its
+ * directory, FIFO or meta file is another user's or open to others), or the
+ * kernel's error.
+ */
 static int pipe_open(struct ipcq *q, const char *name)
 {
 	struct pipe_q *p = pq(q);
@@ -818,7 +834,10 @@ static int pipe_open(struct ipcq *q, const char *name)
 	close(base);
 	if (dfd < 0)
 		return ret == -ENOTDIR || ret == -ELOOP ? -ENOENT : ret;
-	ret = map_meta(dfd, 0, &sh);
+	/* The directory, the FIFO and the meta file must all be ours alone. */
+	ret = __ipcq_fd_ours(dfd);
+	if (!ret)
+		ret = map_meta(dfd, 0, &sh);
 	if (!ret && (sh->magic != META_MAGIC || sh->version != META_VERSION))
 		ret = -EINVAL;
 	if (!ret) {
