@@ -57,6 +57,22 @@ typedef void (*ipcq_clean_fn)(void *ctx, const char *backend, const char *what);
 ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx);
 
 /*
+ * Named queues that a dead process created and that no live process holds
+ * a handle to: what a program killed while it owned one leaves behind (a
+ * named queue lives until unlinked, so ipcq_clean() keeps it).  Calls @fn
+ * (may be NULL) for each; with @remove also removes it, as ipcq_unlink()
+ * would, and says so in the description.  Never lists a queue whose creator
+ * still runs, one that a live process holds (also a handle inherited through
+ * fork(); an exec() drops it), one whose creator no record names (made by
+ * an earlier libipcq, or a creator killed before its record was written),
+ * or objects libipcq did not make.  Backends pipe, sysv and mqueue record
+ * their creators; @backend NULL means all backends.
+ * Returns how many were found (and, with @remove, removed), -EINVAL (unknown
+ * backend), or another negative errno.
+ */
+ssize_t ipcq_clean_named(const char *backend, bool remove, ipcq_clean_fn fn, void *ctx);
+
+/*
  * The private directory of this user that holds named pipe queues and the
  * records of SysV (and named POSIX) queues: $XDG_RUNTIME_DIR/ipcq when that
  * is set and ours, else /tmp/ipcq-<uid>; created 0700 when missing.  When

@@ -47,6 +47,8 @@ struct ipcq_ops {
 	ssize_t (*limits)(struct ipcq_limit *out, size_t n);
 	int (*explain)(const struct ipcq_opts *opts, int err, char *buf, size_t len);
 	ssize_t (*clean)(ipcq_clean_fn fn, void *ctx);
+	/* ipcq_clean_named(): named queues of dead creators that nobody holds. */
+	ssize_t (*clean_named)(bool remove, ipcq_clean_fn fn, void *ctx);
 	/* The kernel object's id (ipcq_sysv_msqid()); NULL where there is none. */
 	int (*kernel_id)(const struct ipcq *q);
 };
@@ -124,6 +126,59 @@ int __ipcq_private_base(char *buf, size_t len, char *why, size_t why_len);
  * existing subdirectory is not safely ours).
  */
 int __ipcq_private_dir(char *buf, size_t len, const char *sub);
+
+/* @buf: the file @prefix@leaf of the private subdirectory @sub; 0 or -errno. */
+int __ipcq_private_file(char *buf, size_t len, const char *sub, const char *prefix,
+			const char *leaf);
+
+/*
+ * Opens the subdirectory @sub of the private directory and takes its flock()
+ * (LOCK_EX, waiting): serializes the name operations of a backend (create,
+ * unlink, clean) with no lock file left behind.  Returns the descriptor (close
+ * it to unlock) or -errno.
+ */
+int __ipcq_dir_lock(const char *sub);
+
+/*
+ * An OFD lock of the whole file @fd (owned by the open file description, so
+ * shared across fork, dropped with its last descriptor, SIGKILL included):
+ * the backends' reference counts are read locks of a record.  Returns 0,
+ * -EAGAIN or -EACCES (held; @wait false), or -errno.
+ */
+int __ipcq_ofd_lock(int fd, short type, bool wait);
+
+/*
+ * 0 when no other open file description holds a lock on @fd: no handle is
+ * left.  With @take, the write lock is then ours (and openers wait on it).
+ * Returns 0, -EAGAIN (held), or -errno.
+ */
+int __ipcq_ofd_unheld(int fd, bool take);
+
+/*
+ * The creator record of a named queue (pipe, mqueue): our pid and its start
+ * time, and @ino, the inode of the object it describes (0: none), written
+ * into @fd; read back by __ipcq_creator_read() (-EBADMSG when it is not one).
+ */
+int __ipcq_creator_write(int fd, unsigned long long ino);
+int __ipcq_creator_read(int fd, pid_t *pid, unsigned long long *start, unsigned long long *ino);
+
+/* What the clean functions of the backends pass along. */
+struct ipcq_clean_ctx {
+	bool remove; /* ipcq_clean_named(): remove what is listed */
+	ipcq_clean_fn fn;
+	void *ctx;
+	const char *dir; /* set by __ipcq_private_each(): the directory's path */
+};
+
+/*
+ * Runs @one(dfd, leaf, @c) for each entry of the private subdirectory @sub
+ * whose name starts with @prefix (names starting with '.' only when @prefix
+ * does), holding the directory's lock (__ipcq_dir_lock()) when @lock.
+ * Returns the sum of what @one returned, or -errno.
+ */
+ssize_t __ipcq_private_each(const char *sub, const char *prefix, bool lock,
+			    int (*one)(int dfd, const char *leaf, const struct ipcq_clean_ctx *c),
+			    struct ipcq_clean_ctx *c);
 
 /* 0 when @fd is owned by us and closed to group and others, else -EACCES (or -errno). */
 int __ipcq_fd_ours(int fd);

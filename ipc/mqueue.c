@@ -61,7 +61,8 @@
 
 struct mq_priv {
 	mqd_t mqd;
-	mqd_t blk; /* the same queue without O_NONBLOCK, for IPCQ_FOREVER; -1: none */
+	mqd_t blk;   /* the same queue without O_NONBLOCK, for IPCQ_FOREVER; -1: none */
+	int lock_fd; /* named: its creator record, OFD read-locked (a handle); else -1 */
 };
 
 static inline struct mq_priv *priv(struct ipcq *q)
@@ -214,6 +215,116 @@ static long largest_fitting(long above, long msgsize)
 	return lo;
 }
 
+/*
+ * Named queues have a creator record, <private dir>/mqueue/n.<name> (0600):
+ * the creator's pid and start time and the queue's inode, which
+ * ipcq_clean_named() reads, and every handle's OFD read lock on it, which
+ * tells that nobody holds the queue.  Records are made, removed and
+ * cleaned under the flock() of that directory, so that a name's record is
+ * always its queue's; an opener takes its read lock while a remover's
+ * write lock waits, then finds the record unlinked.
+ */
+static int rec_path(char *buf, size_t len, const char *name)
+{
+	return __ipcq_private_file(buf, len, "mqueue", "n.", name);
+}
+
+static unsigned long long mq_ino(mqd_t mqd)
+{
+	struct stat st;
+
+	return fstat(mqd, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/*
+ * The record of the new queue @mqd, read-locked in *lock_fd.  Written under
+ * a write lock (an opener waits until it is whole), then downgraded.  The
+ * caller holds the directory lock; any record there is a stale one.
+ */
+static int rec_create(const char *name, mqd_t mqd, int *lock_fd)
+{
+	char path[PATH_MAX + IPCQ_NAME_MAX + 8];
+	int fd, ret;
+
+	ret = rec_path(path, sizeof(path), name);
+	if (ret < 0)
+		return ret;
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	ret = fchmod(fd, 0600) < 0 ? -errno : __ipcq_ofd_lock(fd, F_WRLCK, false);
+	if (!ret)
+		ret = __ipcq_creator_write(fd, mq_ino(mqd));
+	if (!ret)
+		ret = __ipcq_ofd_lock(fd, F_RDLCK, false);
+	if (ret) {
+		unlink(path);
+		close(fd);
+		return ret;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+/*
+ * An opener's reference: the read lock of the record of @mqd, -1 in
+ * *lock_fd when it has none (made by an earlier libipcq).  -ENOENT when
+ * a remover took the queue while we waited.
+ */
+static int rec_hold(const char *name, mqd_t mqd, int *lock_fd)
+{
+	char path[PATH_MAX + IPCQ_NAME_MAX + 8];
+	unsigned long long start, ino;
+	struct stat st;
+	pid_t pid;
+	int fd, ret;
+
+	*lock_fd = -1;
+	if (rec_path(path, sizeof(path), name) < 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	ret = __ipcq_fd_ours(fd);
+	if (!ret)
+		ret = __ipcq_ofd_lock(fd, F_RDLCK, true);
+	if (!ret && fstat(fd, &st) == 0 && st.st_nlink == 0)
+		ret = -ENOENT;
+	if (!ret && (__ipcq_creator_read(fd, &pid, &start, &ino) < 0 || ino != mq_ino(mqd)))
+		ret = 1; /* not this queue's record */
+	if (ret) {
+		close(fd);
+		return ret < 0 ? ret : 0;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+/* A named queue: created with its record under the directory lock. */
+static int create_named(const char *name, struct mq_attr *attr, struct mq_priv *p)
+{
+	char path[PATH_LEN];
+	int lk, ret;
+
+	lk = __ipcq_dir_lock("mqueue");
+	if (lk < 0)
+		return lk;
+	ret = create_one(name, attr, &p->mqd, &p->blk);
+	if (!ret) {
+		ret = rec_create(name, p->mqd, &p->lock_fd);
+		if (ret < 0) {
+			if (p->blk >= 0)
+				mq_close(p->blk);
+			mq_close(p->mqd);
+			if (named_path(path, sizeof(path), name) == 0)
+				mq_unlink(path);
+		}
+	}
+	close(lk);
+	return ret;
+}
+
 static int mq_create_q(struct ipcq *q, const struct ipcq_opts *opts)
 {
 	const char *name = q->named ? q->name : NULL;
@@ -221,6 +332,7 @@ static int mq_create_q(struct ipcq *q, const struct ipcq_opts *opts)
 	int ret, tries = 0;
 
 	priv(q)->blk = -1;
+	priv(q)->lock_fd = -1;
 	/* Beyond HARD_MSGSIZEMAX no sysctl or capability helps: ipcq.h's -EMSGSIZE. */
 	if (opts->msg_max > HARD_MSGSIZE_MAX)
 		return -EMSGSIZE;
@@ -228,7 +340,8 @@ static int mq_create_q(struct ipcq *q, const struct ipcq_opts *opts)
 		return -EINVAL;
 	attr.mq_msgsize = (long)opts->msg_max;
 	attr.mq_maxmsg = opts->capacity ? (long)opts->capacity : default_maxmsg(opts->msg_max);
-	ret = create_one(name, &attr, &priv(q)->mqd, &priv(q)->blk);
+	ret = name ? create_named(name, &attr, priv(q))
+		   : create_one(name, &attr, &priv(q)->mqd, &priv(q)->blk);
 	/*
 	 * capacity 0 and the user's other queues hold most of RLIMIT_MSGQUEUE:
 	 * take as many as still fit rather than fail (others may take some
@@ -239,7 +352,8 @@ static int mq_create_q(struct ipcq *q, const struct ipcq_opts *opts)
 		attr.mq_maxmsg = largest_fitting(attr.mq_maxmsg, attr.mq_msgsize);
 		if (!attr.mq_maxmsg)
 			break;
-		ret = create_one(name, &attr, &priv(q)->mqd, &priv(q)->blk);
+		ret = name ? create_named(name, &attr, priv(q))
+			   : create_one(name, &attr, &priv(q)->mqd, &priv(q)->blk);
 	}
 	if (ret < 0)
 		return ret;
@@ -268,6 +382,8 @@ static int mq_open_q(struct ipcq *q, const char *name)
 	ret = __ipcq_fd_ours(mqd);
 	if (ret == 0 && mq_getattr(mqd, &attr) < 0)
 		ret = -errno;
+	if (ret == 0)
+		ret = rec_hold(name, mqd, &priv(q)->lock_fd);
 	if (ret < 0) {
 		mq_close(mqd);
 		return ret;
@@ -339,19 +455,38 @@ static bool mq_full_q(struct ipcq *q)
 
 static int mq_close_q(struct ipcq *q)
 {
+	if (priv(q)->lock_fd >= 0)
+		close(priv(q)->lock_fd);
 	if (priv(q)->blk >= 0)
 		mq_close(priv(q)->blk);
 	return mq_close(priv(q)->mqd) < 0 ? -errno : 0;
 }
 
+/* Removes the name and its record; -EACCES for another user's queue. */
 static int mq_unlink_q(const char *name)
 {
-	char path[PATH_LEN];
-	int ret = named_path(path, sizeof(path), name);
+	char path[PATH_LEN], rec[PATH_MAX + IPCQ_NAME_MAX + 8];
+	int lk, ret = named_path(path, sizeof(path), name);
+	mqd_t mqd;
 
 	if (ret < 0)
 		return ret;
-	return mq_unlink(path) < 0 ? -errno : 0;
+	lk = __ipcq_dir_lock("mqueue");
+	if (lk < 0)
+		return lk;
+	mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (mqd == (mqd_t)-1)
+		ret = -errno;
+	else
+		ret = __ipcq_fd_ours(mqd);
+	if (mqd != (mqd_t)-1)
+		mq_close(mqd);
+	if (!ret && mq_unlink(path) < 0)
+		ret = -errno;
+	if ((!ret || ret == -ENOENT) && rec_path(rec, sizeof(rec), name) == 0)
+		unlink(rec); /* a stale record goes too */
+	close(lk);
+	return ret;
 }
 
 static ssize_t mq_limits(struct ipcq_limit *out, size_t n)
@@ -506,6 +641,63 @@ static ssize_t mq_clean(ipcq_clean_fn fn, void *ctx)
 	return removed;
 }
 
+/*
+ * The record @leaf ("n.<name>") of the directory @dfd: its queue listed when
+ * the creator is dead and no handle holds the record, removed with @remove.
+ * A record whose queue is gone (or replaced by one it does not name) is
+ * stale: removed with @remove, never listed.  Returns 1 when listed, else 0.
+ */
+static int clean_named_one(int dfd, const char *leaf, const struct ipcq_clean_ctx *c)
+{
+	bool remove = c->remove;
+	char path[PATH_LEN], what[PATH_LEN + 128];
+	unsigned long long start, ino;
+	int fd, ret = -ENOENT;
+	mqd_t mqd = (mqd_t)-1;
+	pid_t pid;
+
+	fd = openat(dfd, leaf, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || named_path(path, sizeof(path), leaf + 2) < 0 || __ipcq_fd_ours(fd) < 0 ||
+	    __ipcq_creator_read(fd, &pid, &start, &ino) < 0 || __ipcq_proc_alive(pid, start))
+		goto out;
+	mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (mqd == (mqd_t)-1 || mq_ino(mqd) != ino) {
+		if (remove && __ipcq_ofd_unheld(fd, true) == 0)
+			unlinkat(dfd, leaf, 0);
+		goto out;
+	}
+	if (__ipcq_fd_ours(mqd) < 0)
+		goto out;
+	ret = __ipcq_ofd_unheld(fd, remove);
+	if (ret == 0 && remove) {
+		if (mq_unlink(path) < 0)
+			ret = -errno;
+		unlinkat(dfd, leaf, 0);
+	}
+out:
+	if (mqd != (mqd_t)-1)
+		mq_close(mqd);
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0)
+		return 0;
+	if (c->fn) {
+		snprintf(what, sizeof(what),
+			 "POSIX queue %s, created by pid %d (dead), no handle left%s", path,
+			 (int)pid, remove ? ": removed" : "");
+		c->fn(c->ctx, "mqueue", what);
+	}
+	return 1;
+}
+
+/* Named queues of dead creators that nobody holds (ipcq_clean_named()). */
+static ssize_t mq_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
+{
+	struct ipcq_clean_ctx c = {.remove = remove, .fn = fn, .ctx = ctx};
+
+	return __ipcq_private_each("mqueue", "n.", true, clean_named_one, &c);
+}
+
 const struct ipcq_ops __ipcq_mqueue_ops = {
 	.name = "mqueue",
 	.priv_size = sizeof(struct mq_priv),
@@ -520,4 +712,5 @@ const struct ipcq_ops __ipcq_mqueue_ops = {
 	.limits = mq_limits,
 	.explain = mq_explain,
 	.clean = mq_clean,
+	.clean_named = mq_clean_named,
 };

@@ -100,6 +100,7 @@ struct pipe_q {
 	size_t n_max;		/* packets a msg_max message takes */
 	size_t page;		/* the size of one pipe slot */
 	struct pipe_shared *sh; /* NULL for anonymous single-format queues */
+	int lock_fd;		/* named: the meta file, OFD read-locked (a handle); else -1 */
 };
 
 static const unsigned char zeros[PKT];
@@ -481,6 +482,9 @@ static int pipe_close(struct ipcq *q)
 
 	if (p->sh)
 		munmap(p->sh, sizeof(*p->sh));
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	p->lock_fd = -1;
 	if (p->bfd >= 0)
 		close(p->bfd);
 	if (p->wfd != p->rfd)
@@ -662,7 +666,13 @@ static int open_fifo(int dfd, struct pipe_q *p)
 	return 0;
 }
 
-static int map_meta(int dfd, int flags, struct pipe_shared **out)
+/*
+ * Maps the "meta" file of the queue directory @dfd; its descriptor in *lock_fd,
+ * read-locked: the handle's reference that ipcq_clean_named() looks for (like
+ * the FIFO, it goes with close, exec and death; fork shares it).  An opener
+ * waits for a remover's write lock, then finds the file unlinked: -ENOENT.
+ */
+static int map_meta(int dfd, int flags, struct pipe_shared **out, int *lock_fd)
 {
 	int fd = openat(dfd, "meta", flags | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int ret = 0;
@@ -682,13 +692,26 @@ static int map_meta(int dfd, int flags, struct pipe_shared **out)
 		else if ((size_t)st.st_size < sizeof(**out))
 			ret = -EINVAL;
 	}
+	if (!ret)
+		ret = __ipcq_ofd_lock(fd, F_RDLCK, true);
+	if (!ret) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			ret = -errno;
+		else if (st.st_nlink == 0)
+			ret = -ENOENT; /* removed while we waited */
+	}
 	if (!ret) {
 		*out = mmap(NULL, sizeof(**out), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (*out == MAP_FAILED)
 			ret = -errno;
 	}
-	close(fd);
-	return ret;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	*lock_fd = fd;
+	return 0;
 }
 
 /* "<private dir>/pipe", and a temporary name there that queue names never take. */
@@ -725,9 +748,23 @@ static void remove_queue_dir(int base, const char *dir)
 	if (dfd >= 0) {
 		unlinkat(dfd, "fifo", 0);
 		unlinkat(dfd, "meta", 0);
+		unlinkat(dfd, "creator", 0);
 		close(dfd);
 	}
 	unlinkat(base, dir, AT_REMOVEDIR);
+}
+
+/* The "creator" file of a new queue's directory @dfd: for ipcq_clean_named(). */
+static int creator_write(int dfd)
+{
+	int fd = openat(dfd, "creator", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = fchmod(fd, 0600) < 0 ? -errno : __ipcq_creator_write(fd, 0);
+	close(fd);
+	return ret;
 }
 
 /* Builds the queue in a temporary directory, then renames it into place. */
@@ -771,9 +808,11 @@ static int named_create(struct ipcq *q, const char *name, size_t capacity)
 			pipe_close(q);
 	}
 	if (!ret) {
-		ret = map_meta(dfd, O_CREAT | O_EXCL, &p->sh);
+		ret = map_meta(dfd, O_CREAT | O_EXCL, &p->sh, &p->lock_fd);
 		if (!ret)
 			ret = init_shared(p->sh, q, p, p->slots * (size_t)sysconf(_SC_PAGESIZE));
+		if (!ret)
+			ret = creator_write(dfd);
 		if (!ret && renameat2(base, tmp, base, name, RENAME_NOREPLACE) < 0)
 			ret = -errno;
 		if (ret < 0) {
@@ -802,6 +841,7 @@ static int pipe_create(struct ipcq *q, const struct ipcq_opts *opts)
 	int ret;
 
 	p->bfd = -1;
+	p->lock_fd = -1;
 	set_format(q, p);
 	if (q->msg_max > UINT32_MAX)
 		return -EMSGSIZE;
@@ -826,6 +866,7 @@ static int pipe_open(struct ipcq *q, const char *name)
 	int base, dfd, ret, r;
 
 	p->bfd = -1;
+	p->lock_fd = -1;
 	base = open_base();
 	if (base < 0)
 		return base;
@@ -837,7 +878,7 @@ static int pipe_open(struct ipcq *q, const char *name)
 	/* The directory, the FIFO and the meta file must all be ours alone. */
 	ret = __ipcq_fd_ours(dfd);
 	if (!ret)
-		ret = map_meta(dfd, 0, &sh);
+		ret = map_meta(dfd, 0, &sh, &p->lock_fd);
 	if (!ret && (sh->magic != META_MAGIC || sh->version != META_VERSION))
 		ret = -EINVAL;
 	if (!ret) {
@@ -860,6 +901,10 @@ static int pipe_open(struct ipcq *q, const char *name)
 	}
 	if (ret && sh && sh != MAP_FAILED)
 		munmap(sh, sizeof(*sh));
+	if (ret && p->lock_fd >= 0) {
+		close(p->lock_fd);
+		p->lock_fd = -1;
+	}
 	close(dfd);
 	if (!ret)
 		open_blocking(p);
@@ -942,6 +987,27 @@ static int pipe_explain(const struct ipcq_opts *opts, int err, char *buf, size_t
 	return (size_t)r >= len ? (int)len - 1 : r;
 }
 
+/* One ".tmp-"/".del-" directory: removed when the process that left it is gone. */
+static int clean_leftover(int base, const char *leaf, const struct ipcq_clean_ctx *c)
+{
+	char what[PATH_MAX + 200];
+	unsigned long long start;
+	int pid;
+
+	if (sscanf(leaf, ".tmp-%d-%llu-", &pid, &start) != 2 &&
+	    sscanf(leaf, ".del-%d-%llu-", &pid, &start) != 2)
+		return 0;
+	if (__ipcq_proc_alive(pid, start))
+		return 0;
+	remove_queue_dir(base, leaf);
+	if (c->fn) {
+		snprintf(what, sizeof(what), "directory %s/%.96s, left by pid %d (dead)", c->dir,
+			 leaf, pid);
+		c->fn(c->ctx, "pipe", what);
+	}
+	return 1;
+}
+
 /*
  * Anonymous queues leave nothing behind.  Only a process killed inside
  * create or unlink leaves a ".tmp-"/".del-" directory; remove those whose
@@ -949,37 +1015,65 @@ static int pipe_explain(const struct ipcq_opts *opts, int err, char *buf, size_t
  */
 static ssize_t pipe_clean(ipcq_clean_fn fn, void *ctx)
 {
-	char path[PATH_MAX], what[PATH_MAX + 200];
-	struct dirent *de;
-	ssize_t count = 0;
-	DIR *d;
-	int ret;
+	struct ipcq_clean_ctx c = {.fn = fn, .ctx = ctx};
 
-	ret = base_dir(path, sizeof(path));
-	if (ret < 0)
-		return ret;
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		unsigned long long start;
-		int pid;
+	return __ipcq_private_each("pipe", ".", false, clean_leftover, &c);
+}
 
-		if (sscanf(de->d_name, ".tmp-%d-%llu-", &pid, &start) != 2 &&
-		    sscanf(de->d_name, ".del-%d-%llu-", &pid, &start) != 2)
-			continue;
-		if (__ipcq_proc_alive(pid, start))
-			continue;
-		remove_queue_dir(dirfd(d), de->d_name);
-		count++;
-		if (fn) {
-			snprintf(what, sizeof(what), "directory %s/%.96s, left by pid %d (dead)",
-				 path, de->d_name, pid);
-			fn(ctx, "pipe", what);
-		}
+/*
+ * The named queue @name of the directory @base: listed when its creator is
+ * dead and no handle holds its meta file, and then removed with @remove
+ * (renamed away under our write lock first, so that an opener finds it gone;
+ * a FIFO nobody holds keeps no message, so nothing is lost).  Returns 1 when
+ * listed, else 0.
+ */
+static int clean_named_one(int base, const char *name, const struct ipcq_clean_ctx *c)
+{
+	bool remove = c->remove;
+	char what[PATH_MAX + 640], tmp[96];
+	unsigned long long start, ino;
+	int dfd, cfd, mfd = -1, ret = -ENOENT;
+	pid_t pid;
+
+	dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return 0;
+	cfd = openat(dfd, "creator", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (__ipcq_fd_ours(dfd) == 0 && cfd >= 0 && __ipcq_fd_ours(cfd) == 0 &&
+	    __ipcq_creator_read(cfd, &pid, &start, &ino) == 0 && !__ipcq_proc_alive(pid, start))
+		mfd = openat(dfd, "meta", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (mfd >= 0 && __ipcq_fd_ours(mfd) == 0)
+		ret = __ipcq_ofd_unheld(mfd, remove);
+	if (ret == 0 && remove) {
+		ret = tmp_name(tmp, sizeof(tmp), "del");
+		if (!ret && renameat2(base, name, base, tmp, RENAME_NOREPLACE) < 0)
+			ret = -errno;
+		if (!ret)
+			remove_queue_dir(base, tmp);
 	}
-	closedir(d);
-	return count;
+	if (mfd >= 0)
+		close(mfd);
+	if (cfd >= 0)
+		close(cfd);
+	close(dfd);
+	if (ret < 0)
+		return 0;
+	if (c->fn) {
+		snprintf(what, sizeof(what),
+			 "named pipe queue \"%s\" (%s/%s), created by pid %d (dead), no handle "
+			 "left%s",
+			 name, c->dir, name, (int)pid, remove ? ": removed" : "");
+		c->fn(c->ctx, "pipe", what);
+	}
+	return 1;
+}
+
+/* Named queues of dead creators that nobody holds (ipcq_clean_named()). */
+static ssize_t pipe_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
+{
+	struct ipcq_clean_ctx c = {.remove = remove, .fn = fn, .ctx = ctx};
+
+	return __ipcq_private_each("pipe", "", false, clean_named_one, &c);
 }
 
 const struct ipcq_ops __ipcq_pipe_ops = {
@@ -997,4 +1091,5 @@ const struct ipcq_ops __ipcq_pipe_ops = {
 	.limits = pipe_limits,
 	.explain = pipe_explain,
 	.clean = pipe_clean,
+	.clean_named = pipe_clean_named,
 };

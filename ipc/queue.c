@@ -246,23 +246,38 @@ IPCQ_EXPORT int ipcq_explain(const struct ipcq_opts *opts, int err, char *buf, s
 	return ops->explain ? ops->explain(&o, err, buf, len) : 0;
 }
 
-IPCQ_EXPORT ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx)
+/* ipcq_clean() (@named false) or ipcq_clean_named() of @backend, NULL: of all. */
+static ssize_t clean_each(const char *backend, bool named, bool remove, ipcq_clean_fn fn, void *ctx)
 {
 	ssize_t total = 0;
 
 	if (backend && !find_backend(backend))
 		return -EINVAL;
 	for (size_t i = 0; i < NBACKENDS; i++) {
-		ssize_t n;
+		const struct ipcq_ops *ops = backends[i];
+		ssize_t n = 0;
 
-		if ((backend && strcmp(backend, backends[i]->name)) || !backends[i]->clean)
+		if (backend && strcmp(backend, ops->name))
 			continue;
-		n = backends[i]->clean(fn, ctx);
+		if (named && ops->clean_named)
+			n = ops->clean_named(remove, fn, ctx);
+		else if (!named && ops->clean)
+			n = ops->clean(fn, ctx);
 		if (n < 0)
 			return n;
 		total += n;
 	}
 	return total;
+}
+
+IPCQ_EXPORT ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx)
+{
+	return clean_each(backend, false, false, fn, ctx);
+}
+
+IPCQ_EXPORT ssize_t ipcq_clean_named(const char *backend, bool remove, ipcq_clean_fn fn, void *ctx)
+{
+	return clean_each(backend, true, remove, fn, ctx);
 }
 
 IPCQ_EXPORT int ipcq_private_dir(char *path, size_t len, char *why, size_t why_len)

@@ -101,14 +101,7 @@ static inline struct sysv_priv *priv(struct ipcq *q)
 /* @buf: the file @leaf of our "sysv" directory. */
 static int sysv_path(char *buf, size_t len, const char *leaf)
 {
-	int ret = __ipcq_private_dir(buf, len, "sysv");
-	size_t n;
-
-	if (ret < 0)
-		return ret;
-	n = strlen(buf);
-	ret = snprintf(buf + n, len - n, "/%s", leaf);
-	return ret < 0 || (size_t)ret >= len - n ? -ENAMETOOLONG : 0;
+	return __ipcq_private_file(buf, len, "sysv", "", leaf);
 }
 
 static int rec_path(char *buf, size_t len, int msqid)
@@ -143,18 +136,6 @@ static int rec_parse(int fd, struct sysv_rec *r)
 		   " msqid %d key %x pid %d start %llu msg_max %zu anon %d name %200s",
 		   &r->msqid, &r->key, &r->pid, &r->start, &r->msg_max, &r->anon, r->name) != 7)
 		return -EBADMSG;
-	return 0;
-}
-
-/* An OFD lock (owned by the open file description, so shared across fork). */
-static int ofd_lock(int fd, short type, bool wait)
-{
-	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
-
-	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
 	return 0;
 }
 
@@ -274,29 +255,10 @@ static bool name_points(const char *name, int msqid)
 	return name_read(name, &id) == 0 && id == msqid;
 }
 
-/*
- * Serializes the name operations of this user (create, unlink, clean): an
- * flock() on the directory itself, so that no lock file is left behind.
- */
+/* Serializes the name operations of this user (create, unlink, clean). */
 static int names_lock(void)
 {
-	char dir[PATH_MAX];
-	int fd, ret;
-
-	ret = __ipcq_private_dir(dir, sizeof(dir), "sysv");
-	if (ret < 0)
-		return ret;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			ret = -errno;
-			close(fd);
-			return ret;
-		}
-	}
-	return fd;
+	return __ipcq_dir_lock("sysv");
 }
 
 /*
@@ -357,7 +319,7 @@ static int try_remove(const char *path, const struct sysv_rec *expect, struct sy
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	ret = ofd_lock(fd, F_WRLCK, false);
+	ret = __ipcq_ofd_lock(fd, F_WRLCK, false);
 	if (ret < 0) {
 		close(fd);
 		return ret;
@@ -521,7 +483,7 @@ static int queue_new(const struct ipcq_opts *o, struct sysv_rec *r, size_t *qbyt
 	if (fd < 0)
 		return fd;
 	/* A record is read-locked before anyone can see it (see the top comment). */
-	ret = ofd_lock(fd, F_RDLCK, false);
+	ret = __ipcq_ofd_lock(fd, F_RDLCK, false);
 	if (ret < 0)
 		goto fail_tmp;
 	b = (struct sysv_new){.fd = fd, .msqid = -EIO};
@@ -642,7 +604,7 @@ static int sysv_open(struct ipcq *q, const char *name)
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : -errno;
 	/* Our reference; a remover holding the write lock is done in a moment. */
-	ret = ofd_lock(fd, F_RDLCK, true);
+	ret = __ipcq_ofd_lock(fd, F_RDLCK, true);
 	if (ret == 0 && (fstat(fd, &st) < 0 || st.st_nlink == 0 || rec_parse(fd, &now) < 0 ||
 			 now.pid != r.pid || now.start != r.start))
 		ret = -ENOENT; /* unlinked and removed just now */
@@ -1167,6 +1129,59 @@ out:
 	return count ? count : ret;
 }
 
+/*
+ * One name of ours: its queue found (named_find), its creator dead, no
+ * handle left (no read lock on the record).  With @remove, the write lock
+ * is taken first, so that an opener waiting for its read lock finds the
+ * record unlinked.  Returns 1 when listed (and removed), 0 when kept.
+ */
+static int clean_named_one(int dfd, const char *leaf, const struct ipcq_clean_ctx *c)
+{
+	char path[PATH_MAX + IPCQ_NAME_MAX + 8], what[IPCQ_NAME_MAX + 128];
+	const char *name = leaf + 2; /* "n.<name>" */
+	bool remove = c->remove;
+	struct msqid_ds ds;
+	struct sysv_rec r;
+	int fd, ret;
+
+	(void)dfd;
+	if (named_find(name, &ds, &r) < 0 || __ipcq_proc_alive(r.pid, r.start) ||
+	    rec_path(path, sizeof(path), r.msqid) < 0)
+		return 0;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	ret = __ipcq_ofd_unheld(fd, remove);
+	if (ret == 0 && remove) {
+		if (name_path(path, sizeof(path), name) == 0)
+			unlink(path);
+		msgctl(r.msqid, IPC_RMID, NULL);
+		if (rec_path(path, sizeof(path), r.msqid) == 0)
+			unlink(path);
+	}
+	close(fd);
+	if (ret < 0)
+		return 0;
+	if (c->fn) {
+		snprintf(what, sizeof(what),
+			 "SysV queue \"%s\" (msqid %d), created by pid %d (dead), no handle left%s",
+			 name, r.msqid, (int)r.pid, remove ? ": removed" : "");
+		c->fn(c->ctx, "sysv", what);
+	}
+	return 1;
+}
+
+/*
+ * Named queues of dead creators that nobody holds (ipcq_clean_named()),
+ * under the names lock: no name is created or unlinked meanwhile.
+ */
+static ssize_t sysv_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
+{
+	struct ipcq_clean_ctx c = {.remove = remove, .fn = fn, .ctx = ctx};
+
+	return __ipcq_private_each("sysv", "n.", true, clean_named_one, &c);
+}
+
 /* Raw users send mtype SYSV_MTYPE (ipcq_ext.h says so): ipcq_get() takes only it. */
 static int sysv_kernel_id(const struct ipcq *q)
 {
@@ -1188,5 +1203,6 @@ const struct ipcq_ops __ipcq_sysv_ops = {
 	.limits = sysv_limits,
 	.explain = sysv_explain,
 	.clean = sysv_clean,
+	.clean_named = sysv_clean_named,
 	.kernel_id = sysv_kernel_id,
 };

@@ -346,6 +346,133 @@ int __ipcq_private_dir(char *buf, size_t len, const char *sub)
 	return safe_dir(buf);
 }
 
+int __ipcq_private_file(char *buf, size_t len, const char *sub, const char *prefix,
+			const char *leaf)
+{
+	int ret = __ipcq_private_dir(buf, len, sub);
+	size_t n;
+
+	if (ret < 0)
+		return ret;
+	n = strlen(buf);
+	ret = snprintf(buf + n, len - n, "/%s%s", prefix, leaf);
+	return ret < 0 || (size_t)ret >= len - n ? -ENAMETOOLONG : 0;
+}
+
+int __ipcq_dir_lock(const char *sub)
+{
+	char dir[PATH_MAX];
+	int fd, ret;
+
+	ret = __ipcq_private_dir(dir, sizeof(dir), sub);
+	if (ret < 0)
+		return ret;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			ret = -errno;
+			close(fd);
+			return ret;
+		}
+	}
+	return fd;
+}
+
+ssize_t __ipcq_private_each(const char *sub, const char *prefix, bool lock,
+			    int (*one)(int dfd, const char *leaf, const struct ipcq_clean_ctx *c),
+			    struct ipcq_clean_ctx *c)
+{
+	char dir[PATH_MAX];
+	size_t n = strlen(prefix);
+	struct dirent *de;
+	ssize_t count = 0;
+	int lk = -1, ret;
+	DIR *d;
+
+	ret = __ipcq_private_dir(dir, sizeof(dir), sub);
+	if (ret < 0)
+		return ret;
+	if (lock && (lk = __ipcq_dir_lock(sub)) < 0)
+		return lk;
+	d = opendir(dir);
+	if (!d) {
+		ret = -errno;
+		if (lk >= 0)
+			close(lk);
+		return ret;
+	}
+	c->dir = dir;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, n) && (de->d_name[0] != '.' || prefix[0] == '.'))
+			count += one(dirfd(d), de->d_name, c);
+	closedir(d);
+	if (lk >= 0)
+		close(lk);
+	return count;
+}
+
+int __ipcq_ofd_lock(int fd, short type, bool wait)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+
+	while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int __ipcq_ofd_unheld(int fd, bool take)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int ret;
+
+	if (take) {
+		ret = __ipcq_ofd_lock(fd, F_WRLCK, false);
+		return ret == -EACCES ? -EAGAIN : ret;
+	}
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -errno;
+	return fl.l_type == F_UNLCK ? 0 : -EAGAIN;
+}
+
+#define CREATOR_FMT "ipcq-creator 1 pid %d start %llu ino %llu\n"
+
+int __ipcq_creator_write(int fd, unsigned long long ino)
+{
+	char text[128];
+	pid_t pid = getpid();
+	int n = snprintf(text, sizeof(text), CREATOR_FMT, (int)pid, __ipcq_proc_start(pid), ino);
+	ssize_t w;
+
+	do
+		w = pwrite(fd, text, (size_t)n, 0);
+	while (w < 0 && errno == EINTR);
+	if (w != n)
+		return w < 0 ? -errno : -EIO;
+	return 0;
+}
+
+int __ipcq_creator_read(int fd, pid_t *pid, unsigned long long *start, unsigned long long *ino)
+{
+	char text[128];
+	ssize_t n;
+	int p;
+
+	do
+		n = pread(fd, text, sizeof(text) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	if (sscanf(text, CREATOR_FMT, &p, start, ino) != 3)
+		return -EBADMSG;
+	*pid = p;
+	return 0;
+}
+
 void __ipcq_unkillable(int (*fn)(void *), void *arg)
 {
 	alignas(16) char stack[16384];

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipcq_clean_named(): the named queues that a program killed while it
+ * owned one left behind (ipcq_clean() keeps named queues: they live until
+ * unlinked).  Four named queues, each made by a child:
+ *   A  its creator SIGKILLed, nobody holds it: listed, then removed;
+ *   B  its creator alive (it holds no handle either): never listed;
+ *   C  its creator SIGKILLed, a live grandchild holds the inherited handle:
+ *      never listed;
+ *   D  its creator SIGKILLed, this process opened it: not listed while
+ *      open, listed and removed once closed.
+ * Listing removes nothing; removal removes exactly what the listing named,
+ * and the others still open.
+ *
+ * Usage: clean_named BACKEND
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipcq.h"
+#include "ipcq_ext.h"
+#include "testutil.h"
+
+static const char *backend;
+
+struct kid {
+	const char *name;
+	bool grandchild; /* a grandchild inherits the handle and outlives us */
+	bool keep;	 /* stay alive, holding no handle */
+	int ready[2];	 /* -> parent: made */
+	int hold[2];	 /* <- parent: EOF ends the waiting */
+	pid_t pid;
+};
+
+static void wait_eof(int fd)
+{
+	char c;
+
+	while (read(fd, &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static int kid_main(void *arg)
+{
+	struct kid *k = arg;
+	struct ipcq *q;
+
+	close(k->ready[0]);
+	close(k->hold[1]);
+	if (tu_create(&q, backend, k->name, 4, 64) < 0 || ipcq_put_nowait(q, "x", 1) < 0)
+		return 1;
+	if (k->keep && ipcq_close(q) < 0)
+		return 1;
+	if (k->grandchild) {
+		pid_t g = fork();
+
+		if (g < 0)
+			return 1;
+		if (g == 0) {
+			if (write(k->ready[1], "g", 1) != 1)
+				_exit(1);
+			wait_eof(k->hold[0]);
+			ipcq_close(q);
+			_exit(0);
+		}
+	}
+	if (write(k->ready[1], "r", 1) != 1)
+		return 1;
+	wait_eof(k->hold[0]);
+	return 0;
+}
+
+static bool kid_start(struct kid *k)
+{
+	char c;
+
+	if (pipe2(k->ready, O_CLOEXEC) < 0 || pipe2(k->hold, O_CLOEXEC) < 0)
+		return false;
+	k->pid = tu_fork(kid_main, k);
+	close(k->ready[1]);
+	close(k->hold[0]);
+	for (int i = 0; i < (k->grandchild ? 2 : 1); i++)
+		if (k->pid < 0 || read(k->ready[0], &c, 1) != 1)
+			return false;
+	return true;
+}
+
+/* SIGKILL (creator dies, keeping any grandchild) or release (0). */
+static void kid_end(struct kid *k, int sig)
+{
+	if (sig)
+		kill(k->pid, sig);
+	else
+		close(k->hold[1]);
+	CHECK_EQ(tu_wait(k->pid, 10000 * TU_MS), sig ? -sig : 0);
+}
+
+/* The grandchild goes: its end of ready closes once it exited. */
+static void grandchild_end(struct kid *k)
+{
+	char c;
+
+	close(k->hold[1]);
+	while (read(k->ready[0], &c, 1) > 0 || errno == EINTR)
+		;
+}
+
+struct seen {
+	int n;
+	char what[16][512];
+};
+
+static void on_found(void *ctx, const char *b, const char *what)
+{
+	struct seen *s = ctx;
+
+	printf("found: %s: %s\n", b, what);
+	CHECK(!strcmp(b, backend), "reported backend %s", b);
+	if (s->n < 16)
+		snprintf(s->what[s->n], sizeof(s->what[0]), "%s", what);
+	s->n++;
+}
+
+static bool named(const struct seen *s, const char *name)
+{
+	for (int i = 0; i < s->n && i < 16; i++)
+		if (strstr(s->what[i], name))
+			return true;
+	return false;
+}
+
+static int opens(const char *name)
+{
+	struct ipcq *q = NULL;
+	int ret = ipcq_open(&q, backend, name);
+
+	if (q)
+		ipcq_close(q);
+	return ret;
+}
+
+/* One pass; @want: the names that must be found (NULL-terminated), the others must not. */
+static void pass(bool remove, const char *const *want, const char *const *all)
+{
+	struct seen s = {0};
+	ssize_t n = ipcq_clean_named(backend, remove, on_found, &s);
+	int wanted = 0;
+
+	CHECK(n >= 0 && n == s.n, "ipcq_clean_named returned %zd, reported %d", n, s.n);
+	for (const char *const *w = want; *w; w++, wanted++)
+		CHECK(named(&s, *w), "%s was not %s", *w, remove ? "removed" : "listed");
+	for (const char *const *a = all; *a; a++) {
+		bool is_wanted = false;
+
+		for (const char *const *w = want; *w; w++)
+			is_wanted |= !strcmp(*w, *a);
+		if (!is_wanted)
+			CHECK(!named(&s, *a), "%s was %s", *a, remove ? "removed" : "listed");
+		/* Listing removes nothing; removal exactly what it names. */
+		CHECK_EQ(opens(*a), remove && is_wanted ? -ENOENT : 0);
+	}
+	if (tu_isolated())
+		CHECK(n == wanted, "found %zd, want %d", n, wanted);
+}
+
+int main(int argc, char **argv)
+{
+	char a[64], b[64], c[64], d[64];
+	const char *all[] = {a, b, c, d, NULL};
+	struct kid ka = {.name = a}, kb = {.name = b, .keep = true},
+		   kc = {.name = c, .grandchild = true}, kd = {.name = d};
+	struct ipcq *qd = NULL;
+
+	backend = tu_begin(argc, argv, "BACKEND");
+	if (!strcmp(backend, "shm"))
+		tu_skip("shm records no creator yet");
+	tu_name(a, sizeof(a), "cn-dead");
+	tu_name(b, sizeof(b), "cn-alive");
+	tu_name(c, sizeof(c), "cn-held");
+	tu_name(d, sizeof(d), "cn-opened");
+	if (!kid_start(&ka) || !kid_start(&kb) || !kid_start(&kc) || !kid_start(&kd)) {
+		CHECK(0, "could not start the children");
+		return tu_end();
+	}
+	kid_end(&ka, SIGKILL);
+	kid_end(&kc, SIGKILL);
+	CHECK_EQ(ipcq_open(&qd, backend, d), 0);
+	kid_end(&kd, SIGKILL);
+
+	tu_section("listing: only the dead creator's queue that nobody holds");
+	pass(false, (const char *[]){a, NULL}, all);
+	if (qd)
+		CHECK_EQ(ipcq_close(qd), 0);
+	tu_section("once closed here, D is listed too");
+	pass(false, (const char *[]){a, d, NULL}, all);
+	tu_section("removal: exactly those");
+	pass(true, (const char *[]){a, d, NULL}, all);
+	tu_section("a second pass finds nothing");
+	pass(false, (const char *[]){NULL}, (const char *[]){b, c, NULL});
+
+	/* The grandchild first: every later child holds B's end of its pipe too. */
+	grandchild_end(&kc);
+	kid_end(&kb, 0);
+	close(ka.ready[0]);
+	close(kb.ready[0]);
+	close(kd.ready[0]);
+	tu_section("B once its creator exited, C once its grandchild is gone");
+	pass(false, (const char *[]){b, c, NULL}, (const char *[]){b, c, NULL});
+	CHECK_EQ(ipcq_unlink(backend, b), 0);
+	CHECK_EQ(ipcq_unlink(backend, c), 0);
+	return tu_end();
+}
