@@ -50,7 +50,8 @@ typedef void (*ipcq_clean_fn)(void *ctx, const char *backend, const char *what);
  * gone (killed by SIGKILL, or exited without closing) or whose creator was
  * killed while creating them, and leftovers of the private directories.
  * Never touches objects libipcq did not create, named queues that still have
- * their name, or queues a live process holds a handle to.  @backend NULL
+ * their name (ipcq_clean_named() finds those whose creator died), or queues
+ * a live process holds a handle to.  @backend NULL
  * means all backends.  Calls @fn (may be NULL) for each removal.
  * Returns the number of objects removed, or a negative errno.
  */

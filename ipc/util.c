@@ -183,8 +183,9 @@ static int safe_dir(const char *path)
 #define FALLBACK_PARENT	 "/tmp"
 #define FALLBACK_LOCK_MS 2000
 
-static _Thread_local char fallback_for[PATH_MAX]; /* the refused primary */
-static _Thread_local char fallback_dir[PATH_MAX];
+/* A longer primary is not remembered (a truncated one never matches): looked up each time. */
+static _Thread_local char fallback_for[256]; /* the refused primary */
+static _Thread_local char fallback_dir[64];  /* "/tmp/ipcq-<uid>.XXXXXX" */
 
 /* Of ours: a directory owned by us and closed to others, not a symlink. */
 static bool fallback_ours(int dfd, const char *leaf)
@@ -267,6 +268,17 @@ out:
 	return ret < 0 ? ret : safe_dir(buf);
 }
 
+/* Copies @s into @dst when it fits, else leaves "" (never a truncated path). */
+static void remember(char *dst, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < len)
+		memcpy(dst, s, n + 1);
+	else
+		dst[0] = '\0';
+}
+
 /* The fallback this thread found before for @primary, when still ours. */
 static bool fallback_cached(const char *primary, char *buf, size_t len)
 {
@@ -318,8 +330,8 @@ int __ipcq_private_base(char *buf, size_t len, char *why, size_t why_len)
 		ret = fallback(buf, len);
 		if (ret < 0)
 			return ret;
-		snprintf(fallback_dir, sizeof(fallback_dir), "%s", buf);
-		snprintf(fallback_for, sizeof(fallback_for), "%s", primary);
+		remember(fallback_dir, sizeof(fallback_dir), buf);
+		remember(fallback_for, sizeof(fallback_for), primary);
 	}
 	if (why && why_len) {
 		if (state == DIR_FOREIGN)
