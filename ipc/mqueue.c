@@ -236,17 +236,25 @@ static unsigned long long mq_ino(mqd_t mqd)
 	return fstat(mqd, &st) == 0 ? (unsigned long long)st.st_ino : 0;
 }
 
-/*
- * The record of the new queue @mqd, read-locked in *lock_fd.  Written under
- * a write lock (an opener waits until it is whole), then downgraded.  The
- * caller holds the directory lock; any record there is a stale one.
- */
-static int rec_create(const char *name, mqd_t mqd, int *lock_fd)
+/* Inode 0: its creator died between mq_open() and noting it; the queue is its. */
+static bool ino_matches(unsigned long long ino, mqd_t mqd)
 {
-	char path[PATH_MAX + IPCQ_NAME_MAX + 8];
+	return ino == 0 || ino == mq_ino(mqd);
+}
+
+/*
+ * The record of a queue about to be made, written before mq_open() so that
+ * a creator killed at any instant leaves its record: "ino 0" until
+ * rec_done() notes the inode, which only this creator can have made (the
+ * caller holds the directory lock).  Write-locked meanwhile: an opener
+ * waits until it is whole.  Any record there before is a stale one.
+ * Returns the descriptor or -errno; @path receives the record's path.
+ */
+static int rec_begin(const char *name, char *path, size_t len)
+{
 	int fd, ret;
 
-	ret = rec_path(path, sizeof(path), name);
+	ret = rec_path(path, len, name);
 	if (ret < 0)
 		return ret;
 	unlink(path);
@@ -255,16 +263,21 @@ static int rec_create(const char *name, mqd_t mqd, int *lock_fd)
 		return -errno;
 	ret = fchmod(fd, 0600) < 0 ? -errno : __ipcq_ofd_lock(fd, F_WRLCK, false);
 	if (!ret)
-		ret = __ipcq_creator_write(fd, mq_ino(mqd));
-	if (!ret)
-		ret = __ipcq_ofd_lock(fd, F_RDLCK, false);
+		ret = __ipcq_creator_write(fd, 0);
 	if (ret) {
 		unlink(path);
 		close(fd);
 		return ret;
 	}
-	*lock_fd = fd;
-	return 0;
+	return fd;
+}
+
+/* Notes the inode of the new queue @mqd; the write lock becomes this handle's read lock. */
+static int rec_done(int fd, mqd_t mqd)
+{
+	int ret = __ipcq_creator_write(fd, mq_ino(mqd));
+
+	return ret ? ret : __ipcq_ofd_lock(fd, F_RDLCK, false);
 }
 
 /*
@@ -291,7 +304,7 @@ static int rec_hold(const char *name, mqd_t mqd, int *lock_fd)
 		ret = __ipcq_ofd_lock(fd, F_RDLCK, true);
 	if (!ret && fstat(fd, &st) == 0 && st.st_nlink == 0)
 		ret = -ENOENT;
-	if (!ret && (__ipcq_creator_read(fd, &pid, &start, &ino) < 0 || ino != mq_ino(mqd)))
+	if (!ret && (__ipcq_creator_read(fd, &pid, &start, &ino) < 0 || !ino_matches(ino, mqd)))
 		ret = 1; /* not this queue's record */
 	if (ret) {
 		close(fd);
@@ -301,18 +314,33 @@ static int rec_hold(const char *name, mqd_t mqd, int *lock_fd)
 	return 0;
 }
 
+static bool named_exists(const char *name)
+{
+	char path[PATH_LEN];
+	mqd_t mqd;
+
+	if (named_path(path, sizeof(path), name) < 0)
+		return false;
+	mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (mqd != (mqd_t)-1)
+		mq_close(mqd);
+	return mqd != (mqd_t)-1 || errno != ENOENT;
+}
+
 /* A named queue: created with its record under the directory lock. */
 static int create_named(const char *name, struct mq_attr *attr, struct mq_priv *p)
 {
-	char path[PATH_LEN];
-	int lk, ret;
+	char path[PATH_LEN], rec[PATH_MAX + IPCQ_NAME_MAX + 8];
+	int lk, fd, ret;
 
 	lk = __ipcq_dir_lock("mqueue");
 	if (lk < 0)
 		return lk;
-	ret = create_one(name, attr, &p->mqd, &p->blk);
+	/* The record of a queue that exists is not ours to replace. */
+	fd = named_exists(name) ? -EEXIST : rec_begin(name, rec, sizeof(rec));
+	ret = fd < 0 ? fd : create_one(name, attr, &p->mqd, &p->blk);
 	if (!ret) {
-		ret = rec_create(name, p->mqd, &p->lock_fd);
+		ret = rec_done(fd, p->mqd);
 		if (ret < 0) {
 			if (p->blk >= 0)
 				mq_close(p->blk);
@@ -320,6 +348,12 @@ static int create_named(const char *name, struct mq_attr *attr, struct mq_priv *
 			if (named_path(path, sizeof(path), name) == 0)
 				mq_unlink(path);
 		}
+	}
+	if (ret < 0 && fd >= 0) {
+		unlink(rec);
+		close(fd);
+	} else if (!ret) {
+		p->lock_fd = fd;
 	}
 	close(lk);
 	return ret;
@@ -661,7 +695,7 @@ static int clean_named_one(int dfd, const char *leaf, const struct ipcq_clean_ct
 	    __ipcq_creator_read(fd, &pid, &start, &ino) < 0 || __ipcq_proc_alive(pid, start))
 		goto out;
 	mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (mqd == (mqd_t)-1 || mq_ino(mqd) != ino) {
+	if (mqd == (mqd_t)-1 || !ino_matches(ino, mqd)) {
 		if (remove && __ipcq_ofd_unheld(fd, true) == 0)
 			unlinkat(dfd, leaf, 0);
 		goto out;

@@ -10,7 +10,9 @@
  *   D  its creator SIGKILLed, this process opened it: not listed while
  *      open, listed and removed once closed.
  * Listing removes nothing; removal removes exactly what the listing named,
- * and the others still open.
+ * and the others still open.  A create that finds A's name taken leaves A
+ * (and its creator record) alone.  Creators killed at random instants of a
+ * named create/unlink loop leave nothing that the two clean calls miss.
  *
  * Usage: clean_named BACKEND
  */
@@ -18,6 +20,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -167,6 +170,54 @@ static void pass(bool remove, const char *const *want, const char *const *all)
 		CHECK(n == wanted, "found %zd, want %d", n, wanted);
 }
 
+/* Creates, closes and unlinks named queues until killed. */
+static int create_loop(void *arg)
+{
+	char name[64];
+
+	(void)arg;
+	for (;;) {
+		struct ipcq *q;
+
+		tu_name(name, sizeof(name), "cn-loop");
+		if (tu_create(&q, backend, name, 2, 64) == 0) {
+			ipcq_close(q);
+			ipcq_unlink(backend, name);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Creators SIGKILLed at random instants of a named create/unlink loop:
+ * ipcq_clean_named() with removal, then ipcq_clean(), leave nothing (the
+ * leak check of tu_end() counts every object; only when isolated).
+ */
+static void kill_in_create(void)
+{
+	ssize_t named = 0, anon = 0;
+
+	if (!tu_isolated()) {
+		printf("note: not isolated: the kill-in-create check needs its own namespaces\n");
+		return;
+	}
+	tu_section("creators killed at random instants of a named create/unlink loop");
+	srand((unsigned)getpid());
+	for (int i = 0; i < 40; i++) {
+		pid_t pid = tu_fork(create_loop, NULL);
+
+		if (pid < 0)
+			break;
+		tu_sleep_ns((rand() % 3000) * INT64_C(1000));
+		kill(pid, SIGKILL);
+		tu_wait(pid, 10000 * TU_MS);
+	}
+	named = ipcq_clean_named(backend, true, NULL, NULL);
+	anon = ipcq_clean(backend, NULL, NULL);
+	printf("removed %zd named queue(s), %zd other leftover(s)\n", named, anon);
+	CHECK(named >= 0 && anon >= 0, "clean: %zd %zd", named, anon);
+}
+
 int main(int argc, char **argv)
 {
 	char a[64], b[64], c[64], d[64];
@@ -191,6 +242,14 @@ int main(int argc, char **argv)
 	CHECK_EQ(ipcq_open(&qd, backend, d), 0);
 	kid_end(&kd, SIGKILL);
 
+	/* A create that finds the name taken leaves the queue and its record alone. */
+	{
+		struct ipcq *x = NULL;
+
+		CHECK_EQ(tu_create(&x, backend, a, 4, 64), -EEXIST);
+		if (x)
+			ipcq_close(x);
+	}
 	tu_section("listing: only the dead creator's queue that nobody holds");
 	pass(false, (const char *[]){a, NULL}, all);
 	if (qd)
@@ -212,5 +271,6 @@ int main(int argc, char **argv)
 	pass(false, (const char *[]){b, c, NULL}, (const char *[]){b, c, NULL});
 	CHECK_EQ(ipcq_unlink(backend, b), 0);
 	CHECK_EQ(ipcq_unlink(backend, c), 0);
+	kill_in_create();
 	return tu_end();
 }
