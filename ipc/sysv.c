@@ -1005,6 +1005,16 @@ static int clean_tmp(int dfd, const char *leaf, ipcq_clean_fn fn, void *ctx)
 	if (sscanf(leaf, ".new-%d-", &pid) != 1 || __ipcq_proc_alive(pid, 0))
 		return 0;
 	fd = openat(dfd, leaf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/*
+	 * queue_new()'s file stays read-locked while the unkillable child that
+	 * makes the queue runs on after its creator's death (it shares the
+	 * descriptor table): removing the file then, before its note, left
+	 * the queue that child was about to make for good.
+	 */
+	if (fd >= 0 && __ipcq_ofd_unheld(fd, false) == -EAGAIN) {
+		close(fd);
+		return 0;
+	}
 	if (fd >= 0) {
 		if (rec_parse(fd, &r) == 0) {
 			msqid = r.msqid;
