@@ -170,6 +170,16 @@ static int size_axis(const struct draw_ctx *x, const char *name, const long *siz
 	return fclose(f) ? -errno : 0;
 }
 
+/* size_axis, and XMIN, XMAX in data/NAME.vars: the size axis of a picture.  0 or -errno. */
+static int size_axis_vars(const struct draw_ctx *x, const char *name, const long *sizes, size_t n)
+{
+	double xmin = 1, xmax = 2;
+
+	if (size_axis(x, name, sizes, n, &xmin, &xmax) < 0)
+		return -errno;
+	return write_vars(x, name, 2, "XMIN", xmin, "XMAX", xmax);
+}
+
 static const struct rep_cell *find(const struct draw_ctx *x, const char *mode, const char *backend,
 				   long size, int p, int c, const char *placement)
 {
@@ -398,7 +408,6 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 	long *sizes = NULL, *fsizes = NULL;
 	size_t ns = 0, nfs;
 	char blist[BLIST_LEN] = "";
-	double xmin, xmax;
 
 	if (!pl) {
 		not_drawn(p, "no latency cell measured");
@@ -461,9 +470,7 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 			goto io;
 		add_word(blist, sizeof(blist), "floor");
 	}
-	if (size_axis(x, p->name, sizes, ns, &xmin, &xmax) < 0 ||
-	    write_vars(x, p->name, 2, "XMIN", xmin, "XMAX", xmax) < 0 ||
-	    write_text(x, p->name, 2, blist, pl) < 0)
+	if (size_axis_vars(x, p->name, sizes, ns) < 0 || write_text(x, p->name, 2, blist, pl) < 0)
 		goto io;
 	plot(x, p);
 	free(sizes);
@@ -483,7 +490,6 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 	size_t ns = 0;
 	int pp = 1, cc = 1;
 	char blist[BLIST_LEN] = "", pc[32];
-	double xmin, xmax;
 
 	if (!pl) {
 		not_drawn(p, "no throughput cell measured");
@@ -534,8 +540,7 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 			goto io;
 	}
 	snprintf(pc, sizeof(pc), "%dx%d", pp, cc);
-	if (size_axis(x, p->name, sizes, ns, &xmin, &xmax) < 0 ||
-	    write_vars(x, p->name, 2, "XMIN", xmin, "XMAX", xmax) < 0 ||
+	if (size_axis_vars(x, p->name, sizes, ns) < 0 ||
 	    write_text(x, p->name, 3, blist, pl, pc) < 0)
 		goto io;
 	plot(x, p);
@@ -904,7 +909,6 @@ static void pic_overhead(struct draw_ctx *x)
 	long *sizes;
 	size_t ns = 0;
 	char bb[BLIST_LEN] = "", bf[BLIST_LEN] = "";
-	double xmin, xmax;
 
 	if (!pl) {
 		not_drawn(p, "no latency cell measured");
@@ -948,9 +952,87 @@ static void pic_overhead(struct draw_ctx *x)
 		return;
 	}
 	ns = uniq_sizes(sizes, ns);
-	if (size_axis(x, p->name, sizes, ns, &xmin, &xmax) < 0 ||
-	    write_vars(x, p->name, 2, "XMIN", xmin, "XMAX", xmax) < 0 ||
-	    write_text(x, p->name, 3, bb, bf, pl) < 0)
+	if (size_axis_vars(x, p->name, sizes, ns) < 0 || write_text(x, p->name, 3, bb, bf, pl) < 0)
+		goto io;
+	plot(x, p);
+	free(sizes);
+	return;
+io:
+	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	free(sizes);
+}
+
+/*
+ * One panel of cpu_per_msg: for each backend, data/NAME_BACKEND.csv with
+ * size,cpu_ns,cpu_util of its ok 1 x 1 MODE cells at PL that have a CPU
+ * figure, sorted by size; the backends drawn go into BLIST, the sizes into
+ * SIZES from *NS on.  Returns 0 or -errno.
+ */
+static int cpu_panel(struct draw_ctx *x, const char *name, const char *mode, const char *pl,
+		     char *blist, size_t len, long *sizes, size_t *ns)
+{
+	long *mine = sizes + *ns;
+	size_t n = 0;
+
+	for (size_t i = 0; pl && i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (ok_at(c, mode, pl) && c->producers == 1 && c->consumers == 1 && c->cpu_ns > 0)
+			mine[n++] = c->size;
+	}
+	n = uniq_sizes(mine, n);
+	for (size_t b = 0; b < x->nbackends; b++) {
+		FILE *f = NULL;
+
+		for (size_t s = 0; s < n; s++) {
+			const struct rep_cell *c = find(x, mode, x->backends[b], mine[s], 1, 1, pl);
+
+			if (!c || !(c->cpu_ns > 0))
+				continue;
+			if (!f && !(f = open_series(x, name, x->backends[b], blist, len)))
+				return -errno;
+			put_row(f, c->size, c->cpu_ns, c->cpu_util);
+		}
+		if (f && fclose(f))
+			return -errno;
+	}
+	*ns += n;
+	return 0;
+}
+
+/*
+ * CPU time of all a cell's processes per message against size: latency
+ * cells (per round trip) on the left, 1 x 1 throughput cells on the right,
+ * each at its own main placement.
+ */
+static void pic_cpu_per_msg(struct draw_ctx *x)
+{
+	struct rep_picture *p = new_pic(x, "cpu_per_msg", "CPU time per message against size");
+	const char *pll = choose_placement(x, "latency", x->placement);
+	const char *plt = choose_placement(x, "throughput", x->placement);
+	char bl[BLIST_LEN] = "", bt[BLIST_LEN] = "";
+	long *sizes;
+	size_t ns = 0;
+
+	if (!x->run->have_cpu) {
+		not_drawn(p, "the run has no CPU columns");
+		return;
+	}
+	/* Both panels' sizes: twice the room of one per cell. */
+	sizes = calloc(2 * x->run->ncells + 1, sizeof(*sizes));
+	if (!sizes)
+		goto io;
+	if (cpu_panel(x, "cpu_per_msg_lat", "latency", pll, bl, sizeof(bl), sizes, &ns) < 0 ||
+	    cpu_panel(x, "cpu_per_msg_tput", "throughput", plt, bt, sizeof(bt), sizes, &ns) < 0)
+		goto io;
+	if (!bl[0] && !bt[0]) {
+		not_drawn(p, "no ok latency or 1×1 throughput cell has CPU values");
+		free(sizes);
+		return;
+	}
+	ns = uniq_sizes(sizes, ns);
+	if (size_axis_vars(x, p->name, sizes, ns) < 0 ||
+	    write_text(x, p->name, 4, bl, bt, pll ? pll : "", plt ? plt : "") < 0)
 		goto io;
 	plot(x, p);
 	free(sizes);
@@ -1053,7 +1135,7 @@ int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const
 	snprintf(path, sizeof(path), "%s/data", outdir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	x.pics = calloc(8, sizeof(*x.pics));
+	x.pics = calloc(9, sizeof(*x.pics)); /* every pic_* below */
 	if (!x.pics)
 		return -ENOMEM;
 	x.backends = rep_run_backends(run, &x.nbackends);
@@ -1068,6 +1150,7 @@ int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const
 	pic_placement(&x);
 	pic_latency_cdf(&x);
 	pic_overhead(&x);
+	pic_cpu_per_msg(&x);
 	if (cmp)
 		pic_compare(&x);
 	free(x.backends);

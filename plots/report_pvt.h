@@ -35,7 +35,11 @@ struct rep_cell {
 	int producers, consumers; /* 1..REP_MAX_PROCS */
 	double repetitions, messages, seconds, msgs_per_s, bytes_per_s, cv;
 	double lat[LAT_N];
-	double *reps; /* per-repetition values of the cell's metric (benchmarks.json) */
+	/* CPU of all the cell's processes over the timed part (NAN: not measured, or an old run) */
+	double cpu_ns;	 /* CPU ns per message, per round trip for latency, floor and bare cells */
+	double cpu_util; /* CPU-seconds per wall-second: 2.0 is two cores busy */
+	double csw;	 /* context switches per message or round trip */
+	double *reps;	 /* per-repetition values of the cell's metric (benchmarks.json) */
 	size_t nreps, capreps;
 };
 
@@ -53,7 +57,12 @@ struct rep_run {
 	size_t nhist;
 	const struct rep_cell **by_key; /* every cell sorted by rep_cell_same's key, then row */
 	json_t *env;			/* NULL when env.json is absent */
-	bool have_bench;		/* benchmarks.json with per-repetition values was read */
+	/* env.json's harness_ns_per_msg, checked and sorted by size (none in older runs) */
+	long *harness_size;
+	double *harness_ns;
+	size_t nharness;
+	bool have_cpu; /* results.csv has the CPU columns (cpu_ns_per_msg, cpu_util, csw_per_msg) */
+	bool have_bench; /* benchmarks.json with per-repetition values was read */
 	bool have_hist;
 	bool have_topology;
 };

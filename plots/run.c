@@ -18,6 +18,13 @@ static const char *const result_cols[] = {
 };
 enum { NRESULT_COLS = sizeof(result_cols) / sizeof(result_cols[0]) };
 
+/*
+ * The CPU columns that newer runs append after those above: all three or
+ * none (a run written before they existed).  Empty where not measured.
+ */
+static const char *const cpu_cols[] = {"cpu_ns_per_msg", "cpu_util", "csw_per_msg"};
+enum { NCPU_COLS = sizeof(cpu_cols) / sizeof(cpu_cols[0]) };
+
 static const char *const hist_cols[] = {"mode",	     "backend",	  "size",
 					"placement", "bucket_ns", "count"};
 
@@ -64,6 +71,18 @@ static int parse_num(const char *s, double *out)
 	while (*end == ' ')
 		end++;
 	return (*end || errno == ERANGE) ? -EINVAL : 0;
+}
+
+/*
+ * A CPU figure: empty (not measured: NAN), else a finite number >= 0.
+ * Anything else is refused, not shown as missing: a run that says "inf" CPU
+ * per message is broken, and the reader should hear so.
+ */
+static int parse_cpu(const char *s, double *out)
+{
+	if (parse_num(s, out) < 0)
+		return -EINVAL;
+	return (*s && !(isfinite(*out) && *out >= 0)) ? -EINVAL : 0;
 }
 
 /* "64", "4K", "4KiB", "1M": bytes; -1 when it is none of those. */
@@ -201,12 +220,28 @@ static int count_backend(const char **seen, size_t *n, const char *b, const char
 	return 0;
 }
 
+/* The CPU columns of row R into C (NAN each when the run has none). */
+static int load_cpu(const struct rep_csv *csv, size_t r, const int *cidx, bool have,
+		    struct rep_cell *c, const char *path, char *err, size_t errlen)
+{
+	double *v[NCPU_COLS] = {&c->cpu_ns, &c->cpu_util, &c->csw};
+
+	for (size_t k = 0; k < NCPU_COLS; k++) {
+		const char *s = have ? rep_csv_get(csv, r, cidx[k]) : "";
+
+		if (parse_cpu(s, v[k]) < 0)
+			return refuse(err, errlen, path, r + 2, cpu_cols[k], s,
+				      "empty, or a finite number >= 0");
+	}
+	return 0;
+}
+
 static int load_results(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	struct rep_csv csv;
 	const char *seen[REP_MAX_BACKENDS];
 	size_t nseen = 0;
-	int idx[NRESULT_COLS];
+	int idx[NRESULT_COLS], cidx[NCPU_COLS];
 	int ret = rep_csv_read(&csv, path, err, errlen);
 
 	if (ret < 0)
@@ -214,6 +249,13 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 	ret = require_cols(&csv, result_cols, NRESULT_COLS, idx, path, err, errlen);
 	if (ret < 0)
 		goto out;
+	for (size_t k = 0; k < NCPU_COLS; k++)
+		run->have_cpu |= rep_csv_col(&csv, cpu_cols[k]) >= 0;
+	if (run->have_cpu) {
+		ret = require_cols(&csv, cpu_cols, NCPU_COLS, cidx, path, err, errlen);
+		if (ret < 0)
+			goto out;
+	}
 	run->cells = calloc(csv.nrows ? csv.nrows : 1, sizeof(*run->cells));
 	if (!run->cells) {
 		ret = -ENOMEM;
@@ -276,6 +318,9 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 				goto out;
 			}
 		}
+		ret = load_cpu(&csv, r, cidx, run->have_cpu, c, path, err, errlen);
+		if (ret < 0)
+			goto out;
 	}
 out:
 	rep_csv_free(&csv);
@@ -568,6 +613,115 @@ static int load_bench(struct rep_run *run, const char *path, char *err, size_t e
 	return 0;
 }
 
+#define REP_MAX_HARNESS 1024 /* sizes in harness_ns_per_msg: a run measures a handful */
+
+/* A message size as env.json's keys spell it: decimal digits, no leading zero, 63 bits. */
+static long parse_dec_size(const char *s)
+{
+	size_t n = strlen(s);
+	char *end;
+	long v;
+
+	if (n == 0 || n > 19 || strspn(s, "0123456789") != n || (s[0] == '0' && n > 1))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	return (errno || *end) ? -1 : v;
+}
+
+static int env_refuse(char *err, size_t errlen, const char *path, const char *key,
+		      const char *allowed)
+{
+	snprintf(err, errlen, "%s: \"%s\" is not allowed; allowed: %s", path, key, allowed);
+	return -EINVAL;
+}
+
+/* A number of env.json that must be finite and >= 0 (jansson refuses NaN and inf already). */
+static bool env_num_ok(const json_t *v)
+{
+	return json_is_number(v) && isfinite(json_number_value(v)) && json_number_value(v) >= 0;
+}
+
+struct harness_ent {
+	long size;
+	double ns;
+};
+
+static int cmp_harness(const void *a, const void *b)
+{
+	const struct harness_ent *x = a, *y = b;
+
+	return (x->size > y->size) - (x->size < y->size);
+}
+
+/* harness_ns_per_msg: {"64": 12.5, ...}, read into run->harness_* sorted by size. */
+static int load_harness(struct rep_run *run, const json_t *h, const char *path, char *err,
+			size_t errlen)
+{
+	struct harness_ent *e;
+	const char *allowed = "an object of message sizes in bytes (decimal digits) to ns, each "
+			      "a finite number >= 0";
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	if (!json_is_object(h) || json_object_size(h) > REP_MAX_HARNESS)
+		return env_refuse(err, errlen, path, "harness_ns_per_msg", allowed);
+	e = calloc(json_object_size(h) + 1, sizeof(*e));
+	run->harness_size = calloc(json_object_size(h) + 1, sizeof(*run->harness_size));
+	run->harness_ns = calloc(json_object_size(h) + 1, sizeof(*run->harness_ns));
+	if (!e || !run->harness_size || !run->harness_ns) {
+		free(e);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_object_foreach((json_t *)h, k, v)
+	{
+		e[n].size = parse_dec_size(k);
+		if (e[n].size < 0 || !env_num_ok(v)) {
+			char buf[64];
+
+			snprintf(err, errlen,
+				 "%s: harness_ns_per_msg: '%s' is not allowed; allowed: %s", path,
+				 shown(k, buf, sizeof(buf)), allowed);
+			free(e);
+			return -EINVAL;
+		}
+		e[n++].ns = json_number_value(v);
+	}
+	qsort(e, n, sizeof(*e), cmp_harness);
+	for (size_t i = 0; i < n; i++) {
+		run->harness_size[i] = e[i].size;
+		run->harness_ns[i] = e[i].ns;
+	}
+	run->nharness = n;
+	free(e);
+	return 0;
+}
+
+/*
+ * The keys of env.json the report computes with, checked like results.csv:
+ * clocksource a string (shown escaped, never drawn), tsc_invariant a
+ * boolean, timer_cost_ns a number >= 0, harness_ns_per_msg by size.  Each
+ * may be absent (older runs, other architectures).
+ */
+static int check_env(struct rep_run *run, const char *path, char *err, size_t errlen)
+{
+	const json_t *v;
+
+	v = json_object_get(run->env, "clocksource");
+	if (v && !json_is_string(v))
+		return env_refuse(err, errlen, path, "clocksource", "a string");
+	v = json_object_get(run->env, "tsc_invariant");
+	if (v && !json_is_boolean(v))
+		return env_refuse(err, errlen, path, "tsc_invariant", "true or false");
+	v = json_object_get(run->env, "timer_cost_ns");
+	if (v && !env_num_ok(v))
+		return env_refuse(err, errlen, path, "timer_cost_ns", "a finite number >= 0");
+	v = json_object_get(run->env, "harness_ns_per_msg");
+	return v ? load_harness(run, v, path, err, errlen) : 0;
+}
+
 static bool exists(const char *dir, const char *name, char *path, size_t len)
 {
 	struct stat st;
@@ -631,6 +785,9 @@ int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen)
 				 run->env ? "not a JSON object" : jerr.text);
 			return -EINVAL;
 		}
+		ret = check_env(run, path, err, errlen);
+		if (ret < 0)
+			return ret;
 	}
 	run->have_topology = exists(dir, "topology.xml", path, sizeof(path));
 	return 0;
@@ -655,6 +812,8 @@ void rep_run_free(struct rep_run *run)
 	}
 	free(run->cells);
 	free(run->by_key);
+	free(run->harness_size);
+	free(run->harness_ns);
 	free(run->hist);
 	free(run->dir);
 	json_decref(run->env);

@@ -19,6 +19,10 @@ static const char *const env_keys[][2] = {
 	{"numa_nodes", "NUMA nodes"},
 	{"topology", "topology"},
 	{"governor", "governor"},
+	{"clocksource", "clocksource"},
+	{"tsc_invariant", "invariant TSC"},
+	{"timer", "timer"},
+	{"timer_cost_ns", "clock read (ns)"},
 	{"ipc_limits", "IPC limits"},
 	{"compiler", "compiler"},
 	{"cflags", "flags"},
@@ -73,7 +77,17 @@ static void fmt_bps(double v, char *buf, size_t len)
 /* The cells of one table row, as text (both writers escape them their own way). */
 struct row_text {
 	char size[32], pc[32], p50[32], p99[32], max[32], msgs[32], bytes[40], cv[32], reps[16];
+	char cpu[32], util[32], csw[32]; /* shown when the run has the CPU columns */
 };
+
+/* CPU-seconds per wall-second: 1.96 */
+static void fmt_util(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "–");
+	else
+		snprintf(buf, len, "%.2f", v);
+}
 
 static void row_text(const struct rep_cell *c, struct row_text *t)
 {
@@ -92,6 +106,12 @@ static void row_text(const struct rep_cell *c, struct row_text *t)
 		snprintf(t->reps, sizeof(t->reps), "–");
 	else
 		snprintf(t->reps, sizeof(t->reps), "%.0f", c->repetitions);
+	rep_fmt_ns(c->cpu_ns, t->cpu, sizeof(t->cpu));
+	fmt_util(c->cpu_util, t->util, sizeof(t->util));
+	if (isnan(c->csw))
+		snprintf(t->csw, sizeof(t->csw), "–");
+	else
+		snprintf(t->csw, sizeof(t->csw), "%.3g", c->csw);
 }
 
 static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_t *failed)
@@ -192,8 +212,14 @@ static bool glance_build(const struct rep_run *run, struct glance *g)
 	return g->n > 0;
 }
 
-/* Text of one glance row: p50, p99, msgs/s, bytes/s, x floor, and the reason when not ok. */
-static void glance_text(const struct glance_row *r, char t[5][48], const char **why)
+enum { GLANCE_COLS = 9, GLANCE_CPU = 5 /* the first CPU column */ };
+
+/*
+ * Text of one glance row: p50, p99, msgs/s, bytes/s, x floor, then CPU per
+ * round trip and CPU util of the latency cell, CPU per message and CPU util
+ * of the throughput cell; and the reason when not ok.
+ */
+static void glance_text(const struct glance_row *r, char t[GLANCE_COLS][48], const char **why)
 {
 	const struct rep_cell *l = r->lat && rep_cell_ok(r->lat) ? r->lat : NULL;
 	const struct rep_cell *p = r->tput && rep_cell_ok(r->tput) ? r->tput : NULL;
@@ -206,12 +232,86 @@ static void glance_text(const struct glance_row *r, char t[5][48], const char **
 		snprintf(t[4], 48, "–");
 	else
 		snprintf(t[4], 48, r->vs_floor >= 10 ? "%.0f×" : "%.2g×", r->vs_floor);
+	rep_fmt_ns(l ? l->cpu_ns : NAN, t[5], 48);
+	fmt_util(l ? l->cpu_util : NAN, t[6], 48);
+	rep_fmt_ns(p ? p->cpu_ns : NAN, t[7], 48);
+	fmt_util(p ? p->cpu_util : NAN, t[8], 48);
 	*why = "";
 	if (r->lat && !rep_cell_ok(r->lat))
 		*why = r->lat->note;
 	else if (r->tput && !rep_cell_ok(r->tput))
 		*why = r->tput->note;
 }
+
+/* Column headers of the glance table's CPU columns: which cell each figure is of. */
+static const char *const glance_cpu_head[GLANCE_COLS - GLANCE_CPU] = {
+	"CPU ns/msg (latency, per round trip)", "CPU util (latency)", "CPU ns/msg (throughput)",
+	"CPU util (throughput)"};
+
+/* ---- Clock and harness (env.json, checked by rep_run_load) ---- */
+
+/* Escapes text for one writer: html_esc or md_esc. */
+typedef void (*esc_fn)(FILE *f, const char *s);
+
+/*
+ * The warnings about the clock, each as PRE, the text through ESC, POST:
+ * a clocksource other than tsc makes every timestamp a slow read, a TSC
+ * that is not invariant may tick at another rate or stop.  Nothing when
+ * env.json does not say (older runs, other architectures).
+ */
+static void clock_warnings(FILE *f, const struct rep_run *run, esc_fn esc, const char *pre,
+			   const char *post)
+{
+	const json_t *cs = run->env ? json_object_get(run->env, "clocksource") : NULL;
+	const json_t *inv = run->env ? json_object_get(run->env, "tsc_invariant") : NULL;
+	const json_t *tc = run->env ? json_object_get(run->env, "timer_cost_ns") : NULL;
+	char buf[128];
+
+	if (json_is_string(cs) && strcmp(json_string_value(cs), "tsc") != 0) {
+		fputs(pre, f);
+		esc(f, "the clocksource is ");
+		esc(f, json_string_value(cs));
+		if (json_is_number(tc))
+			snprintf(buf, sizeof(buf),
+				 ", not tsc: every latency includes a slow clock read: %.0f ns "
+				 "(timer_cost_ns)",
+				 json_number_value(tc));
+		else
+			snprintf(buf, sizeof(buf),
+				 ", not tsc: every latency includes a slow clock read (its cost "
+				 "was not measured)");
+		esc(f, buf);
+		fputs(post, f);
+	}
+	if (json_is_false(inv)) {
+		fputs(pre, f);
+		esc(f, "the TSC is not invariant (constant_tsc and nonstop_tsc are not both in "
+		       "/proc/cpuinfo): its rate may follow the CPU frequency or stop in idle "
+		       "states, and times read from it may be wrong");
+		fputs(post, f);
+	}
+}
+
+/*
+ * Text of harness row I: size, ns per message, the time per message of the
+ * shm 1 x 1 throughput cell of that size at PL, and the harness's share of it.
+ */
+static void harness_text(const struct rep_run *run, size_t i, const char *pl, char t[4][48])
+{
+	const struct rep_cell *c =
+		pl ? lookup(run, "throughput", "shm", run->harness_size[i], pl) : NULL;
+	double per = c && rep_cell_ok(c) && c->msgs_per_s > 0 ? 1e9 / c->msgs_per_s : NAN;
+
+	rep_size_label(run->harness_size[i], t[0], 48);
+	rep_fmt_ns(run->harness_ns[i], t[1], 48);
+	rep_fmt_ns(per, t[2], 48);
+	if (isnan(per))
+		snprintf(t[3], 48, "–");
+	else
+		snprintf(t[3], 48, "%.1f%%", 100 * run->harness_ns[i] / per);
+}
+
+static const char harness_title[] = "harness: encode+verify per message, no queue";
 
 /* ---- HTML ---- */
 
@@ -252,6 +352,7 @@ static const char css[] =
 	"td.faster{background:#e3f6ee;color:#05603a}td.slower{background:#fde8e0;color:#9a3412}\n"
 	"figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\n"
 	"figcaption{font-size:.9em;color:#555}.why{color:#8a6d00}\n"
+	".warn{background:#fff3cd;border:1px solid #e0b000;padding:.4em .6em}\n"
 	"pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\n";
 
 static void html_env(FILE *f, const struct rep_run *run)
@@ -274,6 +375,37 @@ static void html_env(FILE *f, const struct rep_run *run)
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);
+	clock_warnings(f, run, html_esc, "<p class=\"warn\"><strong>Warning:</strong> ", ".</p>\n");
+}
+
+static void html_harness(FILE *f, const struct rep_run *run)
+{
+	const char *pl = rep_main_placement(run, "throughput");
+
+	if (!run->nharness)
+		return;
+	fputs("<h2>Harness cost</h2>\n<p>", f);
+	html_esc(f, harness_title);
+	fputs(": the benchmark's own work on each message, measured alone; share: of the time per "
+	      "message of the shm throughput cell (1×1",
+	      f);
+	if (pl) {
+		fputs(", ", f);
+		html_esc(f, pl);
+	}
+	fputs(") at that size.</p>\n<table>\n<tr><th>size</th><th>encode+verify per msg</th>"
+	      "<th>shm 1×1 time per msg</th><th>share of shm</th></tr>\n",
+	      f);
+	for (size_t i = 0; i < run->nharness; i++) {
+		char t[4][48];
+
+		harness_text(run, i, pl, t);
+		fprintf(f,
+			"<tr><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+			"<td class=\"n\">%s</td></tr>\n",
+			t[0], t[1], t[2], t[3]);
+	}
+	fputs("</table>\n", f);
 }
 
 static void html_glance(FILE *f, const struct rep_run *run)
@@ -289,19 +421,22 @@ static void html_glance(FILE *f, const struct rep_run *run)
 	fprintf(f, "<p>%s messages, one producer and one consumer, placement ", sl);
 	html_esc(f, g.placement);
 	fputs(".</p>\n<table>\n<tr><th>backend</th><th>p50 round trip</th><th>p99 round trip</th>"
-	      "<th>msgs/s</th><th>bytes/s</th><th>p50 ÷ floor</th><th>note</th></tr>\n",
+	      "<th>msgs/s</th><th>bytes/s</th><th>p50 ÷ floor</th>",
 	      f);
+	for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
+		fprintf(f, "<th>%s</th>", glance_cpu_head[k]);
+	fputs("<th>note</th></tr>\n", f);
 	for (size_t i = 0; i < g.n; i++) {
-		char t[5][48];
+		char t[GLANCE_COLS][48];
 		const char *why;
 
 		glance_text(&g.row[i], t, &why);
 		fputs("<tr><td>", f);
 		html_esc(f, g.row[i].backend);
-		fprintf(f,
-			"</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-			"<td class=\"n\">%s</td><td class=\"n\">%s</td><td>",
-			t[0], t[1], t[2], t[3], t[4]);
+		fputs("</td>", f);
+		for (int k = 0; k < (run->have_cpu ? GLANCE_COLS : GLANCE_CPU); k++)
+			fprintf(f, "<td class=\"n\">%s</td>", t[k]);
+		fputs("<td>", f);
 		html_esc(f, why);
 		fputs("</td></tr>\n", f);
 	}
@@ -320,8 +455,11 @@ static void html_results(FILE *f, const struct rep_run *run)
 		run->ncells, ok, skipped, failed);
 	fputs("<table>\n<tr><th>mode</th><th>backend</th><th>size</th><th>P×C</th>"
 	      "<th>placement</th><th>status</th><th>p50</th><th>p99</th><th>max</th>"
-	      "<th>msgs/s</th><th>bytes/s</th><th>cv</th><th>reps</th><th>note</th></tr>\n",
+	      "<th>msgs/s</th><th>bytes/s</th><th>cv</th><th>reps</th>",
 	      f);
+	if (run->have_cpu)
+		fputs("<th>CPU/msg</th><th>CPU util</th><th>csw/msg</th>", f);
+	fputs("<th>note</th></tr>\n", f);
 	for (size_t i = 0; i < run->ncells; i++) {
 		const struct rep_cell *c = &run->cells[i];
 		struct row_text t;
@@ -341,8 +479,14 @@ static void html_results(FILE *f, const struct rep_run *run)
 		fprintf(f,
 			"</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
 			"<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-			"<td class=\"n\">%s</td><td>",
+			"<td class=\"n\">%s</td>",
 			t.p50, t.p99, t.max, t.msgs, t.bytes, t.cv, t.reps);
+		if (run->have_cpu)
+			fprintf(f,
+				"<td class=\"n\">%s</td><td class=\"n\">%s</td>"
+				"<td class=\"n\">%s</td>",
+				t.cpu, t.util, t.csw);
+		fputs("<td>", f);
 		html_esc(f, c->note);
 		fputs("</td></tr>\n", f);
 	}
@@ -492,6 +636,7 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 	}
 	fputs("<h2>At a glance</h2>\n", f);
 	html_glance(f, run);
+	html_harness(f, run);
 	fputs("<h2>Pictures</h2>\n", f);
 	html_pictures(f, pics, npics, false);
 	fputs("<h2>Results</h2>\n", f);
@@ -515,11 +660,12 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 
 /* ---- Markdown ---- */
 
-/* Text in a paragraph or a table cell: one line, no markup of its own. */
+/* Text in a paragraph or a table cell: one line, no markup of its own (no link either). */
 static void md_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '|' || *s == '\\' || *s == '*' || *s == '`' || *s == '<')
+		if (*s == '|' || *s == '\\' || *s == '*' || *s == '`' || *s == '<' || *s == '[' ||
+		    *s == ']')
 			fputc('\\', f);
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
 	}
@@ -576,8 +722,12 @@ static void md_results(FILE *f, const struct rep_run *run)
 		"over repetitions).\n\n",
 		run->ncells, ok, skipped, failed);
 	fputs("| mode | backend | size | P×C | placement | status | p50 | p99 | max | msgs/s | "
-	      "bytes/s | cv | reps | note |\n"
-	      "|---|---|--:|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n",
+	      "bytes/s | cv | reps | ",
+	      f);
+	fputs(run->have_cpu
+		      ? "CPU/msg | CPU util | csw/msg | note |\n"
+			"|---|---|--:|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n"
+		      : "note |\n|---|---|--:|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n",
 	      f);
 	for (size_t i = 0; i < run->ncells; i++) {
 		const struct rep_cell *c = &run->cells[i];
@@ -595,8 +745,36 @@ static void md_results(FILE *f, const struct rep_run *run)
 		md_esc(f, c->status);
 		fprintf(f, "%s | %s | %s | %s | %s | %s | %s | %s | ", bad ? "**" : "", t.p50,
 			t.p99, t.max, t.msgs, t.bytes, t.cv, t.reps);
+		if (run->have_cpu)
+			fprintf(f, "%s | %s | %s | ", t.cpu, t.util, t.csw);
 		md_esc(f, c->note);
 		fputs(" |\n", f);
+	}
+}
+
+static void md_harness(FILE *f, const struct rep_run *run)
+{
+	const char *pl = rep_main_placement(run, "throughput");
+
+	if (!run->nharness)
+		return;
+	fputs("\n## Harness cost\n\n", f);
+	md_esc(f, harness_title);
+	fputs(": the benchmark's own work on each message, measured alone; share: of the time per "
+	      "message of the shm throughput cell (1×1",
+	      f);
+	if (pl) {
+		fputs(", ", f);
+		md_esc(f, pl);
+	}
+	fputs(") at that size.\n\n| size | encode+verify per msg | shm 1×1 time per msg | "
+	      "share of shm |\n|--:|--:|--:|--:|\n",
+	      f);
+	for (size_t i = 0; i < run->nharness; i++) {
+		char t[4][48];
+
+		harness_text(run, i, pl, t);
+		fprintf(f, "| %s | %s | %s | %s |\n", t[0], t[1], t[2], t[3]);
 	}
 }
 
@@ -623,6 +801,7 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 			md_esc(f, buf);
 			fputs(" |\n", f);
 		}
+		clock_warnings(f, run, md_esc, "\n**Warning:** ", ".\n");
 	} else {
 		fputs("The run has no env.json: the machine is unknown.\n", f);
 	}
@@ -668,22 +847,31 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 		fprintf(f, "%s messages, one producer and one consumer, placement ", sl);
 		md_esc(f, g.placement);
 		fputs(".\n\n| backend | p50 round trip | p99 round trip | msgs/s | bytes/s | "
-		      "p50 ÷ floor | note |\n|---|--:|--:|--:|--:|--:|---|\n",
+		      "p50 ÷ floor | ",
 		      f);
+		for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
+			fprintf(f, "%s | ", glance_cpu_head[k]);
+		fputs("note |\n|---|--:|--:|--:|--:|--:|", f);
+		for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
+			fputs("--:|", f);
+		fputs("---|\n", f);
 		for (size_t i = 0; i < g.n; i++) {
-			char t[5][48];
+			char t[GLANCE_COLS][48];
 			const char *why;
 
 			glance_text(&g.row[i], t, &why);
 			fputs("| ", f);
 			md_esc(f, g.row[i].backend);
-			fprintf(f, " | %s | %s | %s | %s | %s | ", t[0], t[1], t[2], t[3], t[4]);
+			fputs(" | ", f);
+			for (int k = 0; k < (run->have_cpu ? GLANCE_COLS : GLANCE_CPU); k++)
+				fprintf(f, "%s | ", t[k]);
 			md_esc(f, why);
 			fputs(" |\n", f);
 		}
 	} else {
 		fputs("No cell was measured.\n", f);
 	}
+	md_harness(f, run);
 	fputs("\n## Pictures\n\n", f);
 	for (size_t i = 0; i < npics; i++) {
 		const struct rep_picture *p = &pics[i];
