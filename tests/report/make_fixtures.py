@@ -15,6 +15,9 @@ Fixtures:
   cmp-same/     the same code run twice: other draws from the same distribution
   notarun/      a directory that is not a run
   missingcol/   results.csv without the lat_p99_ns column
+  cpu/          a run with the CPU columns (cpu_ns_per_msg, cpu_util, csw_per_msg), the
+                clock and harness keys of env.json, and bare cells for every backend
+                (shm, packet pipe) plus the stream pipe (pipe-stream); one placement
 """
 import json
 import math
@@ -27,6 +30,7 @@ import sys
 COLUMNS = ("mode,backend,size,producers,consumers,placement,status,repetitions,messages,"
            "seconds,msgs_per_s,bytes_per_s,lat_min_ns,lat_mean_ns,lat_p50_ns,lat_p90_ns,"
            "lat_p99_ns,lat_p999_ns,lat_max_ns,cv,note").split(",")
+CPU_COLUMNS = ["cpu_ns_per_msg", "cpu_util", "csw_per_msg"]
 
 # Round-trip p50 in ns at 8 bytes across cores (same-l3), and per-byte cost.
 LAT_BASE = {"pipe": 24000.0, "sysv": 19000.0, "mqueue": 21000.0, "shm": 9000.0}
@@ -177,12 +181,12 @@ class Run:
                 e.update({k: g5(fn([st[k] for st in stats])) for k in stats[0]})
                 self.bench.append(e)
 
-    def write(self, d, env, bench=True, hist=True):
+    def write(self, d, env, bench=True, hist=True, columns=COLUMNS):
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "results.csv"), "w") as f:
-            f.write(",".join(COLUMNS) + "\n")
+            f.write(",".join(columns) + "\n")
             for r in self.rows:
-                f.write(",".join(fmt(r[c]) for c in COLUMNS) + "\n")
+                f.write(",".join(fmt(r.get(c)) for c in columns) + "\n")
         if hist:
             with open(os.path.join(d, "histograms.csv"), "w") as f:
                 f.write("mode,backend,size,placement,bucket_ns,count\n")
@@ -244,6 +248,16 @@ def floor_ns(size, placement):
     return base + size / 64 * 6.0
 
 
+def throughput_1x1(run, b, sizes, pl, factor=1.0):
+    """Streaming cells of backend B at each size; sizes over the kernel's limit skipped."""
+    for s in sizes:
+        if s > 8192 and b in LIMIT_SKIP:
+            run.skip("throughput", b, s, 1, 1, pl, "skipped", LIMIT_SKIP[b])
+            continue
+        per_msg = 1.0 / TPUT_BASE[b] + s * (0.35e-9 if b != "shm" else 0.12e-9)
+        run.throughput(b, s, 1, 1, pl, (1.0 / per_msg) * factor)
+
+
 def make_normal(d):
     run = Run(1, 3)
     sizes = [8, 64, 1024, 4096, 65536]
@@ -267,12 +281,7 @@ def make_normal(d):
                         continue
                     run.latency("bare", b, s, pl, (LAT_BASE[b] + LAT_PER_BYTE[b] * s) * BARE_GAIN)
         for b in backends:
-            for s in szs:
-                if s > 8192 and b in LIMIT_SKIP:
-                    run.skip("throughput", b, s, 1, 1, pl, "skipped", LIMIT_SKIP[b])
-                    continue
-                per_msg = 1.0 / TPUT_BASE[b] + s * (0.35e-9 if b != "shm" else 0.12e-9)
-                run.throughput(b, s, 1, 1, pl, (1.0 / per_msg) * (0.8 if pl == "same-cpu" else 1))
+            throughput_1x1(run, b, szs, pl, 0.8 if pl == "same-cpu" else 1)
             if pl == "same-l3":
                 for p, c, f in ((2, 1, 1.15), (1, 2, 0.9), (2, 2, 1.05)):
                     per_msg = 1.0 / TPUT_BASE[b] + 64 * 0.35e-9
@@ -339,6 +348,64 @@ def make_compare(base_d, slow_d, same_d):
                          rev="slow123" if mult > 1 else "3f2c1a9"), hist=False)
 
 
+# CPU-seconds per wall-second: both sides of a shm cell spin, the kernel queues sleep.
+CPU_UTIL = {"latency": {"pipe": 0.62, "pipe-stream": 0.6, "sysv": 0.55, "mqueue": 0.58,
+                        "shm": 1.96, "floor": 2.0},
+            "throughput": {"pipe": 1.4, "sysv": 1.3, "mqueue": 1.35, "shm": 1.98}}
+# Context switches per message or round trip.
+CSW = {"pipe": 2.0, "pipe-stream": 2.0, "sysv": 2.1, "mqueue": 2.05, "shm": 0.0004,
+       "floor": 0.0001}
+HARNESS_NS = {"64": 12.5, "1024": 61.0, "4096": 180.0, "16384": 700.0, "65536": 2900.0}
+
+
+def add_cpu(rows):
+    """The CPU columns of every ok cell; skipped and failed cells leave them empty."""
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        kind = "throughput" if r["mode"] == "throughput" else "latency"
+        util = CPU_UTIL[kind][r["backend"]]
+        # Wall time per message: the mean round trip, or the inverse of the rate.
+        wall = r["lat_mean_ns"] if kind == "latency" else 1e9 / r["msgs_per_s"]
+        r["cpu_ns_per_msg"] = g5(util * wall)
+        r["cpu_util"] = util
+        r["csw_per_msg"] = CSW[r["backend"]] * (0.15 if kind == "throughput" else 1)
+
+
+def make_cpu(d):
+    run = Run(5, 3)
+    pl = "same-l3"
+    sizes = [64, 1024, 4096, 65536]
+    backends = ["pipe", "sysv", "mqueue", "shm"]
+    run.latency("floor", "floor", 64, pl, floor_ns(64, pl))
+    for b in backends:
+        for s in sizes:
+            if s > 8192 and b in LIMIT_SKIP:
+                run.skip("latency", b, s, 1, 1, pl, "skipped", LIMIT_SKIP[b])
+                continue
+            run.latency("latency", b, s, pl, LAT_BASE[b] + LAT_PER_BYTE[b] * s)
+    # Bare loops: one per backend (pipe in packet mode like the backend, a minimal
+    # SPSC ring for shm), and the stream pipe beside them.
+    for b in backends + ["pipe-stream"]:
+        q = "pipe" if b == "pipe-stream" else b
+        for s in sizes:
+            if s > 8192 and q in LIMIT_SKIP:
+                run.skip("bare", b, s, 1, 1, pl, "skipped", LIMIT_SKIP[q])
+                continue
+            gain = BARE_GAIN * (0.97 if b == "pipe-stream" else 1)
+            run.latency("bare", b, s, pl, (LAT_BASE[q] + LAT_PER_BYTE[q] * s) * gain, hist=False)
+    for b in backends:
+        throughput_1x1(run, b, sizes, pl)
+        run.throughput(b, 64, 2, 2, pl, 1.1 / (1.0 / TPUT_BASE[b] + 64 * 0.35e-9))
+    run.skip("throughput", "mqueue", 4096, 2, 2, pl, "failed",
+             "consumer 1: message 77 of producer 0 corrupt at byte 4095")
+    add_cpu(run.rows)
+    e = env("ipcbench run --profile quick --repetitions 3")
+    e.update(clocksource="tsc", tsc_invariant=True, timer="clock_gettime(CLOCK_MONOTONIC) via vDSO",
+             timer_cost_ns=17.9, harness_ns_per_msg=HARNESS_NS)
+    run.write(d, e, columns=COLUMNS + CPU_COLUMNS)
+
+
 def make_bad(root):
     d = os.path.join(root, "notarun")
     os.makedirs(d, exist_ok=True)
@@ -363,6 +430,7 @@ def main():
     make_single(os.path.join(root, "single"))
     make_compare(*(os.path.join(root, n) for n in ("cmp-base", "cmp-slow", "cmp-same")))
     make_bad(root)
+    make_cpu(os.path.join(root, "cpu"))
 
 
 if __name__ == "__main__":

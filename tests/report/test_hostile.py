@@ -3,7 +3,8 @@
 """`ipcbench report` on hostile or huge run directories.  Exit 0 pass, 1 fail, 77 skip.
 
 usage: test_hostile.py CASE DRIVER
-  CASE: inject_csv | inject_compare | inject_text | quoting | bounds | big | scale
+  CASE: inject_csv | inject_compare | inject_text | quoting | bounds | big | scale |
+        cpu_columns | env_keys | clocksource
   DRIVER: the ipcbench binary followed by the word "report"
 
 A run is shared and compared: nothing written into one may run a command
@@ -214,6 +215,108 @@ def case_bounds(driver, tmp):
         bad(driver, run, [col], "%s %s" % (col, v))
     run = edit(tmp, "single", "histograms.csv", "size", "9007199254740993K", lambda r: True)
     bad(driver, run, ["size"], "histogram size")
+
+
+CPU_COLS = ("cpu_ns_per_msg", "cpu_util", "csw_per_msg")
+
+
+def case_cpu_columns(driver, tmp):
+    """The CPU columns hold a finite number >= 0 or nothing; all three or none."""
+    for col in CPU_COLS:
+        for v in ("abc", "1e400", "inf", "-inf", "nan", "-1", "-0.5", "12 34", "1,5", p0()):
+            run = edit(tmp, "cpu", "results.csv", col, v, lambda r: r["mode"] == "throughput")
+            bad(driver, run, ["results.csv", col, "allowed"], "%s %r" % (col, v))
+        # Empty: not measured, drawn as missing.
+        run = edit(tmp, "cpu", "results.csv", col, "", lambda r: r["status"] == "ok", True)
+        rc, _, err = tr.run_report(driver, run, "--svg-only")
+        check(rc == 0, "%s empty everywhere: exit %d: %s" % (col, rc, err))
+    for col in CPU_COLS:
+        run = fresh(tmp, "cpu", "edited")
+        rows, header = read_rows(run)
+        header = [h for h in header if h != col]
+        for r in rows:
+            del r[col]
+        write_rows(run, rows, header)
+        bad(driver, run, ["missing column", col], "without %s" % col)
+
+
+def p0():
+    return payloads()[0]
+
+
+def edit_env(tmp, **keys):
+    """A copy of the cpu fixture whose env.json has KEYS (None: removed)."""
+    run = fresh(tmp, "cpu", "env")
+    path = os.path.join(run, "env.json")
+    with open(path) as f:
+        env = json.load(f)
+    for k, v in keys.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    with open(path, "w") as f:
+        json.dump(env, f)
+    return run
+
+
+def case_env_keys(driver, tmp):
+    """clocksource, tsc_invariant, timer_cost_ns and harness_ns_per_msg are checked."""
+    for k, v in (("clocksource", 5), ("clocksource", ["tsc"]), ("clocksource", {"a": 1}),
+                 ("clocksource", False), ("tsc_invariant", "yes"), ("tsc_invariant", 1),
+                 ("tsc_invariant", "true"), ("timer_cost_ns", "17"), ("timer_cost_ns", -1),
+                 ("timer_cost_ns", [1]), ("harness_ns_per_msg", [12.5]),
+                 ("harness_ns_per_msg", "64: 12.5"), ("harness_ns_per_msg", 5)):
+        bad(driver, edit_env(tmp, **{k: v}), ["env.json", k, "allowed"], "%s = %r" % (k, v))
+    # Keys that are not sizes, values that are not costs.
+    for key in ("abc", "-64", "64K", "064", "", "6 4", "1e3", "0x40", "99999999999999999999",
+                "<b>64</b>", p0(), "64\n"):
+        bad(driver, edit_env(tmp, harness_ns_per_msg={"64": 12.5, key: 1.0}),
+            ["harness_ns_per_msg", "allowed"], "harness key %r" % key)
+    for val in ("12", -1, -0.001, None, {}, [], True):
+        bad(driver, edit_env(tmp, harness_ns_per_msg={"64": val}),
+            ["harness_ns_per_msg", "allowed"], "harness value %r" % val)
+    # JSON has no NaN: a run that writes one is not read at all.
+    run = edit_env(tmp)
+    with open(os.path.join(run, "env.json")) as f:
+        text = f.read()
+    with open(os.path.join(run, "env.json"), "w") as f:
+        f.write(text.replace('"64": 12.5', '"64": NaN'))
+    bad(driver, run, ["env.json"], "harness NaN")
+    # Large but finite, zero, and every key absent: all fine.
+    for keys in ({"harness_ns_per_msg": {"0": 0, "64": 1e300}},
+                 {"clocksource": None, "tsc_invariant": None, "timer_cost_ns": None,
+                  "harness_ns_per_msg": None}):
+        rc, _, err = tr.run_report(driver, edit_env(tmp, **keys), "--svg-only")
+        check(rc == 0, "%s: exit %d: %s" % (keys, rc, err))
+
+
+def case_clocksource(driver, tmp):
+    """The clocksource is text: escaped in index.html and summary.md, never in gnuplot."""
+    evil = payloads() + ["<script>alert(1)</script>", "**bold** | `code` [link](http://x) \\",
+                         "hpet\n# Injected heading\n", "&lt;b&gt;"]
+    for i, cs in enumerate(evil):
+        run = edit_env(tmp, clocksource=cs)
+        rc, _, err = tr.run_report(driver, run)
+        nothing_ran("clocksource #%d" % i)
+        if not check(rc == 0, "clocksource #%d: exit %d: %s" % (i, rc, err)):
+            continue
+        rep = os.path.join(run, "report")
+        with open(os.path.join(rep, "index.html")) as f:
+            page = f.read()
+        with open(os.path.join(rep, "summary.md")) as f:
+            md = f.read()
+        check("slow clock read" in page and "slow clock read" in md, "#%d: no warning" % i)
+        check("<script>" not in page and "<b>" not in page and "&lt;b&gt;" not in page.replace(
+            "&amp;lt;b&amp;gt;", ""), "#%d: clocksource not escaped in index.html" % i)
+        check(not any(ln.startswith("# Injected") for ln in md.split("\n")),
+              "#%d: the clocksource made a heading in summary.md" % i)
+        check("[link](" not in md and "`code`" not in md and "**bold**" not in md,
+              "#%d: the clocksource is markup in summary.md" % i)
+        # Nothing of it reaches the pictures' data (what gnuplot reads).
+        for fn in os.listdir(os.path.join(rep, "data")):
+            with open(os.path.join(rep, "data", fn), errors="replace") as f:
+                check(cs.strip() not in f.read(), "#%d: the clocksource is in data/%s" % (i, fn))
 
 
 def limit_stack():

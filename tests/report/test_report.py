@@ -3,7 +3,8 @@
 """`ipcbench report` on the committed fixtures.  Exit 0 pass, 1 fail, 77 skip.
 
 usage: test_report.py CASE DRIVER
-  CASE: normal | skipfail | single | compare | badinput
+  CASE: normal | nonfinite | floor64 | skipfail | single | compare | badinput | cpu |
+        cpu_old | clock
   DRIVER: the command that runs `ipcbench report ARGS...`: the ipcbench binary
           followed by the word "report"
 
@@ -12,6 +13,7 @@ written into the run directory, never into the source tree.
 """
 import csv
 import html.parser
+import json
 import os
 import shutil
 import struct
@@ -323,6 +325,204 @@ def expect_bad(driver, args, runs, words, code=2, env=None):
             no_leftovers(r)
             if not before[r]:
                 check(not os.path.exists(os.path.join(r, "report")), "%s: report left" % r)
+
+
+def fmt_ns(v):
+    """rep_fmt_ns: 23.4 µs, 105 ns, 1.25 ms."""
+    if v >= 1e6:
+        return "%.3g ms" % (v / 1e6)
+    if v >= 1e3:
+        return "%.3g µs" % (v / 1e3)
+    return "%.3g ns" % v
+
+
+def size_label(size):
+    """rep_size_label for the fixtures' sizes: 64 B, 4 KiB."""
+    size = int(size)
+    return "%d KiB" % (size // 1024) if size >= 1024 and size % 1024 == 0 else "%d B" % size
+
+
+def md_table(md, section):
+    """The rows of the first table in summary.md's SECTION, as lists of stripped cells."""
+    start = md.index("## %s\n" % section)
+    end = md.find("\n## ", start + 1)
+    lines = [ln for ln in md[start:end if end >= 0 else len(md)].split("\n")
+             if ln.startswith("|")]
+    return [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines]
+
+
+def read_series(data, prefix):
+    """data/PREFIX_<backend>.csv of a picture: {(backend, size): [values...]}."""
+    got = {}
+    for fn in os.listdir(data):
+        if fn.startswith(prefix + "_") and fn.endswith(".csv"):
+            b = fn[len(prefix) + 1:-4]
+            with open(os.path.join(data, fn)) as f:
+                for line in f:
+                    size, *vals = line.strip().split(",")
+                    got[(b, int(size))] = vals
+    return got
+
+
+CPU_PICS = ["latency_vs_size", "throughput_vs_size", "throughput_vs_pc", "latency_percentiles",
+            "latency_cdf", "overhead", "cpu_per_msg"]
+
+
+def case_cpu(driver, tmp):
+    """A run with the CPU columns, clock and harness keys, and a bare cell per backend."""
+    (run,) = copy(tmp, "cpu")
+    rc, out, err = run_report(driver, run)
+    check(rc == 0, "cpu: exit %d: %s" % (rc, err))
+    res = check_report(run, CPU_PICS, ["placement"], err)
+    if not res:
+        return
+    rows, page, md = res
+    data = os.path.join(run, "report", "data")
+    ok11 = [r for r in rows if r["status"] == "ok" and r["placement"] == "same-l3" and
+            r["producers"] == "1" and r["consumers"] == "1"]
+    # The picture draws each 1x1 cell's measured CPU figures, nothing else.
+    for kind, mode in (("lat", "latency"), ("tput", "throughput")):
+        want = {(r["backend"], int(r["size"])): (float(r["cpu_ns_per_msg"]), float(r["cpu_util"]))
+                for r in ok11 if r["mode"] == mode}
+        got = read_series(data, "cpu_per_msg_" + kind)
+        check(set(got) == set(want), "cpu_per_msg %s: cells %s, want %s" %
+              (kind, sorted(got), sorted(want)))
+        for k, (ns, util) in want.items():
+            v = got.get(k)
+            check(v is not None and abs(float(v[0]) / ns - 1) < 1e-4 and
+                  abs(float(v[1]) / util - 1) < 1e-4,
+                  "cpu_per_msg %s %s: drawn %s, measured %s %s" % (kind, k, v, ns, util))
+    # Shown in index.html and summary.md like every picture.
+    check('src="cpu_per_msg.svg"' in page and "](cpu_per_msg.svg)" in md,
+          "cpu_per_msg not listed in index.html and summary.md")
+    # Overhead: every backend with a bare cell, shm included; the stream pipe has no
+    # ipcq backend of its own, so no line there.
+    bare = {(r["backend"], int(r["size"])): float(r["lat_p50_ns"]) for r in rows
+            if r["mode"] == "bare" and r["status"] == "ok"}
+    lat = {(r["backend"], int(r["size"])): float(r["lat_p50_ns"]) for r in ok11
+           if r["mode"] == "latency"}
+    got = read_series(data, "overhead")
+    with open(os.path.join(data, "overhead.txt")) as f:
+        bb = f.read().split("\t")[1].split()
+    check(bb == ["pipe", "sysv", "mqueue", "shm"], "overhead ÷ bare draws %s" % bb)
+    for k, v in lat.items():
+        g = got.get(k)
+        check(g is not None and k in bare and abs(float(g[0]) / (v / bare[k]) - 1) < 1e-4,
+              "overhead %s ÷ bare: drawn %s, want %s" % (k, g, k in bare and v / bare[k]))
+    check(not any(b == "pipe-stream" for b, _ in got), "overhead draws pipe-stream")
+    # The stream pipe is in the results table, with its CPU figures.
+    ps = [r for r in rows if r["backend"] == "pipe-stream" and r["status"] == "ok"]
+    table = md_table(md, "Results")
+    head = table[0]
+    check(head[13:16] == ["CPU/msg", "CPU util", "csw/msg"], "results table header %s" % head)
+    check(len(ps) == 4, "the fixture has %d pipe-stream cells" % len(ps))
+    for r in ps:
+        line = [t for t in table if t[1] == "pipe-stream" and t[2] == size_label(r["size"])]
+        check(len(line) == 1 and line[0][13] == fmt_ns(float(r["cpu_ns_per_msg"])),
+              "results table: pipe-stream %s: %s" % (r["size"], line))
+    # At a glance: CPU per message and CPU util of the latency and the throughput cell.
+    g = md_table(md, "At a glance")
+    check(g[0][6:10] == ["CPU ns/msg (latency, per round trip)", "CPU util (latency)",
+                         "CPU ns/msg (throughput)", "CPU util (throughput)"],
+          "glance header %s" % g[0])
+    check("<th>CPU ns/msg (latency, per round trip)</th>" in page, "glance: no CPU in index.html")
+    for b in ("pipe", "sysv", "mqueue", "shm"):
+        l = [r for r in ok11 if r["mode"] == "latency" and r["backend"] == b and r["size"] == "64"][0]
+        t = [r for r in ok11 if r["mode"] == "throughput" and r["backend"] == b and r["size"] == "64"][0]
+        want = [fmt_ns(float(l["cpu_ns_per_msg"])), "%.2f" % float(l["cpu_util"]),
+                fmt_ns(float(t["cpu_ns_per_msg"])), "%.2f" % float(t["cpu_util"])]
+        line = [x for x in g if x[0] == b]
+        check(len(line) == 1 and line[0][6:10] == want, "glance %s: %s, want %s" %
+              (b, line, want))
+    # The harness cost by size, with its share of the shm 1x1 throughput cell.
+    with open(os.path.join(run, "env.json")) as f:
+        harness = json.load(f)["harness_ns_per_msg"]
+    shm = {int(r["size"]): 1e9 / float(r["msgs_per_s"]) for r in ok11
+           if r["mode"] == "throughput" and r["backend"] == "shm"}
+    h = md_table(md, "Harness cost")
+    check("harness: encode+verify per message, no queue" in page and
+          "harness: encode+verify per message, no queue" in md, "no harness table")
+    check(len(h) == 2 + len(harness), "harness table: %s" % h)
+    for size, ns in sorted(harness.items(), key=lambda kv: int(kv[0])):
+        sz = int(size)
+        share = "%.1f%%" % (100 * ns / shm[sz]) if sz in shm else "–"
+        line = [x for x in h if x[0] == size_label(sz)]
+        check(len(line) == 1 and line[0][1] == fmt_ns(ns) and line[0][3] == share,
+              "harness %s: %s, want %s %s" % (size, line, fmt_ns(ns), share))
+    # The machine section says which clock; tsc: no warning.
+    check("<th>clocksource</th><td>tsc</td>" in page and "| clocksource | tsc |" in md,
+          "clocksource not shown")
+    check("<th>invariant TSC</th><td>yes</td>" in page, "TSC invariance not shown")
+    check("Warning" not in page and "Warning" not in md, "a warning with clocksource tsc")
+
+
+def case_cpu_old(driver, tmp):
+    """A run without the CPU columns draws as before; --compare works both ways."""
+    new, old = copy(tmp, "cpu", "normal")
+    rc, out, err = run_report(driver, old)
+    check(rc == 0, "old run: exit %d: %s" % (rc, err))
+    res = check_report(old, ALL_PICS, ["cpu_per_msg"], err)
+    if res:
+        rows, page, md = res
+        check("the run has no CPU columns" in page and "the run has no CPU columns" in md,
+              "the old run does not say why cpu_per_msg is missing")
+        check("CPU ns/msg" not in page and "CPU util" not in md and "CPU/msg" not in md,
+              "the old run shows CPU columns")
+        check("Harness cost" not in page and "Harness cost" not in md, "old run: harness table")
+        check("Warning" not in page and "clocksource" not in page, "old run: clock shown")
+    for cur, base in ((new, old), (old, new)):
+        rc, out, err = run_report(driver, cur, "--compare", base)
+        check(rc == 0, "compare %s with %s: exit %d: %s" % (cur, base, rc, err))
+        with open(os.path.join(cur, "report", "compare.csv"), newline="") as f:
+            got = list(csv.DictReader(f))
+        check(len(got) > 20, "compare %s with %s: %d cells" % (cur, base, len(got)))
+        drawn = os.path.isfile(os.path.join(cur, "report", "cpu_per_msg.svg"))
+        check(drawn == (cur == new), "compare: cpu_per_msg drawn: %s" % drawn)
+        check(os.path.isfile(os.path.join(cur, "report", "compare.svg")), "compare.svg missing")
+
+
+def case_clock(driver, tmp):
+    """A clocksource other than tsc, or a TSC that is not invariant, is a visible warning."""
+    for cs, inv, cost, want in (("hpet", True, 1234.4, ["the clocksource is hpet", "1234 ns"]),
+                                ("tsc", False, 17.9, ["the TSC is not invariant"]),
+                                ("acpi_pm", False, None, ["the clocksource is acpi_pm",
+                                                          "the TSC is not invariant"]),
+                                (None, None, 17.9, [])):
+        run = os.path.join(tmp, "clock")
+        if os.path.exists(run):
+            shutil.rmtree(run)
+        shutil.copytree(os.path.join(FIXTURES, "cpu"), run)
+        with open(os.path.join(run, "env.json")) as f:
+            env = json.load(f)
+        for k, v in (("clocksource", cs), ("tsc_invariant", inv), ("timer_cost_ns", cost)):
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        with open(os.path.join(run, "env.json"), "w") as f:
+            json.dump(env, f)
+        rc, _, err = run_report(driver, run, "--svg-only")
+        what = "clocksource %s, invariant %s, cost %s" % (cs, inv, cost)
+        check(rc == 0, "%s: exit %d: %s" % (what, rc, err))
+        with open(os.path.join(run, "report", "index.html")) as f:
+            page = f.read()
+        with open(os.path.join(run, "report", "summary.md")) as f:
+            md = f.read()
+        machine = md[md.index("## Machine"):md.index("## Command")]
+        html_machine = page[page.index("<h2>Machine</h2>"):page.index("<h2>Command</h2>")]
+        if cs and cs != "tsc":
+            w = "every latency includes a slow clock read"
+            check(w in machine and w in html_machine, "%s: no slow-clock warning" % what)
+            if cost:
+                check("slow clock read: %.0f ns" % cost in machine, "%s: cost not shown" % what)
+        for w in want:
+            check(w in machine and w in html_machine, "%s: %r not in the machine section" %
+                  (what, w))
+        check(("Warning" in page) == bool(want) and ("**Warning:**" in md) == bool(want),
+              "%s: warning shown: %s, want %s" % (what, "Warning" in page, bool(want)))
+        nwarn = bool(cs and cs != "tsc") + (inv is False)
+        check(page.count('class="warn"') == nwarn and md.count("**Warning:**") == nwarn,
+              "%s: %d warnings, want %d" % (what, page.count('class="warn"'), nwarn))
 
 
 def case_badinput(driver, tmp):
