@@ -52,12 +52,18 @@ int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts);
  * Attaches to the named queue @name of @backend, created by any process of
  * the same user.  Returns 0 and sets *out, or:
  *   -ENOENT   no such queue
- *   -EINVAL   unknown backend, bad name
+ *   -EINVAL   unknown backend, bad name; shm: not a ring, or its header is
+ *             damaged
  *   -EACCES   the object of that name is not ours alone: another user owns
  *             it (or one of its files), or its mode lets group or others in.
  *             Refused also where the kernel would let us in (root, a 0666
  *             object): a queue of the same user is the contract
  *   or another kernel error.
+ * A named shm ring is a file in /dev/shm: a process of the same user that
+ * shrinks it (ftruncate) after it was opened makes every process using the
+ * ring die of SIGBUS at its next access to the lost pages; the library
+ * installs no signal handler that could turn this into an error.  Anonymous
+ * shm rings are sealed against it.
  */
 int ipcq_open(struct ipcq **out, const char *backend, const char *name);
 
@@ -69,6 +75,9 @@ int ipcq_open(struct ipcq **out, const char *backend, const char *name);
  *   -ETIMEDOUT queue still full after timeout_ns > 0
  *   -EINVAL   NULL msg with len > 0, or timeout_ns < -1
  *   -EIDRM    the queue was removed under us
+ *   -EBADMSG  shm: the ring's shared words are impossible (damaged, or a
+ *             hostile peer of the same user wrote them); returned at once,
+ *             or at the latest when the wait sleeps for the first time
  */
 int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
 
@@ -79,6 +88,8 @@ int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
  *   -EAGAIN   queue empty and timeout_ns == IPCQ_NOWAIT
  *   -ETIMEDOUT queue still empty after timeout_ns > 0
  *   -EIDRM    the queue was removed under us
+ *   -EBADMSG  shm: as for ipcq_put(); a message whose length word is beyond
+ *             msg_max is dropped (the next get goes on with the next one)
  */
 ssize_t ipcq_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);
 

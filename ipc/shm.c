@@ -10,9 +10,18 @@
  * but unfinished by a process killed by SIGKILL is repaired by a waiter once
  * its claimant is certainly dead (repair()).
  *
- * Anonymous queues live in a memfd that is closed once mapped: the ring
- * reaches children through fork() and vanishes with the last mapping, also
- * when its processes die by SIGKILL.  Named queues are /dev/shm/ipcq.s.<name>.
+ * Anonymous queues live in a memfd, sealed against resizing and closed once
+ * mapped: the ring reaches children through fork() and vanishes with the
+ * last mapping, also when its processes die by SIGKILL.  Named queues are
+ * /dev/shm/ipcq.s.<name>, opened only when the file is the caller's alone.
+ *
+ * The ring's words are shared with every process of the user, so none of
+ * them is trusted: a state no healthy interleaving produces (a seq from the
+ * future or the past, a length beyond msg_max, head and tail further apart
+ * than the ring) makes the call fail with -EBADMSG (seq_live()), every loop
+ * is bounded, timeouts hold whatever the ring holds, and indices are masked
+ * and pids only passed to kill(0) and /proc.  What cannot be caught: a
+ * peer that shrinks a named ring's file (shm_open_q()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -210,39 +219,131 @@ static inline void shm_wake(struct shm_priv *p, struct shm_wait *w)
 }
 
 /*
- * One attempt to put: 0 or -EAGAIN (full).  A producer killed by SIGKILL
- * between its claim and its publish leaves an intent (before the CAS) and an
- * owner tag (after it) by which a waiter repairs the slot: see repair().
- * No system call and, with the message's pages touched first, rarely a page
- * fault between claim and publish.
+ * Which words a healthy ring can show, and so which ones it cannot.
+ *
+ * Read with @idx (tail for producers, head for consumers) still at @pos, the
+ * slot at @pos holds one of three seqs, as d = seq - pos:
+ *   producers  d = 0 free; -cap: the last lap's producer has claimed it and
+ *              not yet published; 1 - cap: published, not yet consumed;
+ *   consumers  d = 1 published; 0: not yet published; 1 - cap: the last
+ *              lap's consumer has claimed it and is still reading.
+ * Anything else needs the index to have moved past @pos: seq only grows,
+ * each seq is written (with release) by a thread that had seen the index
+ * beyond pos, and we read seq with acquire before re-reading the index, so
+ * a re-read that finds the index still at @pos and a seq outside these
+ * three proves the ring damaged.  Likewise tail - head lies in [0, cap]
+ * when head is read before tail for the lower bound and after it for the
+ * upper one (idx_check()).
+ *
+ * Every loop is bounded: a peer that keeps moving an index (or a ring of
+ * holes) makes an attempt give up after SHM_TRIES rounds with -EAGAIN, and
+ * the caller's wait then honours its deadline.  A healthy attempt loses a
+ * round only to a peer that won one, so SHM_TRIES lost in a row do not
+ * happen in practice; if they did, the attempt would just look full or
+ * empty once.
+ */
+#define SHM_TRIES 256
+
+/* One of the three seqs above, for role @get at a current index. */
+static inline bool seq_live(uint64_t seq, uint64_t pos, uint64_t cap, bool get)
+{
+	int64_t d = (int64_t)(seq - pos);
+
+	return get ? d == 1 || d == 0 || d == (int64_t)(1 - cap)
+		   : d == 0 || d == -(int64_t)cap || d == (int64_t)(1 - cap);
+}
+
+/*
+ * The slot at @pos showed a seq no healthy ring shows with @idx at @pos.
+ * Returns the index to retry from when it moved meanwhile (or the slot is
+ * live after all), -EBADMSG when it did not: the ring is damaged.  Acquire
+ * on the first re-read: a current index bounds the seq we read next from
+ * below (the claims up to it were made after their slots' publishes).
+ */
+static __attribute__((noinline)) int slot_odd(struct shm_priv *p, _Atomic uint64_t *idx,
+					      uint64_t *pos, bool get)
+{
+	uint64_t now = atomic_load_explicit(idx, memory_order_acquire), seq;
+
+	if (now != *pos)
+		goto moved;
+	seq = atomic_load_explicit(&shm_slot(p, now)->seq, memory_order_acquire);
+	if (seq_live(seq, now, p->mask + 1, get))
+		return 0;
+	now = atomic_load_explicit(idx, memory_order_relaxed);
+	if (now == *pos)
+		return -EBADMSG;
+moved:
+	*pos = now;
+	return 0;
+}
+
+/*
+ * The slot at *@pos is not ours to take, yet not full or empty either:
+ * mostly another thread took it first.  Sets *@pos to where @idx is now;
+ * returns 0, or -EBADMSG when @idx has not moved (slot_odd()).
+ */
+static inline int retry_from(struct shm_priv *p, _Atomic uint64_t *idx, uint64_t *pos, bool get)
+{
+	uint64_t now = atomic_load_explicit(idx, memory_order_relaxed);
+
+	if (unlikely(now == *pos) && slot_odd(p, idx, &now, get) < 0)
+		return -EBADMSG;
+	*pos = now;
+	return 0;
+}
+
+/* In the waits only: head and tail out of each other's reach. */
+static int idx_check(struct shm_priv *p)
+{
+	uint64_t h = atomic_load_explicit(p->head, memory_order_acquire);
+	uint64_t t = atomic_load_explicit(p->tail, memory_order_acquire);
+	uint64_t h2 = atomic_load_explicit(p->head, memory_order_acquire);
+
+	if ((int64_t)(t - h) < 0 || (int64_t)(t - h2) > (int64_t)(p->mask + 1))
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * One attempt to put: 0, -EAGAIN (full, or SHM_TRIES rounds lost) or
+ * -EBADMSG.  A producer killed by SIGKILL between its claim and its publish
+ * leaves an intent (before the CAS) and an owner tag (after it) by which a
+ * waiter repairs the slot: see repair().  No system call and, with the
+ * message's pages touched first, rarely a page fault between claim and
+ * publish.
  */
 static inline int try_put(struct shm_priv *p, const void *msg, size_t len)
 {
 	_Atomic uint64_t *in = intent_word(p);
 	uint64_t pos = atomic_load_explicit(p->tail, memory_order_relaxed);
+	uint64_t cap = p->mask + 1;
 	struct shm_slot *s;
 
-	for (;;) {
+	for (unsigned tries = 0;;) {
 		s = shm_slot(p, pos);
 		/* acquire: the consumer that freed this slot is done reading it. */
 		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - pos);
 
-		if (dif == 0) {
+		if (likely(dif == 0)) {
 			intend(in, pos, SHM_OWN_PUT);
 			/*
 			 * release: publishes our intent to whoever sees the new
 			 * tail; the CAS only arbitrates ownership, seq orders data.
+			 * On failure pos is the tail now.
 			 */
-			if (atomic_compare_exchange_weak_explicit(p->tail, &pos, pos + 1,
-								  memory_order_release,
-								  memory_order_relaxed))
+			if (likely(atomic_compare_exchange_weak_explicit(p->tail, &pos, pos + 1,
+									 memory_order_release,
+									 memory_order_relaxed)))
 				break;
-		} else if (dif < 0) {
+		} else if (likely((uint64_t)(dif + (int64_t)cap) <= 1)) {
 			return -EAGAIN; /* the slot still holds the previous lap */
-		} else {
-			pos = atomic_load_explicit(p->tail, memory_order_relaxed);
+		} else if (retry_from(p, p->tail, &pos, false) < 0) {
+			return -EBADMSG;
 		}
+		if (unlikely(++tries == SHM_TRIES))
+			return -EAGAIN;
 	}
 	atomic_store_explicit(&s->owner, owner_tag(pos, SHM_OWN_PUT), memory_order_relaxed);
 	atomic_store_explicit(&s->len, len, memory_order_relaxed);
@@ -254,47 +355,61 @@ static inline int try_put(struct shm_priv *p, const void *msg, size_t len)
 	return 0;
 }
 
-/* One attempt to get: the length, or -EAGAIN (empty).  Skips repaired holes. */
+/* Gives the slot at @pos, read, back to the producers of its next lap. */
+static inline void slot_free(struct shm_priv *p, struct shm_slot *s, uint64_t pos)
+{
+	/* release: the producer of the next lap sees our read done. */
+	atomic_store_explicit(&s->seq, pos + p->mask + 1, memory_order_release);
+	shm_wake(p, p->not_full);
+}
+
+/*
+ * One attempt to get: the length, -EAGAIN (empty, or SHM_TRIES rounds lost)
+ * or -EBADMSG (a damaged ring; a slot whose length is beyond msg_max is
+ * freed, its message dropped).  Skips repaired holes.
+ */
 static inline ssize_t try_get(struct shm_priv *p, void *buf)
 {
 	_Atomic uint64_t *in = intent_word(p);
 	uint64_t pos = atomic_load_explicit(p->head, memory_order_relaxed);
+	uint64_t cap = p->mask + 1;
 	struct shm_slot *s;
 	uint64_t len;
 
-	for (;;) {
+	for (unsigned tries = 0;;) {
 		s = shm_slot(p, pos);
 		/* acquire: pairs with the producer's publish of this slot. */
 		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 		int64_t dif = (int64_t)(seq - (pos + 1));
 
-		if (dif < 0)
-			return -EAGAIN; /* not published yet */
-		if (dif == 0)
+		if (likely(dif == 0)) {
 			intend(in, pos, SHM_OWN_GET);
-		/* release: as in try_put(), for our intent */
-		if (dif > 0 || !atomic_compare_exchange_weak_explicit(p->head, &pos, pos + 1,
-								      memory_order_release,
-								      memory_order_relaxed)) {
-			pos = atomic_load_explicit(p->head, memory_order_relaxed);
-			continue;
+			/* release: as in try_put(), for our intent */
+			if (likely(atomic_compare_exchange_weak_explicit(p->head, &pos, pos + 1,
+									 memory_order_release,
+									 memory_order_relaxed))) {
+				atomic_store_explicit(&s->owner, owner_tag(pos, SHM_OWN_GET),
+						      memory_order_relaxed);
+				len = atomic_load_explicit(&s->len, memory_order_relaxed);
+				if (likely(len <= p->msg_max))
+					break;
+				/* a dead producer's slot made a hole, or a length no producer wrote */
+				slot_free(p, s, pos);
+				if (len != SHM_HOLE)
+					return -EBADMSG; /* never overrun buf */
+				pos = atomic_load_explicit(p->head, memory_order_relaxed);
+			}
+		} else if (likely(dif == -1 || dif == -(int64_t)cap)) {
+			return -EAGAIN; /* not published yet */
+		} else if (retry_from(p, p->head, &pos, true) < 0) {
+			return -EBADMSG;
 		}
-		atomic_store_explicit(&s->owner, owner_tag(pos, SHM_OWN_GET), memory_order_relaxed);
-		len = atomic_load_explicit(&s->len, memory_order_relaxed);
-		if (likely(len != SHM_HOLE))
-			break;
-		/* a dead producer's slot, repaired: free it and go on */
-		atomic_store_explicit(&s->seq, pos + p->mask + 1, memory_order_release);
-		shm_wake(p, p->not_full);
-		pos = atomic_load_explicit(p->head, memory_order_relaxed);
+		if (unlikely(++tries == SHM_TRIES))
+			return -EAGAIN;
 	}
-	if (unlikely(len > p->msg_max)) /* a corrupt peer never overruns buf */
-		len = p->msg_max;
 	if (len) /* buf may be NULL when msg_max is 0 */
 		memcpy(buf, s->data, len);
-	/* release: the producer of the next lap sees our read done. */
-	atomic_store_explicit(&s->seq, pos + p->mask + 1, memory_order_release);
-	shm_wake(p, p->not_full);
+	slot_free(p, s, pos);
 	return (ssize_t)len;
 }
 
@@ -501,7 +616,8 @@ static void learn_peer(struct shm_priv *p, struct shm_wait *w)
 }
 
 /*
- * Waits until @op succeeds or @deadline passes (-ETIMEDOUT; never earlier).
+ * Waits until @op succeeds or @deadline passes (-ETIMEDOUT; never earlier),
+ * or fails (-EBADMSG: a damaged ring, also when only its indices show it).
  * Spins first (spin_for()), then sleeps on @w:
  *   read w->seq; set the flag; fence; re-try; FUTEX_WAIT(seq) for one slice.
  * seq is read BEFORE the flag is set: a waker that clears our flag bumps seq
@@ -534,6 +650,10 @@ static ssize_t wait_for(struct shm_priv *p, struct shm_wait *w, int64_t deadline
 		left = __ipcq_left_ns(deadline);
 		if (left == 0)
 			return -ETIMEDOUT;
+		/* a wild head or tail looks empty or full to op(): tell it here */
+		ret = idx_check(p);
+		if (ret < 0)
+			return ret;
 		repair(p, w == p->not_full);
 		if (left < 0 || left > SHM_SLICE_NS)
 			left = SHM_SLICE_NS;
@@ -574,7 +694,7 @@ static int shm_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 
 	touch(msg, len);
 	ret = try_put(p, msg, len);
-	if (likely(ret == 0) || timeout_ns == IPCQ_NOWAIT)
+	if (likely(ret != -EAGAIN) || timeout_ns == IPCQ_NOWAIT)
 		return ret;
 	return (int)wait_for(p, p->not_full, __ipcq_deadline(timeout_ns), io_put, &io);
 }
@@ -588,7 +708,7 @@ static ssize_t shm_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns
 	(void)cap; /* queue.c checked cap >= msg_max */
 	touch_w(buf, p->msg_max);
 	ret = try_get(p, buf);
-	if (likely(ret >= 0) || timeout_ns == IPCQ_NOWAIT)
+	if (likely(ret != -EAGAIN) || timeout_ns == IPCQ_NOWAIT)
 		return ret;
 	return wait_for(p, p->not_empty, __ipcq_deadline(timeout_ns), io_get, &io);
 }
@@ -640,10 +760,10 @@ static int ring_size(size_t msg_max, size_t want, uint64_t *cap, size_t *slot, s
 	return 0;
 }
 
-static void attach(struct ipcq *q, unsigned char *base)
+/* @h: the header, validated (hdr_ok()) or just written; never re-read from the ring. */
+static void attach(struct ipcq *q, unsigned char *base, const struct shm_hdr *h)
 {
 	struct shm_priv *p = shm_priv(q);
-	const struct shm_hdr *h = (const struct shm_hdr *)base;
 
 	p->base = base;
 	p->hdr = (struct shm_hdr *)base;
@@ -662,7 +782,8 @@ static void attach(struct ipcq *q, unsigned char *base)
 	q->msg_max = h->msg_max;
 }
 
-static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want)
+/* @seal: an anonymous ring's memfd, which nobody may resize once made. */
+static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, bool seal)
 {
 	struct statvfs sv;
 	struct shm_hdr *h;
@@ -689,6 +810,14 @@ static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want)
 	while (ret == EINTR);
 	if (ret)
 		return -ret;
+	/*
+	 * A shrunk file raises SIGBUS in every process that then touches the
+	 * lost pages; the seals make the anonymous ring's size final, even for
+	 * someone who reaches its memfd (/proc/<pid>/map_files, a descriptor
+	 * caught before our close).  Named rings: see shm_open_q().
+	 */
+	if (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
 	base = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (base == MAP_FAILED)
 		return -errno;
@@ -700,7 +829,7 @@ static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want)
 	h->slot_size = slot;
 	h->capacity = cap;
 	h->map_size = map;
-	attach(q, base);
+	attach(q, base, h);
 	shm_test_set_pos(shm_priv(q), 0); /* slot i: seq = i; head = tail = 0 */
 	/* release: an opener that sees ready sees the header and the slots. */
 	atomic_store_explicit(&h->ready, 1, memory_order_release);
@@ -732,11 +861,11 @@ static int shm_create(struct ipcq *q, const struct ipcq_opts *opts)
 			return ret;
 		}
 	} else {
-		fd = memfd_create("ipcq.shm", MFD_CLOEXEC);
+		fd = memfd_create("ipcq.shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	}
 	if (fd < 0)
 		return -errno;
-	ret = map_new(q, fd, opts->msg_max, opts->capacity);
+	ret = map_new(q, fd, opts->msg_max, opts->capacity, !opts->name);
 	close(fd); /* the mapping keeps the memory */
 	if (ret < 0 && opts->name)
 		shm_unlink(path);
@@ -764,14 +893,49 @@ static void nap_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Reads a named ring's header into @h and its file's status into @st, with
+ * pread(), never through a mapping: a file shrunk meanwhile fails the open
+ * instead of raising SIGBUS.  Returns 0, -EAGAIN while the header is not
+ * ready (a creator between shm_open() and setting ready), -EACCES when the
+ * file is not ours alone: another user's (root's included), or open to our
+ * group or others, so that nobody else can have written it.
+ */
+static int hdr_read(int fd, struct shm_hdr *h, struct stat *st)
+{
+	ssize_t n;
+
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (st->st_uid != geteuid() || (st->st_mode & 077))
+		return -EACCES;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	do
+		n = pread(fd, h, sizeof(*h), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(*h) || !atomic_load_explicit(&h->ready, memory_order_relaxed))
+		return -EAGAIN;
+	return 0;
+}
+
+/*
+ * A same-user peer with write access can still shrink a named ring's file
+ * after we mapped it (tmpfs files other than memfds cannot be sealed): each
+ * process then gets SIGBUS at its next access beyond the new end, which a
+ * library cannot turn into an error without a SIGBUS handler of its own.
+ * What we check is that the file is ours and big enough when we map it.
+ */
 static int shm_open_q(struct ipcq *q, const char *name)
 {
 	char path[sizeof(SHM_PREFIX) + IPCQ_NAME_MAX];
 	int64_t deadline = __ipcq_deadline(SHM_OPEN_WAIT_NS);
-	struct shm_hdr *h = NULL;
-	unsigned char *base = MAP_FAILED;
+	unsigned char *base;
+	struct shm_hdr h;
 	struct stat st;
-	size_t size = 0;
+	bool seen = false;
 	int fd, ret;
 
 	ret = shm_path(path, sizeof(path), name);
@@ -780,43 +944,43 @@ static int shm_open_q(struct ipcq *q, const char *name)
 	fd = shm_open(path, O_RDWR | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* The creator may be between shm_open() and setting ready: wait a little. */
 	for (;;) {
-		if (fstat(fd, &st) < 0) {
-			ret = -errno;
+		ret = hdr_read(fd, &h, &st);
+		if (ret == 0 && seen)
+			break;
+		if (ret == 0) {
+			/* ready seen: read the words written before it once more, after it */
+			atomic_thread_fence(memory_order_acquire);
+			seen = true;
+			continue;
+		}
+		if (ret != -EAGAIN)
 			goto out;
-		}
-		if ((size_t)st.st_size >= SHM_OFF_SLOTS) {
-			size = (size_t)st.st_size;
-			/* MAP_POPULATE: no page faults later inside a put's claim window */
-			base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-				    fd, 0);
-			if (base == MAP_FAILED) {
-				ret = -errno;
-				goto out;
-			}
-			h = (struct shm_hdr *)base;
-			if (atomic_load_explicit(&h->ready, memory_order_acquire))
-				break;
-			munmap(base, size);
-			base = MAP_FAILED;
-		}
 		if (__ipcq_left_ns(deadline) == 0) {
 			ret = -EINVAL; /* never finished: not a queue we can use */
 			goto out;
 		}
 		nap_ms(1);
 	}
-	if (!hdr_ok(h, size)) {
+	if (!hdr_ok(&h, (size_t)st.st_size)) {
 		ret = -EINVAL;
 		goto out;
 	}
-	attach(q, base);
-	base = MAP_FAILED;
+	/* MAP_POPULATE: no page faults later inside a put's claim window */
+	base = mmap(NULL, h.map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (base == MAP_FAILED) {
+		ret = -errno;
+		goto out;
+	}
+	/*
+	 * acquire: pairs with the creator's release of ready, so that we see
+	 * the slots it set up (pread() is no atomic read).  Its value was
+	 * checked above.
+	 */
+	(void)atomic_load_explicit(&((struct shm_hdr *)base)->ready, memory_order_acquire);
+	attach(q, base, &h);
 	ret = 0;
 out:
-	if (base != MAP_FAILED)
-		munmap(base, size);
 	close(fd);
 	return ret;
 }
