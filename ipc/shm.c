@@ -305,54 +305,74 @@ static int idx_check(struct shm_priv *p)
 	return 0;
 }
 
+/* A round of an attempt lost (or a hole skipped): go on from the index now. */
+#define SHM_RETRY (-EINPROGRESS)
+
+/*
+ * One round of a put at *@pos: 0, -EAGAIN (full), -EBADMSG, or SHM_RETRY
+ * with *@pos where to go on.  A producer killed by SIGKILL between its
+ * claim and its publish leaves an intent (before the CAS) and an owner tag
+ * (after it) by which a waiter repairs the slot: see repair().  No system
+ * call and, with the message's pages touched first, rarely a page fault
+ * between claim and publish.
+ */
+static inline __attribute__((always_inline)) int
+put_round(struct shm_priv *p, const void *msg, size_t len, _Atomic uint64_t *in, uint64_t *pos)
+{
+	struct shm_slot *s = shm_slot(p, *pos);
+	/* acquire: the consumer that freed this slot is done reading it. */
+	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+	int64_t dif = (int64_t)(seq - *pos);
+
+	if (likely(dif == 0)) {
+		intend(in, *pos, SHM_OWN_PUT);
+		/*
+		 * release: publishes our intent to whoever sees the new tail;
+		 * the CAS only arbitrates ownership, seq orders data.  On
+		 * failure *pos is the tail now.
+		 */
+		if (unlikely(!atomic_compare_exchange_weak_explicit(
+			    p->tail, pos, *pos + 1, memory_order_release, memory_order_relaxed)))
+			return SHM_RETRY;
+		atomic_store_explicit(&s->owner, owner_tag(*pos, SHM_OWN_PUT),
+				      memory_order_relaxed);
+		atomic_store_explicit(&s->len, len, memory_order_relaxed);
+		if (len) /* msg may be NULL then */
+			memcpy(s->data, msg, len);
+		/* release: the consumer that acquires seq sees len and the payload. */
+		atomic_store_explicit(&s->seq, *pos + 1, memory_order_release);
+		shm_wake(p, p->not_empty);
+		return 0;
+	}
+	if (likely((uint64_t)(dif + (int64_t)(p->mask + 1)) <= 1))
+		return -EAGAIN; /* the slot still holds the previous lap */
+	/* another producer was first (or the ring is damaged) */
+	return retry_from(p, p->tail, pos, false) < 0 ? -EBADMSG : SHM_RETRY;
+}
+
+static __attribute__((noinline)) int put_retry(struct shm_priv *p, const void *msg, size_t len,
+					       _Atomic uint64_t *in, uint64_t pos)
+{
+	int ret = SHM_RETRY;
+
+	for (unsigned tries = 1; ret == SHM_RETRY && tries < SHM_TRIES; tries++)
+		ret = put_round(p, msg, len, in, &pos);
+	return ret == SHM_RETRY ? -EAGAIN : ret;
+}
+
 /*
  * One attempt to put: 0, -EAGAIN (full, or SHM_TRIES rounds lost) or
- * -EBADMSG.  A producer killed by SIGKILL between its claim and its publish
- * leaves an intent (before the CAS) and an owner tag (after it) by which a
- * waiter repairs the slot: see repair().  No system call and, with the
- * message's pages touched first, rarely a page fault between claim and
- * publish.
+ * -EBADMSG.  The first round inline, the others (contention) out of line.
  */
 static inline int try_put(struct shm_priv *p, const void *msg, size_t len)
 {
 	_Atomic uint64_t *in = intent_word(p);
 	uint64_t pos = atomic_load_explicit(p->tail, memory_order_relaxed);
-	uint64_t cap = p->mask + 1;
-	struct shm_slot *s;
+	int ret = put_round(p, msg, len, in, &pos);
 
-	for (unsigned tries = 0;;) {
-		s = shm_slot(p, pos);
-		/* acquire: the consumer that freed this slot is done reading it. */
-		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-		int64_t dif = (int64_t)(seq - pos);
-
-		if (likely(dif == 0)) {
-			intend(in, pos, SHM_OWN_PUT);
-			/*
-			 * release: publishes our intent to whoever sees the new
-			 * tail; the CAS only arbitrates ownership, seq orders data.
-			 * On failure pos is the tail now.
-			 */
-			if (likely(atomic_compare_exchange_weak_explicit(p->tail, &pos, pos + 1,
-									 memory_order_release,
-									 memory_order_relaxed)))
-				break;
-		} else if (likely((uint64_t)(dif + (int64_t)cap) <= 1)) {
-			return -EAGAIN; /* the slot still holds the previous lap */
-		} else if (retry_from(p, p->tail, &pos, false) < 0) {
-			return -EBADMSG;
-		}
-		if (unlikely(++tries == SHM_TRIES))
-			return -EAGAIN;
-	}
-	atomic_store_explicit(&s->owner, owner_tag(pos, SHM_OWN_PUT), memory_order_relaxed);
-	atomic_store_explicit(&s->len, len, memory_order_relaxed);
-	if (len) /* msg may be NULL then */
-		memcpy(s->data, msg, len);
-	/* release: the consumer that acquires seq sees len and the payload. */
-	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
-	shm_wake(p, p->not_empty);
-	return 0;
+	if (likely(ret != SHM_RETRY))
+		return ret;
+	return put_retry(p, msg, len, in, pos);
 }
 
 /* Gives the slot at @pos, read, back to the producers of its next lap. */
@@ -364,53 +384,69 @@ static inline void slot_free(struct shm_priv *p, struct shm_slot *s, uint64_t po
 }
 
 /*
+ * One round of a get at *@pos: the length, -EAGAIN (empty), -EBADMSG (a
+ * damaged ring; a slot whose length is beyond msg_max is freed, its message
+ * dropped), or SHM_RETRY with *@pos where to go on (also after skipping a
+ * repaired hole).
+ */
+static inline __attribute__((always_inline)) ssize_t get_round(struct shm_priv *p, void *buf,
+							       _Atomic uint64_t *in, uint64_t *pos)
+{
+	struct shm_slot *s = shm_slot(p, *pos);
+	/* acquire: pairs with the producer's publish of this slot. */
+	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+	int64_t dif = (int64_t)(seq - (*pos + 1));
+	uint64_t len;
+
+	if (likely(dif == 0)) {
+		intend(in, *pos, SHM_OWN_GET);
+		/* release: as in put_round(), for our intent */
+		if (unlikely(!atomic_compare_exchange_weak_explicit(
+			    p->head, pos, *pos + 1, memory_order_release, memory_order_relaxed)))
+			return SHM_RETRY;
+		atomic_store_explicit(&s->owner, owner_tag(*pos, SHM_OWN_GET),
+				      memory_order_relaxed);
+		len = atomic_load_explicit(&s->len, memory_order_relaxed);
+		if (unlikely(len > p->msg_max)) {
+			/* a dead producer's slot made a hole, or a length no producer wrote */
+			slot_free(p, s, *pos);
+			*pos = atomic_load_explicit(p->head, memory_order_relaxed);
+			return len == SHM_HOLE ? SHM_RETRY : -EBADMSG; /* never overrun buf */
+		}
+		if (len) /* buf may be NULL when msg_max is 0 */
+			memcpy(buf, s->data, len);
+		slot_free(p, s, *pos);
+		return (ssize_t)len;
+	}
+	if (likely(dif == -1 || dif == -(int64_t)(p->mask + 1)))
+		return -EAGAIN; /* not published yet */
+	/* another consumer was first (or the ring is damaged) */
+	return retry_from(p, p->head, pos, true) < 0 ? -EBADMSG : SHM_RETRY;
+}
+
+static __attribute__((noinline)) ssize_t get_retry(struct shm_priv *p, void *buf,
+						   _Atomic uint64_t *in, uint64_t pos)
+{
+	ssize_t ret = SHM_RETRY;
+
+	for (unsigned tries = 1; ret == SHM_RETRY && tries < SHM_TRIES; tries++)
+		ret = get_round(p, buf, in, &pos);
+	return ret == SHM_RETRY ? -EAGAIN : ret;
+}
+
+/*
  * One attempt to get: the length, -EAGAIN (empty, or SHM_TRIES rounds lost)
- * or -EBADMSG (a damaged ring; a slot whose length is beyond msg_max is
- * freed, its message dropped).  Skips repaired holes.
+ * or -EBADMSG.  The first round inline, the others out of line.
  */
 static inline ssize_t try_get(struct shm_priv *p, void *buf)
 {
 	_Atomic uint64_t *in = intent_word(p);
 	uint64_t pos = atomic_load_explicit(p->head, memory_order_relaxed);
-	uint64_t cap = p->mask + 1;
-	struct shm_slot *s;
-	uint64_t len;
+	ssize_t ret = get_round(p, buf, in, &pos);
 
-	for (unsigned tries = 0;;) {
-		s = shm_slot(p, pos);
-		/* acquire: pairs with the producer's publish of this slot. */
-		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-		int64_t dif = (int64_t)(seq - (pos + 1));
-
-		if (likely(dif == 0)) {
-			intend(in, pos, SHM_OWN_GET);
-			/* release: as in try_put(), for our intent */
-			if (likely(atomic_compare_exchange_weak_explicit(p->head, &pos, pos + 1,
-									 memory_order_release,
-									 memory_order_relaxed))) {
-				atomic_store_explicit(&s->owner, owner_tag(pos, SHM_OWN_GET),
-						      memory_order_relaxed);
-				len = atomic_load_explicit(&s->len, memory_order_relaxed);
-				if (likely(len <= p->msg_max))
-					break;
-				/* a dead producer's slot made a hole, or a length no producer wrote */
-				slot_free(p, s, pos);
-				if (len != SHM_HOLE)
-					return -EBADMSG; /* never overrun buf */
-				pos = atomic_load_explicit(p->head, memory_order_relaxed);
-			}
-		} else if (likely(dif == -1 || dif == -(int64_t)cap)) {
-			return -EAGAIN; /* not published yet */
-		} else if (retry_from(p, p->head, &pos, true) < 0) {
-			return -EBADMSG;
-		}
-		if (unlikely(++tries == SHM_TRIES))
-			return -EAGAIN;
-	}
-	if (len) /* buf may be NULL when msg_max is 0 */
-		memcpy(buf, s->data, len);
-	slot_free(p, s, pos);
-	return (ssize_t)len;
+	if (likely(ret != SHM_RETRY))
+		return ret;
+	return get_retry(p, buf, in, pos);
 }
 
 /* True when @pid is gone or a zombie: it will never finish a slot. */
@@ -949,7 +985,10 @@ static int shm_open_q(struct ipcq *q, const char *name)
 		if (ret == 0 && seen)
 			break;
 		if (ret == 0) {
-			/* ready seen: read the words written before it once more, after it */
+			/*
+			 * ready seen: pairs with the creator's release of it; then
+			 * read the words written before it once more, after it
+			 */
 			atomic_thread_fence(memory_order_acquire);
 			seen = true;
 			continue;
@@ -973,11 +1012,10 @@ static int shm_open_q(struct ipcq *q, const char *name)
 		goto out;
 	}
 	/*
-	 * acquire: pairs with the creator's release of ready, so that we see
-	 * the slots it set up (pread() is no atomic read).  Its value was
-	 * checked above.
+	 * Nothing here reads the mapping (a file cut meanwhile would make it
+	 * SIGBUS): the fence after the pread() that saw ready orders our later
+	 * reads of the slots after it.
 	 */
-	(void)atomic_load_explicit(&((struct shm_hdr *)base)->ready, memory_order_acquire);
 	attach(q, base, &h);
 	ret = 0;
 out:
