@@ -227,13 +227,15 @@ static inline void shm_wake(struct shm_priv *p, struct shm_wait *w)
  *              not yet published; 1 - cap: published, not yet consumed;
  *   consumers  d = 1 published; 0: not yet published; 1 - cap: the last
  *              lap's consumer has claimed it and is still reading.
- * Anything else needs the index to have moved past @pos: seq only grows,
- * each seq is written (with release) by a thread that had seen the index
- * beyond pos, and we read seq with acquire before re-reading the index, so
- * a re-read that finds the index still at @pos and a seq outside these
- * three proves the ring damaged.  Likewise tail - head lies in [0, cap]
- * when head is read before tail for the lower bound and after it for the
- * upper one (idx_check()).
+ * A seq above these is written (with release) only by a thread that had
+ * seen the index beyond @pos, and we read seq with acquire before reading
+ * the index again: that read then finds the index moved.  A seq below them
+ * or between them no healthy ring shows at all once the index was read
+ * with acquire (the claims up to it were made after their slots' last
+ * publishes, and seqs only grow).  So an index still at @pos after a seq
+ * outside these three proves the ring damaged.  Likewise tail - head lies
+ * in [0, cap] when head is read before tail for the lower bound and after
+ * it for the upper one (idx_check()).
  *
  * Every loop is bounded: a peer that keeps moving an index (or a ring of
  * holes) makes an attempt give up after SHM_TRIES rounds with -EAGAIN, and
@@ -254,11 +256,11 @@ static inline bool seq_live(uint64_t seq, uint64_t pos, uint64_t cap, bool get)
 }
 
 /*
- * The slot at @pos showed a seq no healthy ring shows with @idx at @pos.
- * Returns the index to retry from when it moved meanwhile (or the slot is
- * live after all), -EBADMSG when it did not: the ring is damaged.  Acquire
- * on the first re-read: a current index bounds the seq we read next from
- * below (the claims up to it were made after their slots' publishes).
+ * The slot at *@pos showed a seq no healthy ring shows with @idx at *@pos.
+ * Returns 0 with *@pos where @idx is now when it moved meanwhile (or
+ * unchanged when the slot turned out live after all), -EBADMSG when it did
+ * not move: the ring is damaged.  Acquire on the first re-read: a current
+ * index bounds the seq we read next from below.
  */
 static __attribute__((noinline)) int slot_odd(struct shm_priv *p, _Atomic uint64_t *idx,
 					      uint64_t *pos, bool get)
