@@ -942,11 +942,12 @@ static void nap_ms(long ms)
 static int hdr_read(int fd, struct shm_hdr *h, struct stat *st)
 {
 	ssize_t n;
+	int ret = __ipcq_fd_ours(fd);
 
+	if (ret < 0)
+		return ret;
 	if (fstat(fd, st) < 0)
 		return -errno;
-	if (st->st_uid != geteuid() || (st->st_mode & 077))
-		return -EACCES;
 	if (!S_ISREG(st->st_mode))
 		return -EINVAL;
 	do
