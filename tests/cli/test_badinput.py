@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Bad input: exit code 2 and one line on stderr naming the flag and the value."""
 import os
+import shutil
+import subprocess
 from clitest import check, finish, run, tmpdir
 
 out = tmpdir()
@@ -54,6 +56,80 @@ check(not os.path.exists(os.path.join(out, "x")), "a results dir was created for
 r = run(["run", "--benchmark_filter=no-such-cell", "--out", os.path.join(out, "nomatch")])
 check(r.returncode == 2 and "--benchmark_filter" in r.stderr.strip().splitlines()[-1]
       and "no cell matched" in r.stderr, f"filter matching nothing: {r.returncode} {r.stderr!r}")
+
+# Lists, numbers and pass-through flags (defect 6 of issue 8): each is refused before
+# anything runs or is created, with one line naming the flag and the value.
+fast = ["run", "--out", os.path.join(out, "y"), "--mode", "floor", "--backends", "pipe",
+        "--repetitions", "1", "--min-time", "0.01"]
+ALL8 = "same-cpu,smt,same-l2,same-l3,cross-l3,cross-numa,cross-package,none"
+STRICT = [
+    (["--sizes", "64,,4K"], "--sizes", "64,,4K"),
+    (["--sizes", ",64"], "--sizes", ",64"),
+    (["--sizes", "64,"], "--sizes", "64,"),
+    (["--sizes", ","], "--sizes", ","),
+    (["--pairs", "1x1,,2x2"], "--pairs", "1x1,,2x2"),
+    (["--mode", "floor,,floor"], "--mode", "floor,,floor"),
+    (["--backends", "pipe,"], "--backends", "pipe,"),
+    (["--placement", ",none"], "--placement", ",none"),
+    (["--sizes", "18014398509482048K"], "--sizes", "18014398509482048K"),
+    (["--sizes", "17592186044416M"], "--sizes", "17592186044416M"),
+    (["--sizes", "99999999999999999999999"], "--sizes", "99999999999999999999999"),
+    (["--sizes", "1025K"], "--sizes", "1025K"),
+    (["--sizes", "64,64"], "--sizes", "64"),
+    (["--sizes", "1K,1024"], "--sizes", "1024"),
+    (["--pairs", "1x1,2x2,1x1"], "--pairs", "1x1"),
+    (["--placement", "none,none"], "--placement", "none"),
+    (["--placement", ALL8 + ",none"], "--placement", "none"),
+    (["--mode", "floor,floor"], "--mode", "floor"),
+    (["--backends", "pipe,shm,pipe"], "--backends", "pipe"),
+    (["--min-time", "nan"], "--min-time", "nan"),
+    (["--min-time", "inf"], "--min-time", "inf"),
+    (["--min-time", "1e308"], "--min-time", "1e308"),
+    (["--benchmark_min_time=1e308"], "--benchmark_min_time", "1e308"),
+    (["--benchmark_min_time=nan"], "--benchmark_min_time", "nan"),
+    (["--benchmark_min_time=inf"], "--benchmark_min_time", "inf"),
+    (["--benchmark_min_time=-1"], "--benchmark_min_time", "-1"),
+    (["--benchmark_min_time=0"], "--benchmark_min_time", "0"),
+    (["--benchmark_min_time=3601"], "--benchmark_min_time", "3601"),
+    (["--benchmark_min_warmup_time=1e308"], "--benchmark_min_warmup_time", "1e308"),
+    (["--benchmark_min_warmup_time=-1"], "--benchmark_min_warmup_time", "-1"),
+    (["--benchmark_min_warmup_time=nan"], "--benchmark_min_warmup_time", "nan"),
+    (["--benchmark_repetitions=1001"], "--benchmark_repetitions", "1001"),
+    (["--benchmark_out=" + os.path.join(out, "z.json")], "--benchmark_out",
+     os.path.join(out, "z.json")),
+    (["--benchmark_out_format=csv"], "--benchmark_out_format", "csv"),
+    (["--benchmark_list_tests=true"], "--benchmark_list_tests", "true"),
+    (["--benchmark_filter=zzz"], "--benchmark_filter", "zzz"),
+    (["--benchmark_filter=(("], "--benchmark_filter", "(("),
+    (["--benchmark_filter=-."], "--benchmark_filter", "-."),
+]
+for args, flag, value in STRICT:
+    what = " ".join(args)
+    try:
+        r = run(fast + args, timeout=30)
+    except subprocess.TimeoutExpired:
+        check(False, f"{what}: still running after 30 s")
+        continue
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2, f"{what}: exit {r.returncode}, expected 2")
+    check(len(lines) == 1, f"{what}: {len(lines)} lines on stderr: {r.stderr!r}")
+    check(f"{flag}:" in r.stderr and f"'{value}'" in r.stderr and "allowed" in r.stderr,
+          f"{what}: stderr does not name {flag} and '{value}': {r.stderr!r}")
+    check(not os.path.exists(os.path.join(out, "y")), f"{what}: a results dir was created")
+    if os.path.exists(os.path.join(out, "y")):
+        shutil.rmtree(os.path.join(out, "y"))
+r = run(fast + ["--benchmark_filter=zzz"])
+check("no cell matched" in r.stderr, f"filter zzz: {r.stderr!r}")
+r = run(fast + ["--benchmark_filter=(("])
+check("regular expression" in r.stderr and "no cell matched" not in r.stderr,
+      f"filter ((: {r.stderr!r}")
+
+# Each entry once, in any order and spelling that is valid: these run.
+for args in (["--sizes", "64,4K", "--placement", "none"], ["--benchmark_filter=floor/"],
+             ["--benchmark_filter=-latency", "--benchmark_min_time=0.01"]):
+    r = run(fast + args)
+    check(r.returncode == 0, f"{args}: exit {r.returncode}: {r.stderr[-600:]!r}")
+    shutil.rmtree(os.path.join(out, "y"), True)
 
 # report: a missing --compare value names the flag and what it wants.
 for args in (["report", out, "--compare"], ["report", out, "--compare="]):

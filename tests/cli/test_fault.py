@@ -12,7 +12,10 @@ def one(fault, size="64"):
     env = {"IPCBENCH_FAULT": fault} if fault else None
     r = run(["run", "--mode", "throughput", "--backends", "pipe", "--sizes", size,
              "--repetitions", "1", "--min-time", "0.01", "--out", out], env=env, timeout=60)
-    check(r.returncode == 0, f"{fault}: exit {r.returncode}: {r.stderr[-1000:]}")
+    # A CI job must tell: exit 1 when a cell failed, 0 when all went well.
+    want = 1 if fault else 0
+    check(r.returncode == want, f"{fault}: exit {r.returncode}, expected {want}: "
+          f"{r.stderr[-1000:]}")
     _, rows = read_csv(os.path.join(out, "results.csv"))
     check(len(rows) == 1, f"{fault}: {len(rows)} rows")
     row = rows[0] if rows else {}
