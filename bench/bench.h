@@ -6,6 +6,7 @@
 #ifndef BENCH_BENCH_H
 #define BENCH_BENCH_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,7 +54,7 @@ struct cell {
 	struct hist *merged; /* latency-like cells: the reported runs merged */
 };
 
-/* Set from the SIGINT/SIGTERM handler: stop workers, skip what is left. */
+/* The signal that stops the run (SIGINT, SIGTERM, SIGHUP, SIGPIPE): stop workers, skip the rest. */
 extern volatile sig_atomic_t bench_stop;
 
 /* CLOCK_MONOTONIC in ns (vDSO: no system call). */
@@ -86,8 +87,43 @@ int bench_probe(const struct cell *c, char *why, size_t len);
 int bench_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
 		  struct hist *h, char *err, size_t len);
 
-/* Writes results.csv and histograms.csv of @cells into @dir.  0 or -errno. */
-int bench_write_csv(const char *dir, struct cell *cells, int n);
+/*
+ * The directory a run is written to (outdir.c): a fresh one made beside
+ * @path, renamed to @path at the end.  out_check runs before anything is
+ * created, out_create makes the parents and the fresh directory, out_file
+ * creates one file in it, out_commit puts the run in place, out_abort
+ * removes all that out_create made.
+ */
+struct out_dir {
+	char path[PATH_MAX];   /* where the run goes, without trailing slashes */
+	char parent[PATH_MAX]; /* its directory */
+	char base[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1]; /* the fresh directory in parent; "" when none */
+	char made[PATH_MAX];	/* the first parent out_create made; "" when none */
+	int fd, pfd;		/* of tmp and of parent */
+	bool replace;		/* path holds a run that --force replaces */
+};
+
+/*
+ * Checks @path: a new directory, an empty one, or with @force one holding
+ * a run; never a link.  0, or -errno with @why saying what is allowed.
+ */
+int out_check(struct out_dir *d, const char *path, bool force, char *why, size_t len);
+
+/* Makes the missing parents and the fresh directory.  0, or -errno with @why (all undone). */
+int out_create(struct out_dir *d, char *why, size_t len);
+
+/* A new file @name in @dirfd, created exclusively, never through a link: a descriptor or -errno. */
+int out_file(int dirfd, const char *name);
+
+/* Renames the fresh directory to d->path, replacing the old run.  0 or -errno (nothing moved). */
+int out_commit(struct out_dir *d);
+
+/* Removes the fresh directory and the parents out_create made. */
+void out_abort(struct out_dir *d);
+
+/* Writes results.csv and histograms.csv of @cells into @dirfd.  0 or -errno. */
+int bench_write_csv(int dirfd, struct cell *cells, int n);
 
 struct bench_env {
 	const char *profile;
@@ -96,7 +132,7 @@ struct bench_env {
 	struct topo *topo;
 };
 
-/* Writes env.json and topology.xml into @dir.  0 or -errno. */
-int bench_write_env(const char *dir, const struct bench_env *e);
+/* Writes env.json and topology.xml into @dirfd.  0 or -errno. */
+int bench_write_env(int dirfd, const struct bench_env *e);
 
 #endif /* BENCH_BENCH_H */

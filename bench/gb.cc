@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: MIT
 // The C++ behind gb.h: the only C++ in the project.
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
+/* GCC 12's -Wmaybe-uninitialized misfires inside <regex> under -fsanitize (std::function). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <regex>
+#pragma GCC diagnostic pop
+#include <sstream>
 #include <vector>
 
 #include <unistd.h>
@@ -135,16 +142,96 @@ template <class R, bool hide_skips> class plain_names : public R
 	}
 };
 
-extern "C" uint64_t gb_run(bool json_file)
+/*
+ * The console table and the JSON in one reporter.  google-benchmark would
+ * open --benchmark_out by its path (following a link, truncating what it
+ * finds); we keep the JSON in memory and write it where the caller has
+ * created a file safely.  What the library says about the filter goes to
+ * our error stream, so that the caller says it in one line.
+ */
+class tee : public benchmark::BenchmarkReporter
+{
+      public:
+	tee(benchmark::BenchmarkReporter &a, benchmark::BenchmarkReporter &b) : a_(a), b_(b)
+	{
+	}
+	bool ReportContext(const Context &c) override
+	{
+		b_.ReportContext(c);
+		return a_.ReportContext(c);
+	}
+	void ReportRuns(const std::vector<Run> &runs) override
+	{
+		a_.ReportRuns(runs);
+		b_.ReportRuns(runs);
+	}
+	void Finalize() override
+	{
+		a_.Finalize();
+		b_.Finalize();
+	}
+
+      private:
+	benchmark::BenchmarkReporter &a_, &b_;
+};
+
+static int write_all(int fd, const std::string &s)
+{
+	const char *p = s.data();
+	size_t n = s.size();
+
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= static_cast<size_t>(w);
+	}
+	return 0;
+}
+
+extern "C" int gb_run(int json_fd, uint64_t *ran, char *err, size_t len)
 {
 	plain_names<benchmark::ConsoleReporter, true> display(
 		isatty(1) ? benchmark::ConsoleReporter::OO_Color
 			  : benchmark::ConsoleReporter::OO_None);
-	plain_names<benchmark::JSONReporter, false> file;
+	plain_names<benchmark::JSONReporter, false> json;
+	std::ostringstream json_text, errors;
+	tee both(display, json);
+	std::string first;
 
-	if (json_file)
-		return benchmark::RunSpecifiedBenchmarks(&display, &file);
-	return benchmark::RunSpecifiedBenchmarks(&display);
+	json.SetOutputStream(&json_text);
+	json.SetErrorStream(&errors);
+	both.SetErrorStream(&errors);
+	*ran = benchmark::RunSpecifiedBenchmarks(&both);
+	std::getline(std::istringstream(errors.str()), first);
+	snprintf(err, len, "%s", first.c_str());
+	if (json_fd < 0 || !*ran)
+		return 0;
+	return write_all(json_fd, json_text.str());
+}
+
+extern "C" int gb_filter_match(const char *spec, const char *name, char *err, size_t len)
+{
+	std::string re = spec, full = std::string(name) + "/manual_time";
+	bool negative = !re.empty() && re[0] == '-';
+
+	/* As benchmark::RunSpecifiedBenchmarks and FindBenchmarksInternal in 1.7.1. */
+	if (re.empty() || re == "all")
+		re = ".";
+	if (negative)
+		re.erase(0, 1);
+	try {
+		std::regex r(re, std::regex_constants::extended);
+
+		return std::regex_search(full, r) != negative;
+	} catch (const std::regex_error &e) {
+		snprintf(err, len, "%s", e.what());
+		return -EINVAL;
+	}
 }
 
 extern "C" void gb_shutdown(void)

@@ -14,6 +14,7 @@
 #define BENCH_GB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -68,12 +69,23 @@ void gb_counter(struct gb_state *s, const char *name, double value);
 void gb_skip(struct gb_state *s, const char *reason);
 
 /*
- * Runs the registered benchmarks selected by --benchmark_filter; returns how
+ * Runs the registered benchmarks selected by --benchmark_filter; *ran: how
  * many ran.  Names are shown and written as registered (no "/manual_time").
- * With @json_file, the file --benchmark_out names gets JSON whatever
- * --benchmark_out_format says.
+ * The console gets the table; @json_fd (when >= 0) gets google-benchmark's
+ * JSON once the run is over (never --benchmark_out, which the library would
+ * open by its path).  @err gets the first line of what google-benchmark
+ * said was wrong ("" if nothing).  Returns 0, or -errno of writing @json_fd.
  */
-uint64_t gb_run(bool json_file);
+int gb_run(int json_fd, uint64_t *ran, char *err, size_t len);
+
+/*
+ * Whether --benchmark_filter=@spec selects the benchmark registered as
+ * @name, decided as google-benchmark 1.7.1 does (POSIX extended regex
+ * searched in the name plus "/manual_time"; a leading '-' selects what does
+ * not match; "" and "all" select everything).  1, 0, or -EINVAL for an
+ * invalid regex with @err saying why.
+ */
+int gb_filter_match(const char *spec, const char *name, char *err, size_t len);
 
 /* benchmark::Shutdown. */
 void gb_shutdown(void);

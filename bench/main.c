@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,10 +86,10 @@ bad(const char *flag, const char *value, const char *fmt, ...)
 static char *kept[64];
 static int nkept;
 
-/* Splits @s on commas into @out, pointing into a copy of @s that is kept. */
+/* Splits @s on commas into @out, pointing into a copy of @s that is kept; no entry empty. */
 static int split(const char *flag, const char *s, char **out, int max)
 {
-	char *copy = nkept < 64 ? strdup(s) : NULL, *tok, *save = NULL;
+	char *copy = nkept < 64 ? strdup(s) : NULL, *tok, *comma;
 	int n = 0;
 
 	if (copy)
@@ -97,14 +98,24 @@ static int split(const char *flag, const char *s, char **out, int max)
 		fprintf(stderr, "ipcbench: out of memory\n");
 		exit(1);
 	}
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = copy;; tok = comma + 1) {
+		comma = strchr(tok, ',');
+		if (comma)
+			*comma = '\0';
+		if (!*tok)
+			bad(flag, s, "a comma-separated list without empty entries");
 		if (n == max)
 			bad(flag, s, "at most %d entries", max);
 		out[n++] = tok;
+		if (!comma)
+			return n;
 	}
-	if (!n)
-		bad(flag, s, "a non-empty comma-separated list");
-	return n;
+}
+
+/* A list entry given twice would make the same cells twice. */
+static void __attribute__((noreturn)) repeated(const char *flag, const char *entry)
+{
+	bad(flag, entry, "each entry once (%s is repeated)", entry);
 }
 
 static void parse_modes(const char *v, struct matrix_opts *o)
@@ -118,6 +129,8 @@ static void parse_modes(const char *v, struct matrix_opts *o)
 			;
 		if (m == MODE_N)
 			bad("--mode", t[i], "latency, throughput, floor, bare");
+		if (o->modes[m])
+			repeated("--mode", t[i]);
 		o->modes[m] = true;
 	}
 }
@@ -137,31 +150,39 @@ static void parse_backends(const char *v, struct matrix_opts *o)
 			;
 		if (!b || !*b)
 			bad("--backends", t[i], "%s", list);
-		for (j = 0; j < o->nbackends && strcmp(o->backends[j], *b); j++)
-			;
-		if (j == o->nbackends)
-			o->backends[o->nbackends++] = *b;
+		for (j = 0; j < o->nbackends; j++)
+			if (!strcmp(o->backends[j], *b))
+				repeated("--backends", t[i]);
+		o->backends[o->nbackends++] = *b;
 	}
 }
 
 static void parse_sizes(const char *v, struct matrix_opts *o)
 {
 	char *t[MATRIX_MAX], *end;
-	int n = split("--sizes", v, t, MATRIX_MAX), i;
+	int n = split("--sizes", v, t, MATRIX_MAX), i, j;
 	unsigned long long x;
+	unsigned shift;
 
 	o->nsizes = 0;
 	for (i = 0; i < n; i++) {
 		errno = 0;
+		shift = 0;
 		x = t[i][0] >= '0' && t[i][0] <= '9' ? strtoull(t[i], &end, 10) : 0;
 		if (x && (*end == 'K' || *end == 'k'))
-			x <<= 10, end++;
+			shift = 10, end++;
 		else if (x && (*end == 'M' || *end == 'm'))
-			x <<= 20, end++;
-		if (!x || errno || *end || x < BENCH_MIN_SIZE || x > BENCH_MAX_SIZE)
+			shift = 20, end++;
+		/* Compared before the shift, which would wrap. */
+		if (!x || errno || *end || x > BENCH_MAX_SIZE >> shift ||
+		    x << shift < BENCH_MIN_SIZE)
 			bad("--sizes", t[i],
 			    "sizes in bytes from %d to 1M, optional suffix K or M (e.g. 64,4K)",
 			    BENCH_MIN_SIZE);
+		x <<= shift;
+		for (j = 0; j < o->nsizes; j++)
+			if (o->sizes[j] == x)
+				bad("--sizes", t[i], "each size once (%llu bytes is repeated)", x);
 		o->sizes[o->nsizes++] = (size_t)x;
 	}
 }
@@ -183,7 +204,7 @@ static int parse_count(const char *s, int lo, int hi)
 static void parse_pairs(const char *v, struct matrix_opts *o)
 {
 	char *t[MATRIX_MAX], *x;
-	int n = split("--pairs", v, t, MATRIX_MAX), i, p, c;
+	int n = split("--pairs", v, t, MATRIX_MAX), i, j, p, c;
 
 	o->npairs = 0;
 	for (i = 0; i < n; i++) {
@@ -197,6 +218,9 @@ static void parse_pairs(const char *v, struct matrix_opts *o)
 		if (p < 0 || c < 0)
 			bad("--pairs", t[i], "PxC with P and C from 1 to %d (e.g. 1x1,2x2,4x1)",
 			    BENCH_MAX_PROCS);
+		for (j = 0; j < o->npairs; j++)
+			if (o->pairs[j][0] == p && o->pairs[j][1] == c)
+				repeated("--pairs", t[i]);
 		o->pairs[o->npairs][0] = p;
 		o->pairs[o->npairs++][1] = c;
 	}
@@ -205,7 +229,7 @@ static void parse_pairs(const char *v, struct matrix_opts *o)
 static void parse_placements(const char *v, struct matrix_opts *o)
 {
 	char *t[MATRIX_MAX];
-	int n = split("--placement", v, t, MATRIX_MAX), i;
+	int n = split("--placement", v, t, MATRIX_MAX), i, j;
 	enum topo_rel r;
 
 	o->nrels = 0;
@@ -214,37 +238,86 @@ static void parse_placements(const char *v, struct matrix_opts *o)
 			bad("--placement", t[i],
 			    "same-cpu, smt, same-l2, same-l3, cross-l3, "
 			    "cross-numa, cross-package, none");
-		if (o->nrels < TOPO_NREL)
-			o->rels[o->nrels++] = r;
+		for (j = 0; j < o->nrels; j++)
+			if (o->rels[j] == r)
+				repeated("--placement", t[i]);
+		/* Unreachable with each relation once, but never cut a list silently. */
+		if (o->nrels == TOPO_NREL)
+			bad("--placement", v, "at most %d placements", TOPO_NREL);
+		o->rels[o->nrels++] = r;
 	}
 }
 
-/* mkdir -p, then prove we can write there. */
-static int make_out_dir(const char *dir)
+/*
+ * Seconds: a finite number more than 0 (from 0 with @zero_ok) and at most
+ * 3600.  -EINVAL: not a number at all; -ERANGE: a number out of range.
+ */
+static int parse_seconds(const char *s, bool zero_ok, double *out)
 {
-	char path[PATH_MAX], *p;
-	int fd;
+	char *end;
+	double v;
 
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) && errno != EEXIST)
-		return -errno;
-	if (snprintf(path, sizeof(path), "%s/.ipcbench-write-test", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	unlink(path);
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end)
+		return -EINVAL;
+	if (errno || !isfinite(v) || v < 0 || v > 3600 || (v == 0 && !zero_ok))
+		return -ERANGE;
+	*out = v;
 	return 0;
+}
+
+/* VALUE when @a is --benchmark_NAME=VALUE for @name, else NULL. */
+static const char *gb_value(const char *a, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(a, name, n) && a[n] == '=' ? a + n + 1 : NULL;
+}
+
+/*
+ * The pass-through flags whose values ipcbench depends on.  A value that is
+ * not a number is left to google-benchmark, which refuses it (gb_init).
+ */
+static void check_gb_flag(const char *a, const char **filter)
+{
+	static const char *const owned[] = {"--benchmark_out", "--benchmark_out_format",
+					    "--benchmark_list_tests"};
+	size_t n = strcspn(a, "=");
+	const char *v;
+	double secs;
+
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		if (strlen(owned[i]) == n && !strncmp(a, owned[i], n))
+			bad(owned[i], a[n] ? a + n + 1 : "",
+			    "nothing: ipcbench run writes benchmarks.json into --out DIR itself "
+			    "and runs the cells --benchmark_filter=RE selects");
+	if ((v = gb_value(a, "--benchmark_min_time")) && parse_seconds(v, false, &secs) == -ERANGE)
+		bad("--benchmark_min_time", v, "seconds, more than 0 and at most 3600 (e.g. 0.5)");
+	if ((v = gb_value(a, "--benchmark_min_warmup_time")) &&
+	    parse_seconds(v, true, &secs) == -ERANGE)
+		bad("--benchmark_min_warmup_time", v, "seconds, from 0 to 3600");
+	if ((v = gb_value(a, "--benchmark_filter")))
+		*filter = v; /* the last one counts, as for google-benchmark */
+}
+
+/*
+ * Before anything is created: cells --benchmark_filter selects.  An invalid
+ * regex or one that selects nothing is bad input (@err says which); else
+ * the count.
+ */
+static int count_selected(const char *filter, const struct cell *cells, int n, char *err,
+			  size_t len)
+{
+	int i, m, k = 0;
+
+	for (i = 0; i < n; i++) {
+		m = gb_filter_match(filter, cells[i].name, err, len);
+		if (m < 0)
+			return m;
+		k += m;
+	}
+	return k;
 }
 
 static void on_signal(int sig)
@@ -333,34 +406,115 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
+/* results/<date>-<host> */
+static void default_out(char *buf, size_t len)
+{
+	struct utsname u;
+	time_t now = time(NULL);
+	struct tm tm;
+	char date[32];
+
+	uname(&u);
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d-%H%M%S", &tm);
+	snprintf(buf, len, "results/%s-%s", date, u.nodename);
+}
+
+/* Ends the run on SIGINT, SIGTERM, SIGHUP (terminal gone) and SIGPIPE (stdout gone). */
+static void catch_stops(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	/*
+	 * SIGPIPE too is only noted: a write to a closed stdout then fails with
+	 * EPIPE instead of killing us, and the run stops, writes its files and
+	 * removes its queues like after Ctrl-C.
+	 */
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Counts what the run did and says it on stderr.  Returns the count of failed cells. */
+static int summary(const struct cell *cells, int n, int64_t t0, double timer_ns)
+{
+	int ok = 0, skipped = 0, failed = 0, ran = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (!cells[i].started)
+			continue;
+		ran++;
+		if (cells[i].skip || cells[i].interrupted || (!cells[i].failed && !cells[i].nreps))
+			skipped++;
+		else if (cells[i].failed)
+			failed++;
+		else
+			ok++;
+	}
+	fprintf(stderr,
+		"ipcbench: %d cells: %d ok, %d skipped, %d failed in %.1f s (timer %.1f ns per "
+		"read)\n",
+		ran, ok, skipped, failed, (double)(bench_now_ns() - t0) / 1e9, timer_ns);
+	for (i = 0; i < n; i++)
+		if (cells[i].started && cells[i].failed && !cells[i].skip)
+			fprintf(stderr, "ipcbench: failed: %s: %s\n", cells[i].name, cells[i].note);
+	return failed;
+}
+
+/* Writes the run's files into the fresh directory and puts it in place. */
+static int finish_run(struct out_dir *od, struct cell *cells, int n, const struct bench_env *env,
+		      int json_rc)
+{
+	int rc = bench_write_csv(od->fd, cells, n);
+
+	if (!rc)
+		rc = bench_write_env(od->fd, env);
+	if (!rc)
+		rc = json_rc;
+	if (!rc)
+		rc = out_commit(od);
+	if (rc)
+		fprintf(stderr,
+			"ipcbench: writing results to %s: %s; what was written is in %s/%s\n",
+			od->path, strerror(-rc), od->parent, od->tmp);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv, char *command)
 {
 	const char *flags[] = {"--profile", "--mode",	     "--backends", "--sizes", "--placement",
 			       "--pairs",   "--repetitions", "--min-time", "--out"};
-	const char *val[9] = {0}, *profile = "quick", *bad_flag = NULL;
-	char **gbargv = calloc((size_t)argc + 10, sizeof(char *));
-	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], arg_out[PATH_MAX + 32];
-	int gbargc = 0, i, j, reps, n, rc;
+	const char *val[9] = {0}, *profile = "quick", *bad_flag = NULL, *filter = "";
+	char **gbargv = calloc((size_t)argc + 12, sizeof(char *));
+	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], why[512];
+	int gbargc = 0, i, j, reps, n, rc, json_fd, json_rc, failed;
+	struct out_dir od;
+	bool force = false;
 	struct matrix_opts o;
 	struct cell *cells;
 	struct topo *t;
 	double min_time;
-	struct sigaction sa;
+	uint64_t ran;
 
 	if (!gbargv)
 		return 1;
+	/*
+	 * Our defaults first, so that flags given later override them (the last
+	 * one counts for google-benchmark), and so that the environment's
+	 * BENCHMARK_FILTER and the like do not.  Repetitions of all cells
+	 * interleaved at random: a bare loop and its queue see the same machine
+	 * over the whole run, not two moments of it (this VM's cross-core
+	 * wake-ups drift by tens of percent).  The console shows aggregates; the
+	 * JSON keeps every repetition for --compare.
+	 */
 	gbargv[gbargc++] = argv[0];
-	gbargv[gbargc++] = arg_out;
-	gbargv[gbargc++] = "--benchmark_out_format=json";
+	gbargv[gbargc++] = "--benchmark_filter=.";
+	gbargv[gbargc++] = "--benchmark_min_warmup_time=0";
 	gbargv[gbargc++] = arg_reps;
 	gbargv[gbargc++] = arg_min;
-	/*
-	 * Repetitions of all cells interleaved at random: a bare loop and its
-	 * queue see the same machine over the whole run, not two moments of it
-	 * (this VM's cross-core wake-ups drift by tens of percent).  The console
-	 * shows aggregates; the JSON keeps every repetition for --compare.
-	 * Flags given later on the command line override these.
-	 */
 	gbargv[gbargc++] = "--benchmark_enable_random_interleaving=true";
 	gbargv[gbargc++] = "--benchmark_display_aggregates_only=true";
 	for (i = 1; i < argc; i++) {
@@ -372,7 +526,12 @@ static int cmd_run(int argc, char **argv, char *command)
 			free(gbargv);
 			return 0;
 		}
+		if (!strcmp(a, "--force")) {
+			force = true;
+			continue;
+		}
 		if (!strncmp(a, "--benchmark_", 12)) {
+			check_gb_flag(a, &filter);
 			gbargv[gbargc++] = a;
 			continue;
 		}
@@ -383,7 +542,7 @@ static int cmd_run(int argc, char **argv, char *command)
 				"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, "
 				"--backends, "
 				"--sizes, --pairs, --placement, --repetitions, --min-time, --out, "
-				"--benchmark_*\n",
+				"--force, --benchmark_*\n",
 				a);
 			exit(2);
 		}
@@ -394,6 +553,9 @@ static int cmd_run(int argc, char **argv, char *command)
 		else
 			bad(flags[j], "", "a value after %s", flags[j]);
 	}
+	/* Ours, never a file google-benchmark would open by its path (see gb_run). */
+	gbargv[gbargc++] = "--benchmark_out=";
+	gbargv[gbargc++] = "--benchmark_list_tests=false";
 	if (val[0] && strcmp(val[0], "quick") && strcmp(val[0], "full"))
 		bad("--profile", val[0], "quick, full");
 	if (val[0])
@@ -412,30 +574,14 @@ static int cmd_run(int argc, char **argv, char *command)
 		parse_pairs(val[5], &o);
 	if (val[6] && (reps = parse_count(val[6], 1, 1000)) < 0)
 		bad("--repetitions", val[6], "an integer from 1 to 1000");
-	if (val[7]) {
-		char *end;
-		errno = 0;
-		min_time = strtod(val[7], &end);
-		if (errno || *end || end == val[7] || !(min_time > 0 && min_time <= 3600))
-			bad("--min-time", val[7],
-			    "seconds, more than 0 and at most 3600 (e.g. 0.5)");
-	}
+	if (val[7] && parse_seconds(val[7], false, &min_time))
+		bad("--min-time", val[7], "seconds, more than 0 and at most 3600 (e.g. 0.5)");
 	if (val[1] || val[2] || val[3] || val[4] || val[5] || val[6] || val[7])
 		profile = !strcmp(profile, "full") ? "full (modified)" : "quick (modified)";
-	if (val[8]) {
+	if (val[8])
 		snprintf(outbuf, sizeof(outbuf), "%s", val[8]);
-	} else {
-		struct utsname u;
-		time_t now = time(NULL);
-		struct tm tm;
-		char date[32];
-
-		uname(&u);
-		localtime_r(&now, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d-%H%M%S", &tm);
-		snprintf(outbuf, sizeof(outbuf), "results/%s-%s", date, u.nodename);
-	}
-	snprintf(arg_out, sizeof(arg_out), "--benchmark_out=%s/benchmarks.json", outbuf);
+	else
+		default_out(outbuf, sizeof(outbuf));
 	snprintf(arg_reps, sizeof(arg_reps), "--benchmark_repetitions=%d", reps);
 	snprintf(arg_min, sizeof(arg_min), "--benchmark_min_time=%g", min_time);
 	/*
@@ -450,74 +596,73 @@ static int cmd_run(int argc, char **argv, char *command)
 		bad("--benchmark_*", bad_flag,
 		    "the flags of google-benchmark 1.7.1 "
 		    "(--benchmark_filter=RE, --benchmark_repetitions=N, ...)");
-	rc = make_out_dir(outbuf);
-	if (rc)
-		bad("--out", outbuf, "a directory that can be created and written (%s)",
-		    strerror(-rc));
+	if (out_check(&od, val[8] ? val[8] : outbuf, force, why, sizeof(why)))
+		bad("--out", val[8] ? val[8] : outbuf, "%s", why);
 
 	/* Before planning: its probes create and remove queues. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stops();
 	n = matrix_plan(&o, t, &cells);
 	if (n < 0) {
 		fprintf(stderr, "ipcbench: out of memory\n");
 		return 1;
 	}
+	rc = count_selected(filter, cells, n, why, sizeof(why));
+	if (rc <= 0) {
+		matrix_free(cells, n);
+		topo_free(t);
+		free(gbargv);
+		if (rc < 0)
+			bad("--benchmark_filter", filter,
+			    "a POSIX extended regular expression (%s)", why);
+		bad("--benchmark_filter", filter,
+		    "a regular expression selecting some cell (no cell matched), names like "
+		    "latency/pipe/64/1x1/%s",
+		    topo_rel_name(o.rels[0]));
+	}
 
 	struct bench_env env = {.profile = profile, .command = command, .topo = t};
 	int64_t t0 = bench_now_ns();
 
+	if (out_create(&od, why, sizeof(why))) {
+		matrix_free(cells, n);
+		topo_free(t);
+		free(gbargv);
+		bad("--out", od.path, "%s", why);
+	}
+	json_fd = out_file(od.fd, "benchmarks.json");
 	env.timer_ns = bench_timer_cost_ns();
-	if (matrix_register(cells, n, t, reps, isatty(2)) < 0) {
-		fprintf(stderr, "ipcbench: cannot register the benchmarks\n");
+	if (json_fd < 0 || matrix_register(cells, n, t, reps, isatty(2)) < 0) {
+		fprintf(stderr, "ipcbench: %s\n",
+			json_fd < 0 ? strerror(-json_fd) : "cannot register the benchmarks");
+		out_abort(&od);
 		return 1;
 	}
-	gb_run(true);
+	json_rc = gb_run(json_fd, &ran, why, sizeof(why));
+	if (close(json_fd) && !json_rc)
+		json_rc = -errno;
 	gb_shutdown();
-	rc = bench_write_csv(outbuf, cells, n);
-	if (!rc)
-		rc = bench_write_env(outbuf, &env);
-	if (rc)
-		fprintf(stderr, "ipcbench: writing results to %s: %s\n", outbuf, strerror(-rc));
-
-	int ok = 0, skipped = 0, failed = 0, ran = 0;
-	for (i = 0; i < n; i++) {
-		if (!cells[i].started)
-			continue;
-		ran++;
-		if (cells[i].skip || cells[i].interrupted || (!cells[i].failed && !cells[i].nreps))
-			skipped++;
-		else if (cells[i].failed)
-			failed++;
-		else
-			ok++;
+	if (!ran) {
+		/* Selected above, so google-benchmark refused the filter itself. */
+		out_abort(&od);
+		matrix_free(cells, n);
+		topo_free(t);
+		free(gbargv);
+		bad("--benchmark_filter", filter, "what google-benchmark 1.7.1 accepts (%s)",
+		    why[0] ? why : "it ran nothing");
 	}
-	fprintf(stderr,
-		"ipcbench: %d cells: %d ok, %d skipped, %d failed in %.1f s (timer %.1f ns per "
-		"read)\n",
-		ran, ok, skipped, failed, (double)(bench_now_ns() - t0) / 1e9, env.timer_ns);
-	for (i = 0; i < n; i++)
-		if (cells[i].started && cells[i].failed && !cells[i].skip)
-			fprintf(stderr, "ipcbench: failed: %s: %s\n", cells[i].name, cells[i].note);
-	fprintf(stderr, "%sresults in %s\n", bench_stop ? "interrupted; partial " : "", outbuf);
-	printf("results: %s\n", outbuf);
+	rc = finish_run(&od, cells, n, &env, json_rc);
+	failed = summary(cells, n, t0, env.timer_ns);
+	if (!rc) {
+		fprintf(stderr, "%sresults in %s\n", bench_stop ? "interrupted; partial " : "",
+			od.path);
+		printf("results: %s\n", od.path);
+	}
 	matrix_free(cells, n);
 	topo_free(t);
 	free(gbargv);
 	if (bench_stop)
 		return 128 + bench_stop; /* as if the signal had killed us: 130 for SIGINT */
-	if (!ran && n) {
-		/* Only --benchmark_filter leaves every cell out. */
-		fprintf(stderr,
-			"ipcbench: --benchmark_filter: no cell matched; allowed: a "
-			"regular expression matching names like latency/pipe/64/1x1/%s\n",
-			topo_rel_name(o.rels[0]));
-		return 2;
-	}
-	return rc ? 1 : 0;
+	return rc || failed ? 1 : 0;
 }
 
 /*

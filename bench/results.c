@@ -3,7 +3,8 @@
  * The files a run writes: results.csv (one row per cell, medians over the
  * repetitions), histograms.csv (the merged round-trip histograms),
  * env.json (the machine and the build) and topology.xml (hwloc).
- * google-benchmark writes benchmarks.json itself.
+ * main.c writes benchmarks.json, google-benchmark's JSON (gb_run).  All are
+ * created exclusively in the fresh directory of the run (outdir.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -153,19 +155,36 @@ static void write_row(FILE *f, const struct cell *c)
 	fputc('\n', f);
 }
 
-int bench_write_csv(const char *dir, struct cell *cells, int n)
+/* A new file @name in @dirfd as a stream, or NULL with errno set. */
+static FILE *create(int dirfd, const char *name)
 {
-	char path[4096];
+	int fd = out_file(dirfd, name);
+	FILE *f;
+
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
+int bench_write_csv(int dirfd, struct cell *cells, int n)
+{
 	FILE *f, *h;
 	size_t b;
 	int i, rc = 0;
 
-	snprintf(path, sizeof(path), "%s/results.csv", dir);
-	f = fopen(path, "w");
+	f = create(dirfd, "results.csv");
 	if (!f)
 		return -errno;
-	snprintf(path, sizeof(path), "%s/histograms.csv", dir);
-	h = fopen(path, "w");
+	h = create(dirfd, "histograms.csv");
 	if (!h) {
 		rc = -errno;
 		fclose(f);
@@ -297,13 +316,13 @@ static json_t *ipc_limits(void)
 	return o;
 }
 
-int bench_write_env(const char *dir, const struct bench_env *e)
+int bench_write_env(int dirfd, const struct bench_env *e)
 {
-	char path[4096], buf[512], rev[128], dirty[128], date[64];
+	char path[64], buf[512], rev[128], dirty[128], date[64];
 	struct utsname u;
 	time_t now = time(NULL);
 	struct tm tm;
-	int cores, numa, rc;
+	int cores, numa, rc, fd;
 	json_t *o = json_object();
 
 	uname(&u);
@@ -348,11 +367,19 @@ int bench_write_env(const char *dir, const struct bench_env *e)
 	json_object_set_new(o, "timer", json_string("clock_gettime(CLOCK_MONOTONIC) via vDSO"));
 	json_object_set_new(o, "timer_cost_ns", json_real(e->timer_ns));
 	json_object_set_new(o, "latency", json_string("round-trip time (RTT), not halved"));
-	snprintf(path, sizeof(path), "%s/env.json", dir);
-	rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;
+	fd = out_file(dirfd, "env.json");
+	rc = fd < 0 ? fd : json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;
+	if (fd >= 0 && close(fd) && !rc)
+		rc = -errno;
 	json_decref(o);
 	if (rc)
 		return rc;
-	snprintf(path, sizeof(path), "%s/topology.xml", dir);
-	return topo_export_xml(e->topo, path);
+	/* hwloc opens a path: the descriptor's own, which names the file just made. */
+	fd = out_file(dirfd, "topology.xml");
+	if (fd < 0)
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rc = topo_export_xml(e->topo, path);
+	close(fd);
+	return rc;
 }

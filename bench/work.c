@@ -79,9 +79,16 @@ void work_child_init(pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(1);
-	/* Ctrl-C reaches the whole process group; the parent stops us itself. */
+	/*
+	 * Ctrl-C and a hang-up reach the whole process group; the parent stops
+	 * and reaps us itself, after which it removes the run's queues.  The
+	 * parent only notes SIGPIPE; a worker writing to a pipe its peer closed
+	 * dies of it, as a worker of any program would, and the parent says so.
+	 */
 	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 }
 
 static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val)

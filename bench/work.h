@@ -42,7 +42,7 @@ void work_shared_free(struct shared *sh, size_t len);
 /* In a worker: the first error of the run wins; later ones are dropped. */
 void work_error(struct shared *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* In a worker, first thing: die with the parent, leave SIGINT to the parent. */
+/* In a worker, first thing: die with the parent, leave SIGINT and SIGHUP to the parent. */
 void work_child_init(pid_t parent);
 
 /* In a worker: arrive at the barrier and sleep until the parent says go. */
