@@ -49,9 +49,21 @@ static const char usage[] =
 	"  --placement LIST         same-cpu,smt,same-l2,same-l3,cross-l3,cross-numa,\n"
 	"                           cross-package,none\n"
 	"  --repetitions N          repetitions per cell, 1..1000 (quick 5, full 5)\n"
-	"  --min-time S             seconds per repetition, >0 (quick 0.25, full 0.5)\n"
-	"  --out DIR                where results go (default results/<date>-<host>)\n"
-	"  --benchmark_*            passed to google-benchmark (e.g. --benchmark_filter=RE)\n"
+	"  --min-time S             seconds per repetition, >0, <=3600 (quick 0.25, full 0.5)\n"
+	"  --out DIR                where results go (default results/<date>-<host>): a new or\n"
+	"                           empty directory, never a symbolic link\n"
+	"  --force                  replace the run that --out DIR holds (all of it, report/ too)\n"
+	"  --benchmark_*            passed to google-benchmark (e.g. --benchmark_filter=RE);\n"
+	"                           not --benchmark_out*: benchmarks.json goes into --out DIR\n"
+	"\n"
+	"Each list entry once, none empty.  The run is written into a fresh directory beside\n"
+	"DIR and renamed to DIR at the end, also when SIGINT, SIGTERM, SIGHUP or SIGPIPE\n"
+	"(stdout closed) stops it early.\n"
+	"\n"
+	"exit codes: 0 every cell measured or skipped; 1 some cell failed (lost, duplicated,\n"
+	"reordered or corrupted a message) or the results could not be written; 2 bad input\n"
+	"(one line on stderr naming the flag, the value and what is allowed); 128+N stopped by\n"
+	"signal N (130 Ctrl-C, 129 hang-up, 141 closed pipe, 143 SIGTERM), partial results kept.\n"
 	"\n"
 	"Latency is the round-trip time (one message there and back), timed with\n"
 	"clock_gettime(CLOCK_MONOTONIC).  Throughput counts messages from the first put to\n"
@@ -605,6 +617,14 @@ static int cmd_run(int argc, char **argv, char *command)
 	if (n < 0) {
 		fprintf(stderr, "ipcbench: out of memory\n");
 		return 1;
+	}
+	if (!n) {
+		topo_free(t);
+		free(gbargv);
+		free(cells);
+		bad("--mode", val[1] ? val[1] : "",
+		    "modes that make cells with these backends "
+		    "(bare loops exist for pipe, sysv and mqueue only)");
 	}
 	rc = count_selected(filter, cells, n, why, sizeof(why));
 	if (rc <= 0) {

@@ -102,6 +102,7 @@ STRICT = [
     (["--benchmark_filter=zzz"], "--benchmark_filter", "zzz"),
     (["--benchmark_filter=(("], "--benchmark_filter", "(("),
     (["--benchmark_filter=-."], "--benchmark_filter", "-."),
+    (["--mode", "bare", "--backends", "shm"], "--mode", "bare"),  # no cell at all
 ]
 for args, flag, value in STRICT:
     what = " ".join(args)
@@ -150,7 +151,7 @@ for args, words in ((["list", "--help"], ["usage: ipcbench list"]),
 r = run(["--help"])
 check(r.returncode == 0 and "usage: ipcbench" in r.stdout, "--help")
 for flag in ("--profile", "--mode", "--backends", "--sizes", "--pairs", "--placement",
-             "--repetitions", "--min-time", "--out", "--benchmark_"):
+             "--repetitions", "--min-time", "--out", "--force", "--benchmark_", "exit codes"):
     check(flag in r.stdout, f"--help does not mention {flag}")
 r = run(["list"])
 check(r.returncode == 0 and "backends:" in r.stdout and "pair relations:" in r.stdout,
