@@ -68,13 +68,15 @@ victims_intact("--out a symlink")
 check(sorted(os.listdir(victims)) == sorted(FILES), "--out a symlink: victims changed")
 
 # A fresh run: a directory of regular files, nothing else beside it.
+# google-benchmark's own --benchmark_out (flag or environment) never opens a path.
 fresh = os.path.join(base, "runs", "deeper", "fresh")
-r = run(QUICK + ["--out", fresh])
+r = run(QUICK + ["--out", fresh], env={"BENCHMARK_OUT": os.path.join(victims, "new-file")})
 check(r.returncode == 0, f"fresh run: exit {r.returncode}: {r.stderr[-800:]!r}")
 check(is_run(fresh), f"fresh run: {os.listdir(fresh) if os.path.isdir(fresh) else 'missing'}")
 mode = stat.S_IMODE(os.stat(fresh).st_mode)
 check(mode & 0o700 == 0o700 and not mode & 0o022, f"fresh run: mode {oct(mode)}")
 no_temp_left(os.path.dirname(fresh), "fresh run")
+victims_intact("fresh run with BENCHMARK_OUT")
 
 # An existing run: refused without --force, its report/ kept; with --force replaced whole.
 os.mkdir(os.path.join(fresh, "report"))
