@@ -654,6 +654,8 @@ static int cmd_run(int argc, char **argv, char *command)
 	if (json_fd < 0 || matrix_register(cells, n, t, reps, isatty(2)) < 0) {
 		fprintf(stderr, "ipcbench: %s\n",
 			json_fd < 0 ? strerror(-json_fd) : "cannot register the benchmarks");
+		if (json_fd >= 0)
+			close(json_fd);
 		out_abort(&od);
 		return 1;
 	}
