@@ -14,10 +14,16 @@ from clitest import COLUMNS, IPCBENCH, check, finish, ipc_snapshot, read_csv, ru
 CELL = re.compile(r"(floor|latency|throughput|bare)/")
 
 
-def start(out, errf):
-    return subprocess.Popen([IPCBENCH, "run", "--mode", "floor,bare,latency,throughput",
-                             "--backends", "pipe,sysv,mqueue,shm", "--sizes", "64",
-                             "--repetitions", "1", "--min-time", "0.2", "--out", out],
+# Every backend and mode; and only SysV cells, so that a queue (the bare loop's own,
+# raw msgget, or libipcq's) is open whenever the signal comes.
+EVERY = ["--mode", "floor,bare,latency,throughput", "--backends", "pipe,sysv,mqueue,shm",
+         "--sizes", "64"]
+SYSV = ["--mode", "bare,latency", "--backends", "sysv", "--sizes", "64,256,1K,4K"]
+
+
+def start(out, errf, cells):
+    return subprocess.Popen([IPCBENCH, "run"] + cells +
+                            ["--repetitions", "1", "--min-time", "0.2", "--out", out],
                             stdout=subprocess.PIPE, stderr=errf, start_new_session=True,
                             text=True)
 
@@ -67,11 +73,11 @@ def after(what, p, sig, out, errf, before):
           f"{r.stderr[-1000:]!r}")
 
 
-def sighup():
+def sighup(cells):
     before = ipc_snapshot()
     out = os.path.join(tmpdir(), "run")
     with tempfile.TemporaryFile("w+") as errf:
-        p = start(out, errf)
+        p = start(out, errf, cells)
         reported = threading.Event()
 
         def read_stdout():
@@ -89,11 +95,11 @@ def sighup():
             after("SIGHUP", p, signal.SIGHUP, out, errf, before)
 
 
-def sigpipe():
+def sigpipe(cells):
     before = ipc_snapshot()
     out = os.path.join(tmpdir(), "run")
     with tempfile.TemporaryFile("w+") as errf:
-        p = start(out, errf)
+        p = start(out, errf, cells)
         # `| head -1`: the reader takes what it wants and goes; the next write to
         # stdout finds no reader.  Wait for a first cell so that one is measured.
         ok = False
@@ -107,6 +113,8 @@ def sigpipe():
             after("SIGPIPE", p, signal.SIGPIPE, out, errf, before)
 
 
-sighup()
-sigpipe()
+sighup(SYSV)
+sigpipe(SYSV)
+sighup(EVERY)
+sigpipe(EVERY)
 finish()
