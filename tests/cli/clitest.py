@@ -88,3 +88,15 @@ def ipc_snapshot():
 
 
 libc = ctypes.CDLL(None, use_errno=True)
+
+
+def leaked_since(before, settle=5.0):
+    """What appeared since @before and stays: a dead run's leftovers stay, while what
+    other programs on this machine use meanwhile comes and goes (waits up to @settle s)."""
+    import time
+    new = ipc_snapshot() - before
+    deadline = time.time() + settle
+    while new and time.time() < deadline:
+        time.sleep(0.25)
+        new &= ipc_snapshot()
+    return new

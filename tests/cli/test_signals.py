@@ -9,7 +9,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from clitest import COLUMNS, IPCBENCH, check, finish, ipc_snapshot, read_csv, run, tmpdir
+from clitest import (COLUMNS, IPCBENCH, check, finish, ipc_snapshot, leaked_since, read_csv, run,
+                     tmpdir)
 
 CELL = re.compile(r"(floor|latency|throughput|bare)/")
 
@@ -58,7 +59,7 @@ def after(what, p, sig, out, errf, before):
           f"{err[-1000:]!r}")
     time.sleep(0.3)
     check(not children_of(p.pid), f"{what}: workers of the run still alive")
-    leaked = ipc_snapshot() - before
+    leaked = leaked_since(before)
     check(not leaked, f"{what}: IPC objects left behind: {leaked}")
     if not check(os.path.exists(os.path.join(out, "results.csv")),
                  f"{what}: no results.csv: {err[-1000:]!r}"):
