@@ -89,10 +89,11 @@ int bench_measure(const struct cell *c, struct topo *t, int64_t iters, struct ru
 
 /*
  * The directory a run is written to (outdir.c): a fresh one made beside
- * @path, renamed to @path at the end.  out_check runs before anything is
- * created, out_create makes the parents and the fresh directory, out_file
- * creates one file in it, out_commit puts the run in place, out_abort
- * removes all that out_create made.
+ * @path once the run is over, renamed to @path.  out_check runs before
+ * anything is created; out_create makes the missing parents and proves
+ * that the fresh directory can be made; out_begin makes it (so that a
+ * SIGKILLed run leaves none); out_file creates one file in it; out_commit
+ * puts the run in place; out_abort removes all that was made.
  */
 struct out_dir {
 	char path[PATH_MAX];   /* where the run goes, without trailing slashes */
@@ -110,8 +111,11 @@ struct out_dir {
  */
 int out_check(struct out_dir *d, const char *path, bool force, char *why, size_t len);
 
-/* Makes the missing parents and the fresh directory.  0, or -errno with @why (all undone). */
+/* Makes the missing parents, tries the fresh directory.  0, or -errno with @why (all undone). */
 int out_create(struct out_dir *d, char *why, size_t len);
+
+/* Makes the fresh directory, d->fd.  0, or -errno with @why. */
+int out_begin(struct out_dir *d, char *why, size_t len);
 
 /* A new file @name in @dirfd, created exclusively, never through a link: a descriptor or -errno. */
 int out_file(int dirfd, const char *name);
@@ -131,6 +135,9 @@ struct bench_env {
 	double timer_ns;
 	struct topo *topo;
 };
+
+/* Writes @json (google-benchmark's) as benchmarks.json into @dirfd.  0 or -errno. */
+int bench_write_json(int dirfd, const char *json);
 
 /* Writes env.json and topology.xml into @dirfd.  0 or -errno. */
 int bench_write_env(int dirfd, const struct bench_env *e);

@@ -2,6 +2,7 @@
 // The C++ behind gb.h: the only C++ in the project.
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 /* GCC 12's -Wmaybe-uninitialized misfires inside <regex> under -fsanitize (std::function). */
@@ -145,8 +146,8 @@ template <class R, bool hide_skips> class plain_names : public R
 /*
  * The console table and the JSON in one reporter.  google-benchmark would
  * open --benchmark_out by its path (following a link, truncating what it
- * finds); we keep the JSON in memory and write it where the caller has
- * created a file safely.  What the library says about the filter goes to
+ * finds); we keep the JSON in memory for the caller, who creates the file
+ * safely.  What the library says about the filter goes to
  * our error stream, so that the caller says it in one line.
  */
 class tee : public benchmark::BenchmarkReporter
@@ -175,43 +176,28 @@ class tee : public benchmark::BenchmarkReporter
 	benchmark::BenchmarkReporter &a_, &b_;
 };
 
-static int write_all(int fd, const std::string &s)
-{
-	const char *p = s.data();
-	size_t n = s.size();
-
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= static_cast<size_t>(w);
-	}
-	return 0;
-}
-
-extern "C" int gb_run(int json_fd, uint64_t *ran, char *err, size_t len)
+extern "C" int gb_run(char **json, uint64_t *ran, char *err, size_t len)
 {
 	plain_names<benchmark::ConsoleReporter, true> display(
 		isatty(1) ? benchmark::ConsoleReporter::OO_Color
 			  : benchmark::ConsoleReporter::OO_None);
-	plain_names<benchmark::JSONReporter, false> json;
+	plain_names<benchmark::JSONReporter, false> file;
 	std::ostringstream json_text, errors;
-	tee both(display, json);
-	std::string first;
+	tee both(display, file);
+	std::string first, text;
 
-	json.SetOutputStream(&json_text);
-	json.SetErrorStream(&errors);
+	file.SetOutputStream(&json_text);
+	file.SetErrorStream(&errors);
 	both.SetErrorStream(&errors);
 	*ran = benchmark::RunSpecifiedBenchmarks(&both);
 	std::getline(std::istringstream(errors.str()), first);
 	snprintf(err, len, "%s", first.c_str());
-	if (json_fd < 0 || !*ran)
-		return 0;
-	return write_all(json_fd, json_text.str());
+	text = json_text.str();
+	*json = static_cast<char *>(malloc(text.size() + 1));
+	if (!*json)
+		return -ENOMEM;
+	memcpy(*json, text.c_str(), text.size() + 1);
+	return 0;
 }
 
 extern "C" int gb_filter_match(const char *spec, const char *name, char *err, size_t len)

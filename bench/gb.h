@@ -71,12 +71,12 @@ void gb_skip(struct gb_state *s, const char *reason);
 /*
  * Runs the registered benchmarks selected by --benchmark_filter; *ran: how
  * many ran.  Names are shown and written as registered (no "/manual_time").
- * The console gets the table; @json_fd (when >= 0) gets google-benchmark's
- * JSON once the run is over (never --benchmark_out, which the library would
- * open by its path).  @err gets the first line of what google-benchmark
- * said was wrong ("" if nothing).  Returns 0, or -errno of writing @json_fd.
+ * The console gets the table; *json (free it) google-benchmark's JSON, kept
+ * in memory instead of --benchmark_out, which the library would open by its
+ * path.  @err gets the first line of what google-benchmark said was wrong
+ * ("" if nothing).  Returns 0, or -ENOMEM (*json NULL).
  */
-int gb_run(int json_fd, uint64_t *ran, char *err, size_t len);
+int gb_run(char **json, uint64_t *ran, char *err, size_t len);
 
 /*
  * Whether --benchmark_filter=@spec selects the benchmark registered as

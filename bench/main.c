@@ -476,16 +476,22 @@ static int summary(const struct cell *cells, int n, int64_t t0, double timer_ns)
 	return failed;
 }
 
-/* Writes the run's files into the fresh directory and puts it in place. */
+/* Writes the run's files into a fresh directory and puts it in place. */
 static int finish_run(struct out_dir *od, struct cell *cells, int n, const struct bench_env *env,
-		      int json_rc)
+		      const char *json)
 {
-	int rc = bench_write_csv(od->fd, cells, n);
+	char why[PATH_MAX + 64];
+	int rc = out_begin(od, why, sizeof(why));
 
+	if (rc) {
+		fprintf(stderr, "ipcbench: writing results to %s: %s\n", od->path, why);
+		return rc;
+	}
+	rc = bench_write_csv(od->fd, cells, n);
 	if (!rc)
 		rc = bench_write_env(od->fd, env);
 	if (!rc)
-		rc = json_rc;
+		rc = bench_write_json(od->fd, json);
 	if (!rc)
 		rc = out_commit(od);
 	if (rc)
@@ -502,7 +508,8 @@ static int cmd_run(int argc, char **argv, char *command)
 	const char *val[9] = {0}, *profile = "quick", *bad_flag = NULL, *filter = "";
 	char **gbargv = calloc((size_t)argc + 12, sizeof(char *));
 	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], why[512];
-	int gbargc = 0, i, j, reps, n, rc, json_fd, json_rc, failed;
+	int gbargc = 0, i, j, reps, n, rc, failed;
+	char *json = NULL;
 	struct out_dir od;
 	bool force = false;
 	struct matrix_opts o;
@@ -649,19 +656,13 @@ static int cmd_run(int argc, char **argv, char *command)
 		free(gbargv);
 		bad("--out", od.path, "%s", why);
 	}
-	json_fd = out_file(od.fd, "benchmarks.json");
 	env.timer_ns = bench_timer_cost_ns();
-	if (json_fd < 0 || matrix_register(cells, n, t, reps, isatty(2)) < 0) {
-		fprintf(stderr, "ipcbench: %s\n",
-			json_fd < 0 ? strerror(-json_fd) : "cannot register the benchmarks");
-		if (json_fd >= 0)
-			close(json_fd);
+	if (matrix_register(cells, n, t, reps, isatty(2)) < 0) {
+		fprintf(stderr, "ipcbench: cannot register the benchmarks\n");
 		out_abort(&od);
 		return 1;
 	}
-	json_rc = gb_run(json_fd, &ran, why, sizeof(why));
-	if (close(json_fd) && !json_rc)
-		json_rc = -errno;
+	rc = gb_run(&json, &ran, why, sizeof(why));
 	gb_shutdown();
 	if (!ran) {
 		/* Selected above, so google-benchmark refused the filter itself. */
@@ -669,10 +670,17 @@ static int cmd_run(int argc, char **argv, char *command)
 		matrix_free(cells, n);
 		topo_free(t);
 		free(gbargv);
+		free(json);
 		bad("--benchmark_filter", filter, "what google-benchmark 1.7.1 accepts (%s)",
 		    why[0] ? why : "it ran nothing");
 	}
-	rc = finish_run(&od, cells, n, &env, json_rc);
+	if (rc) {
+		fprintf(stderr, "ipcbench: out of memory\n");
+		out_abort(&od);
+		return 1;
+	}
+	rc = finish_run(&od, cells, n, &env, json);
+	free(json);
 	failed = summary(cells, n, t0, env.timer_ns);
 	if (!rc) {
 		fprintf(stderr, "%sresults in %s\n", bench_stop ? "interrupted; partial " : "",

@@ -185,18 +185,32 @@ static int make_parents(struct out_dir *d)
 
 int out_create(struct out_dir *d, char *why, size_t len)
 {
-	char tmp[PATH_MAX];
-	struct stat st;
+	char probe[PATH_MAX];
 	int rc = make_parents(d);
 
-	if (!rc)
-		rc = tmp_path(tmp, d->parent);
+	/* A fresh directory made and removed: the run's own can be made at the end. */
+	if (!rc && !(rc = tmp_path(probe, d->parent)) && rmdir(probe))
+		rc = -errno;
 	if (!rc) {
-		snprintf(d->tmp, sizeof(d->tmp), "%s", strrchr(tmp, '/') + 1);
 		d->pfd = open(d->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = d->pfd < 0 ? -errno : 0;
 	}
+	if (rc) {
+		snprintf(why, len, "a directory that can be created and written (%s)",
+			 strerror(-rc));
+		out_abort(d);
+	}
+	return rc;
+}
+
+int out_begin(struct out_dir *d, char *why, size_t len)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	int rc = tmp_path(tmp, d->parent);
+
 	if (!rc) {
+		snprintf(d->tmp, sizeof(d->tmp), "%s", strrchr(tmp, '/') + 1);
 		d->fd = openat(d->pfd, d->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		rc = d->fd < 0 ? -errno : 0;
 	}
@@ -204,9 +218,13 @@ int out_create(struct out_dir *d, char *why, size_t len)
 	if (!rc && (fstat(d->fd, &st) || st.st_uid != geteuid() || (st.st_mode & 077)))
 		rc = -EPERM;
 	if (rc) {
-		snprintf(why, len, "a directory that can be created and written (%s)",
-			 strerror(-rc));
-		out_abort(d);
+		snprintf(why, len, "%s: %s", d->parent, strerror(-rc));
+		if (d->fd >= 0)
+			close(d->fd);
+		d->fd = -1;
+		if (d->tmp[0])
+			unlinkat(d->pfd, d->tmp, AT_REMOVEDIR);
+		d->tmp[0] = '\0';
 	}
 	return rc;
 }

@@ -214,6 +214,19 @@ int bench_write_csv(int dirfd, struct cell *cells, int n)
 	return rc;
 }
 
+int bench_write_json(int dirfd, const char *json)
+{
+	FILE *f = create(dirfd, "benchmarks.json");
+	int rc;
+
+	if (!f)
+		return -errno;
+	rc = fputs(json, f) < 0 ? -EIO : 0;
+	if (fclose(f) && !rc)
+		rc = -errno;
+	return rc;
+}
+
 /* First line of @cmd's output, or "" (for git). */
 static void run_cmd(const char *cmd, char *buf, size_t len)
 {

@@ -2,8 +2,11 @@
 """run --out: links planted in the directory are never followed, an existing run is
 refused without --force and replaced with it, a refused path leaves nothing behind."""
 import os
+import signal
 import stat
-from clitest import check, finish, run, tmpdir
+import subprocess
+import time
+from clitest import IPCBENCH, check, finish, run, tmpdir
 
 QUICK = ["run", "--mode", "floor", "--repetitions", "1", "--min-time", "0.01"]
 FILES = ("results.csv", "histograms.csv", "env.json", "topology.xml", "benchmarks.json")
@@ -137,5 +140,16 @@ if os.geteuid() != 0:  # root writes anyway
     one_line_2(r, "unwritable parent", ["--out"])
     check(os.listdir(nowrite) == [], "unwritable parent: something was created")
 os.chmod(nowrite, 0o700)
+# A SIGKILLed run cannot clean up: it must have nothing to clean (the files are made
+# only once the measurements are over).
+killed = os.path.join(base, "killed")
+p = subprocess.Popen([IPCBENCH] + QUICK + ["--min-time", "30", "--out", killed],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+time.sleep(1.5)
+check(p.poll() is None, f"SIGKILLed run: it had ended already (exit {p.returncode})")
+os.killpg(p.pid, signal.SIGKILL)
+p.wait()
+check(not os.path.exists(killed), "SIGKILLed run: its directory exists")
 no_temp_left(base, "the end")
 finish()
