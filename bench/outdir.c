@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Where a run's files go.  Nothing in the target directory is trusted: the
- * run is written into a fresh directory that mkdtemp makes beside it, each
- * file created there exclusively and never through a link, and that
- * directory is renamed into place at the end (also after a signal).  So a
+ * Where a run's files go.  Nothing in the target directory is trusted: once
+ * the measurements are over (also after a stopping signal), the run is
+ * written into a fresh directory that mkdtemp makes beside it, each file
+ * created there exclusively and never through a link, and that directory
+ * is renamed into place.  So a SIGKILLed run leaves no files, a
  * reader never sees half a run, and a link planted where the run goes is
  * never followed: at most it is replaced (--force) or the run is refused.
  */
@@ -117,11 +118,12 @@ int out_check(struct out_dir *d, const char *path, bool force, char *why, size_t
 		return rc;
 	}
 	if (lstat(d->path, &st) < 0) {
-		if (errno == ENOENT)
+		rc = -errno;
+		if (rc == -ENOENT)
 			return 0;
 		snprintf(why, len, "a directory that can be created and written (%s)",
-			 strerror(errno));
-		return -errno;
+			 strerror(-rc));
+		return rc;
 	}
 	if (S_ISLNK(st.st_mode)) {
 		snprintf(why, len, "a directory, not a symbolic link (never followed)");
@@ -300,6 +302,8 @@ static int replace_run(struct out_dir *d)
 		rm_tree(d->pfd, d->tmp, 0); /* d->tmp names the old run now */
 		return 0;
 	}
+	if (errno == ENOENT) /* the old run went meanwhile */
+		return renameat(d->pfd, d->tmp, d->pfd, d->base) ? -errno : 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -errno;
 	rc = tmp_path(aside, d->parent);
