@@ -270,8 +270,6 @@ static void pp_close(struct pp *p)
 			close(p->fd[d][0]);
 		if (p->fd[d][1] >= 0)
 			close(p->fd[d][1]);
-		if (p->msqid[d] >= 0)
-			msgctl(p->msqid[d], IPC_RMID, NULL);
 		if (p->mq[d] != (mqd_t)-1)
 			mq_close(p->mq[d]);
 		p->q[d] = NULL;
@@ -313,8 +311,15 @@ static int pp_open(struct pp *p, const struct cell *c)
 			rc = pipe2(p->fd[d], O_CLOEXEC) ? -errno : 0;
 			break;
 		case PP_SYSV:
-			p->msqid[d] = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600);
-			rc = p->msqid[d] < 0 ? -errno : 0;
+			/*
+			 * Made by libipcq, used raw: its records let ipcbench clean
+			 * remove the queue after a SIGKILL, which a bare msgget's
+			 * could not; ipcq_close() removes it.
+			 */
+			rc = ipcq_create(&p->q[d], &o);
+			if (!rc)
+				rc = p->msqid[d] = ipcq_sysv_msqid(p->q[d]);
+			rc = rc < 0 ? rc : 0;
 			break;
 		case PP_MQUEUE:
 			rc = bare_mq_open(&p->mq[d], c->size);

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
 """`ipcbench clean` after a SIGKILLed run removes exactly what the run left (SysV), and
-never another program's queue."""
+never another program's queue.  Argument MODE (after the binary): latency (ipcq's
+queues, the default) or bare (the bare loop's queues, used raw)."""
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from clitest import IPCBENCH, check, finish, libc, run, skip, sysv_ids, tmpdir
 
@@ -15,7 +17,8 @@ if foreign < 0:
     skip("msgget failed: no SysV message queues here")
 before = sysv_ids()
 out = tmpdir()
-p = subprocess.Popen([IPCBENCH, "run", "--mode", "latency", "--backends", "sysv", "--sizes", "64",
+mode = sys.argv[2] if len(sys.argv) > 2 else "latency"
+p = subprocess.Popen([IPCBENCH, "run", "--mode", mode, "--backends", "sysv", "--sizes", "64",
                       "--repetitions", "1", "--min-time", "20", "--out", out],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
