@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ipcbench: measures how fast Linux processes pass messages.
- *   ipcbench list | run [options] | clean | report DIR [--compare BASE] | --help
+ *   ipcbench list | run [options] | clean [--named] | report DIR [--compare BASE] | --help
  * Bad input exits with code 2 and one line naming the flag, the value and
  * what is allowed.
  */
@@ -34,7 +34,8 @@ static const char usage[] =
 	"commands:\n"
 	"  list                 backends and their kernel limits, placements, topology\n"
 	"  run [options]        run the benchmark matrix and write results/<date>-<host>/\n"
-	"  clean                remove IPC objects that killed ipcbench runs left behind\n"
+	"  clean [--named]      remove IPC objects that killed runs left behind (--named:\n"
+	"                       also named queues whose creator died; see clean --help)\n"
 	"  report DIR [--compare BASE]   draw a run's results (see ipcbench report --help)\n"
 	"  help, -h, --help, --version\n"
 	"\n"
@@ -710,6 +711,20 @@ static bool no_args(const char *cmd, int argc, char **argv, const char *what)
 	return false;
 }
 
+/* Where named queues and SysV records live, and why when it is a fallback. */
+static void print_private_dir(void)
+{
+	char path[4096], why[512];
+	int r = ipcq_private_dir(path, sizeof(path), why, sizeof(why));
+
+	if (r < 0)
+		printf("private directory: unusable: %s\n", strerror(-r));
+	else if (r == 1)
+		printf("private directory: %s (fallback: %s)\n", path, why);
+	else
+		printf("private directory: %s\n", path);
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	const char *const *b;
@@ -722,11 +737,13 @@ static int cmd_list(int argc, char **argv)
 
 	if (no_args("list", argc, argv,
 		    "  backends with their kernel limits (and how to raise each), the pair\n"
-		    "  relations and pool policies this machine has, its topology.\n"))
+		    "  relations and pool policies this machine has, its topology, and\n"
+		    "  libipcq's private directory (with the reason when it is a fallback).\n"))
 		return 0;
 	t = load_topo();
 	if (topo_describe(t, buf, sizeof(buf)) >= 0)
 		printf("topology: %s\n", buf);
+	print_private_dir();
 	printf("backends:\n");
 	for (b = ipcq_backends(); b && *b; b++) {
 		k = ipcq_limits(*b, l, 16);
@@ -772,23 +789,56 @@ static void clean_cb(void *ctx, const char *backend, const char *what)
 	printf("removed %s: %s\n", backend, what);
 }
 
+/* Named queues of dead creators: "removed ..." with --named, else "left ...". */
+static void named_cb(void *ctx, const char *backend, const char *what)
+{
+	bool remove = *(bool *)ctx;
+
+	printf("%s %s: %s\n", remove ? "removed" : "left", backend, what);
+}
+
+static const char clean_usage[] =
+	"usage: ipcbench clean [--named]\n"
+	"  removes what libipcq queues of runs killed by SIGKILL left behind and the\n"
+	"  kernel cannot remove by itself (SysV queues nobody holds, the bare SysV loop's\n"
+	"  included; leftovers in libipcq's private directory), and only those; says\n"
+	"  what it removed.  Then lists named queues whose creator is dead and that no\n"
+	"  live process holds (\"left BACKEND: ...\"); --named removes those too, as\n"
+	"  ipcq_unlink would.  Never touches another program's or a live queue.\n";
+
 static int cmd_clean(int argc, char **argv)
 {
+	bool named = false;
 	int count = 0;
-	ssize_t n;
+	ssize_t n, k;
 
-	if (no_args("clean", argc, argv,
-		    "  removes what libipcq queues of runs killed by SIGKILL left behind and\n"
-		    "  the kernel cannot remove by itself (SysV queues nobody holds, leftovers\n"
-		    "  in libipcq's private directories), and only those; says what it\n"
-		    "  removed.  Bare-loop SysV queues of a killed run are not libipcq's.\n"))
-		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(clean_usage, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--named") != 0)
+			bad("clean", argv[i], "--named, or --help");
+		named = true;
+	}
 	n = ipcq_clean(NULL, clean_cb, &count);
 	if (n < 0) {
 		fprintf(stderr, "ipcbench: clean: %s\n", strerror((int)-n));
 		return 1;
 	}
-	printf("ipcbench clean: %zd object%s removed\n", n, n == 1 ? "" : "s");
+	k = ipcq_clean_named(NULL, named, named_cb, &named);
+	if (k < 0) {
+		fprintf(stderr, "ipcbench: clean: named queues: %s\n", strerror((int)-k));
+		return 1;
+	}
+	if (named)
+		n += k;
+	printf("ipcbench clean: %zd object%s removed", n, n == 1 ? "" : "s");
+	if (!named && k > 0)
+		printf("; %zd named queue%s of dead creators left (ipcbench clean --named removes "
+		       "them)",
+		       k, k == 1 ? "" : "s");
+	printf("\n");
 	return 0;
 }
 
