@@ -14,6 +14,7 @@
 
 #include "ipcq.h"
 #include "ipcq_ext.h"
+#include "relax_pvt.h"
 
 #define IPCQ_EXPORT __attribute__((visibility("default")))
 
@@ -107,7 +108,20 @@ int __ipcq_wait_fd(int fd, short events, int64_t deadline);
  */
 int __ipcq_retry_fd(int fd, short events, int err, int64_t timeout_ns, int64_t *deadline);
 
-/* Fills @buf with @prefix followed by 16 random hex digits (getrandom). */
+/*
+ * Shared futexes (never FUTEX_PRIVATE_FLAG: the words live in memory that
+ * processes share).  __ipcq_futex_wait() sleeps while *@w == @val, at most
+ * @ns nanoseconds (relative); returns 0 (woken) or -1 with errno (EAGAIN:
+ * the word moved, EINTR, ETIMEDOUT), as the system call does.
+ */
+long __ipcq_futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t ns);
+void __ipcq_futex_wake_all(_Atomic uint32_t *w);
+
+/*
+ * Fills @buf with @prefix followed by 16 random hex digits (getrandom):
+ * the one source of unpredictable names; fails (-errno) rather than fall
+ * back to anything guessable.
+ */
 int __ipcq_random_name(char *buf, size_t len, const char *prefix);
 
 /*

@@ -281,7 +281,6 @@ static int wait_room(struct pipe_q *p, size_t n, int64_t deadline)
 	struct pipe_shared *sh = p->sh;
 	int64_t left = __ipcq_left_ns(deadline);
 	int64_t ns = left >= 0 && left < MID_SLICE_MS * 1000000 ? left : MID_SLICE_MS * 1000000;
-	struct timespec ts = {ns / 1000000000, ns % 1000000000};
 	uint32_t seq;
 	ssize_t free_slots;
 
@@ -289,7 +288,7 @@ static int wait_room(struct pipe_q *p, size_t n, int64_t deadline)
 	seq = atomic_load(&sh->room_seq);
 	free_slots = room(p); /* after announcing ourselves: no wake-up is lost */
 	if (free_slots >= 0 && free_slots < (ssize_t)n)
-		syscall(SYS_futex, &sh->room_seq, FUTEX_WAIT, seq, &ts, NULL, 0);
+		__ipcq_futex_wait(&sh->room_seq, seq, ns);
 	atomic_fetch_sub(&sh->room_waiters, 1);
 	return free_slots < 0 ? (int)free_slots : 0;
 }
@@ -298,7 +297,7 @@ static void wake_room(struct pipe_q *p)
 {
 	if (atomic_load(&p->sh->room_waiters)) {
 		atomic_fetch_add(&p->sh->room_seq, 1);
-		syscall(SYS_futex, &p->sh->room_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+		__ipcq_futex_wake_all(&p->sh->room_seq);
 	}
 }
 

@@ -106,7 +106,7 @@ static bool rec_pending(struct shm_priv *p, struct shm_rec *r)
 
 static __attribute__((noinline)) _Atomic uint64_t *intent_slow(struct shm_priv *p)
 {
-	struct shm_rec *recs = (struct shm_rec *)(p->base + SHM_OFF_RECS), *r = NULL;
+	struct shm_rec *recs = shm_map(p)->recs, *r = NULL;
 
 	if (shm_tidx < 0)
 		shm_tidx = atomic_fetch_add_explicit(&shm_nthreads, 1, memory_order_relaxed);
@@ -164,28 +164,17 @@ static inline void intend(_Atomic uint64_t *in, uint64_t pos, unsigned role)
 		atomic_store_explicit(in, pos << 1 | role, memory_order_relaxed);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 /* Futexes: shared, never FUTEX_PRIVATE_FLAG, since processes share the word. */
 static long futex_wait(struct shm_priv *p, _Atomic uint32_t *w, uint32_t val, int64_t ns)
 {
-	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
-
 	atomic_fetch_add_explicit(&p->futex_calls, 1, memory_order_relaxed);
-	return syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
+	return __ipcq_futex_wait(w, val, ns);
 }
 
 static void futex_wake_all(struct shm_priv *p, _Atomic uint32_t *w)
 {
 	atomic_fetch_add_explicit(&p->futex_calls, 1, memory_order_relaxed);
-	syscall(SYS_futex, w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	__ipcq_futex_wake_all(w);
 }
 
 static __attribute__((noinline)) void wake_slow(struct shm_priv *p, struct shm_wait *w)
@@ -451,28 +440,15 @@ static inline ssize_t try_get(struct shm_priv *p, void *buf)
 	return get_retry(p, buf, in, pos);
 }
 
-/* True when @pid is gone or a zombie: it will never finish a slot. */
+/*
+ * True when @pid (read from the shared ring: any value) is certainly gone or
+ * a zombie: it will never finish a slot.  Never for ourselves (our pid
+ * without a getpid() call) nor for what is no pid: a repair must never
+ * overtake a live process, so what we cannot tell counts as alive.
+ */
 static bool pid_dead(pid_t pid)
 {
-	char path[48], buf[256], *e;
-	ssize_t n;
-	int fd;
-
-	if (pid <= 0 || pid == shm_self)
-		return false;
-	if (kill(pid, 0) < 0)
-		return errno == ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	e = strrchr(buf, ')'); /* the state follows the command name */
-	return e && e[1] == ' ' && (e[2] == 'Z' || e[2] == 'X');
+	return pid > 0 && pid != shm_self && !__ipcq_proc_alive(pid, 0);
 }
 
 /*
@@ -483,7 +459,7 @@ static bool pid_dead(pid_t pid)
  */
 static bool claimant_dead(struct shm_priv *p, uint64_t pos, unsigned role, uint64_t own)
 {
-	struct shm_rec *recs = (struct shm_rec *)(p->base + SHM_OFF_RECS);
+	struct shm_rec *recs = shm_map(p)->recs;
 	unsigned orole = own & 3;
 	bool dead = false;
 
@@ -624,7 +600,7 @@ static ssize_t spin_for(struct shm_priv *p, int64_t deadline,
 	if (deadline >= 0 && deadline < end)
 		end = deadline;
 	for (unsigned i = 1;; i++) {
-		cpu_relax();
+		__ipcq_cpu_relax();
 		ret = op(p, io);
 		if (ret != -EAGAIN) {
 			if (lone) /* threads of a process may race here: harmless */
@@ -778,7 +754,7 @@ static int ring_size(size_t msg_max, size_t want, uint64_t *cap, size_t *slot, s
 	uint64_t c;
 
 	/* Not even the smallest ring (2 slots) fits an off_t: ipcq.h's -EMSGSIZE. */
-	if (msg_max > ((uint64_t)INT64_MAX - SHM_OFF_SLOTS) / 2 - SHM_SLOT_HDR - SHM_LINE)
+	if (msg_max > ((uint64_t)INT64_MAX - SHM_HDR_SIZE) / 2 - SHM_SLOT_HDR - SHM_LINE)
 		return -EMSGSIZE;
 	s = (SHM_SLOT_HDR + msg_max + SHM_LINE - 1) & ~(size_t)(SHM_LINE - 1);
 	if (want == 0) {
@@ -790,7 +766,7 @@ static int ring_size(size_t msg_max, size_t want, uint64_t *cap, size_t *slot, s
 			return -EINVAL;
 		c = pow2_up(want);
 	}
-	if (__builtin_mul_overflow(c, s, map) || __builtin_add_overflow(*map, SHM_OFF_SLOTS, map) ||
+	if (__builtin_mul_overflow(c, s, map) || __builtin_add_overflow(*map, SHM_HDR_SIZE, map) ||
 	    *map > (size_t)INT64_MAX)
 		return -EINVAL;
 	*cap = c;
@@ -802,14 +778,15 @@ static int ring_size(size_t msg_max, size_t want, uint64_t *cap, size_t *slot, s
 static void attach(struct ipcq *q, unsigned char *base, const struct shm_hdr *h)
 {
 	struct shm_priv *p = shm_priv(q);
+	struct shm_map *m = (struct shm_map *)base;
 
 	p->base = base;
-	p->hdr = (struct shm_hdr *)base;
-	p->tail = (_Atomic uint64_t *)(base + SHM_OFF_TAIL);
-	p->head = (_Atomic uint64_t *)(base + SHM_OFF_HEAD);
-	p->not_empty = (struct shm_wait *)(base + SHM_OFF_NOT_EMPTY);
-	p->not_full = (struct shm_wait *)(base + SHM_OFF_NOT_FULL);
-	p->slots = base + SHM_OFF_SLOTS;
+	p->hdr = &m->hdr;
+	p->tail = &m->tail;
+	p->head = &m->head;
+	p->not_empty = &m->not_empty;
+	p->not_full = &m->not_full;
+	p->slots = m->slots;
 	p->mask = h->capacity - 1;
 	p->slot_size = h->slot_size;
 	p->msg_max = h->msg_max;
@@ -862,13 +839,13 @@ static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, bool sea
 	h = (struct shm_hdr *)base;
 	h->magic = SHM_MAGIC;
 	h->version = SHM_VERSION;
-	h->hdr_size = SHM_OFF_SLOTS;
+	h->hdr_size = SHM_HDR_SIZE;
 	h->msg_max = msg_max;
 	h->slot_size = slot;
 	h->capacity = cap;
 	h->map_size = map;
 	attach(q, base, h);
-	shm_test_set_pos(shm_priv(q), 0); /* slot i: seq = i; head = tail = 0 */
+	ring_init_slots(shm_priv(q), 0);
 	/* release: an opener that sees ready sees the header and the slots. */
 	atomic_store_explicit(&h->ready, 1, memory_order_release);
 	return 0;
@@ -916,7 +893,7 @@ static bool hdr_ok(const struct shm_hdr *h, size_t size)
 	uint64_t cap;
 	size_t slot, map;
 
-	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION || h->hdr_size != SHM_OFF_SLOTS ||
+	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION || h->hdr_size != SHM_HDR_SIZE ||
 	    h->capacity < 2 || (h->capacity & (h->capacity - 1)) || h->msg_max > SSIZE_MAX / 2)
 		return false;
 	if (ring_size(h->msg_max, h->capacity, &cap, &slot, &map) < 0)

@@ -3,8 +3,11 @@
  * Private to the shm backend (ipc/shm.c) and its ring test: the layout of the
  * shared mapping and of the per-handle state.
  *
- * The mapping, all offsets fixed (SHM_REGION = one cache line plus one guard
- * line, so that the adjacent-line prefetcher never couples two hot words):
+ * The mapping is struct shm_map: each region (SHM_REGION = one cache line
+ * plus one guard line, so that the adjacent-line prefetcher never couples two
+ * hot words) starts on its own SHM_REGION boundary, laid out by the compiler
+ * and pinned by the _Static_asserts below (the offsets are the on-disk
+ * layout of SHM_VERSION):
  *
  *   0     struct shm_hdr     written once by the creator, read-only after
  *   128   tail               producers' index (free-running u64)
@@ -24,7 +27,9 @@
 #ifndef IPCQ_SHM_PVT_H
 #define IPCQ_SHM_PVT_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ipcq_pvt.h"
@@ -34,14 +39,9 @@
 #define SHM_LINE    64u
 #define SHM_REGION  128u /* a line and its guard line */
 
-#define SHM_OFF_TAIL	  (1 * SHM_REGION)
-#define SHM_OFF_HEAD	  (2 * SHM_REGION)
-#define SHM_OFF_NOT_EMPTY (3 * SHM_REGION)
-#define SHM_OFF_NOT_FULL  (4 * SHM_REGION)
-#define SHM_OFF_RECS	  (5 * SHM_REGION)
-#define SHM_RECS	  32 /* processes that may claim slots at once (more: no repair) */
-#define SHM_REC_THREADS	  15 /* threads per process that record intents */
-#define SHM_OFF_SLOTS	  (SHM_OFF_RECS + SHM_RECS * SHM_REGION)
+#define SHM_RECS 32 /* processes that may claim slots at once (more: no repair) */
+#define SHM_REC_THREADS \
+	15 /* threads per process that record intents: pid + 15 words fill a region */
 
 #define SHM_SLOT_HDR   24u		   /* seq + owner + len before the payload */
 #define SHM_HOLE       UINT64_MAX	   /* len of a slot repaired after its producer died */
@@ -51,11 +51,11 @@
 struct shm_hdr {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t hdr_size; /* SHM_OFF_SLOTS */
+	uint32_t hdr_size; /* offsetof(struct shm_map, slots) */
 	uint64_t msg_max;
 	uint64_t slot_size;	/* multiple of SHM_LINE, >= SHM_SLOT_HDR + msg_max */
 	uint64_t capacity;	/* power of two, >= 2 */
-	uint64_t map_size;	/* SHM_OFF_SLOTS + capacity * slot_size */
+	uint64_t map_size;	/* hdr_size + capacity * slot_size */
 	_Atomic uint32_t ready; /* 1 once everything above and the slots are set */
 	_Atomic uint32_t norec; /* sticky: a claimer had no intent record */
 };
@@ -69,7 +69,7 @@ struct shm_hdr {
  * one does.  0 pid: free record; intents start at UINT64_MAX (none).
  */
 struct shm_rec {
-	_Atomic uint64_t pid;
+	alignas(SHM_REGION) _Atomic uint64_t pid;
 	_Atomic uint64_t intent[SHM_REC_THREADS];
 };
 
@@ -103,9 +103,41 @@ struct shm_slot {
 	unsigned char data[];
 };
 
+/* The shared mapping; slots[] holds capacity slots of hdr.slot_size bytes. */
+struct shm_map {
+	struct shm_hdr hdr;
+	alignas(SHM_REGION) _Atomic uint64_t tail;
+	alignas(SHM_REGION) _Atomic uint64_t head;
+	alignas(SHM_REGION) struct shm_wait not_empty;
+	alignas(SHM_REGION) struct shm_wait not_full;
+	alignas(SHM_REGION) struct shm_rec recs[SHM_RECS];
+	alignas(SHM_REGION) unsigned char slots[];
+};
+
+#define SHM_HDR_SIZE offsetof(struct shm_map, slots) /* the bytes before the slots */
+
+/*
+ * Each region fits its SHM_REGION (one more intent word would grow every
+ * record and move the slots), and the offsets are those of SHM_VERSION: a
+ * layout change must bump it, so that no old peer maps the new ring.
+ */
+_Static_assert(SHM_REGION % SHM_LINE == 0 && SHM_REGION >= 2 * SHM_LINE, "a line and its guard");
+_Static_assert(sizeof(struct shm_hdr) <= SHM_REGION, "the header fits its region");
+_Static_assert(sizeof(struct shm_wait) <= SHM_LINE, "a wait word fits one line");
+_Static_assert(sizeof(struct shm_rec) == SHM_REGION, "an intent record is one region");
+_Static_assert(SHM_SLOT_HDR == offsetof(struct shm_slot, data), "slot header size");
+_Static_assert(offsetof(struct shm_map, tail) == 1 * SHM_REGION &&
+		       offsetof(struct shm_map, head) == 2 * SHM_REGION &&
+		       offsetof(struct shm_map, not_empty) == 3 * SHM_REGION &&
+		       offsetof(struct shm_map, not_full) == 4 * SHM_REGION &&
+		       offsetof(struct shm_map, recs) == 5 * SHM_REGION &&
+		       offsetof(struct shm_map, slots) == 4736 && SHM_VERSION == 3,
+	       "the layout of SHM_VERSION 3: bump it with any change");
+_Static_assert(offsetof(struct shm_map, slots) <= UINT32_MAX, "hdr_size is 32 bits");
+
 /* Per handle, in struct ipcq's priv[]: everything the hot path needs, local. */
 struct shm_priv {
-	unsigned char *base; /* the mapping */
+	unsigned char *base; /* the mapping: struct shm_map */
 	_Atomic uint64_t *tail;
 	_Atomic uint64_t *head;
 	struct shm_wait *not_empty;
@@ -134,6 +166,24 @@ static inline struct shm_slot *shm_slot(const struct shm_priv *p, uint64_t pos)
 	return (struct shm_slot *)(p->slots + (size_t)(pos & p->mask) * p->slot_size);
 }
 
+static inline struct shm_map *shm_map(const struct shm_priv *p)
+{
+	return (struct shm_map *)p->base;
+}
+
+/*
+ * Sets up an empty ring whose next position is @pos: slot pos + i gets seq
+ * pos + i, head = tail = pos.  The creator's map_new() starts at 0; nobody
+ * may use the ring meanwhile.
+ */
+static inline void ring_init_slots(struct shm_priv *p, uint64_t pos)
+{
+	for (uint64_t i = 0; i <= p->mask; i++)
+		atomic_store(&shm_slot(p, pos + i)->seq, pos + i);
+	atomic_store(p->head, pos);
+	atomic_store(p->tail, pos);
+}
+
 /*
  * Test hook: moves an EMPTY, idle ring to start at position @pos (e.g. close
  * to UINT64_MAX to test the wrap of the indices).  Nobody may use the queue
@@ -141,10 +191,7 @@ static inline struct shm_slot *shm_slot(const struct shm_priv *p, uint64_t pos)
  */
 static inline void shm_test_set_pos(struct shm_priv *p, uint64_t pos)
 {
-	for (uint64_t i = 0; i <= p->mask; i++)
-		atomic_store(&shm_slot(p, pos + i)->seq, pos + i);
-	atomic_store(p->head, pos);
-	atomic_store(p->tail, pos);
+	ring_init_slots(p, pos);
 }
 
 #endif /* IPCQ_SHM_PVT_H */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,6 +92,18 @@ int __ipcq_retry_fd(int fd, short events, int err, int64_t timeout_ns, int64_t *
 	if (*deadline == 0)
 		*deadline = __ipcq_deadline(timeout_ns);
 	return __ipcq_wait_fd(fd, events, *deadline);
+}
+
+long __ipcq_futex_wait(_Atomic uint32_t *w, uint32_t val, int64_t ns)
+{
+	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+
+	return syscall(SYS_futex, w, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+void __ipcq_futex_wake_all(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 int __ipcq_random_name(char *buf, size_t len, const char *prefix)

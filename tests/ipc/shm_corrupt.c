@@ -138,7 +138,8 @@ static void header_scribbled(struct shm_priv *p)
 /* Futex words, sleeper flags and every intent record: random. */
 static void waits_and_recs(struct shm_priv *p)
 {
-	fill_random(p->base + SHM_OFF_NOT_EMPTY, SHM_OFF_SLOTS - SHM_OFF_NOT_EMPTY, 2);
+	fill_random(p->base + offsetof(struct shm_map, not_empty),
+		    SHM_HDR_SIZE - offsetof(struct shm_map, not_empty), 2);
 }
 
 static const struct scase cases[] = {

@@ -168,12 +168,12 @@ static void heal(unsigned char *base, uint64_t pos)
 
 	for (uint64_t i = 0; i < CAP; i++) {
 		struct shm_slot *s =
-			(struct shm_slot *)(base + SHM_OFF_SLOTS + ((pos + i) % CAP) * slot);
+			(struct shm_slot *)(base + SHM_HDR_SIZE + ((pos + i) % CAP) * slot);
 		atomic_store(&s->seq, pos + i);
 		atomic_store(&s->len, 0);
 	}
-	atomic_store((_Atomic uint64_t *)(base + SHM_OFF_HEAD), pos);
-	atomic_store((_Atomic uint64_t *)(base + SHM_OFF_TAIL), pos);
+	atomic_store(&((struct shm_map *)base)->head, pos);
+	atomic_store(&((struct shm_map *)base)->tail, pos);
 }
 
 /*
@@ -183,9 +183,9 @@ static void heal(unsigned char *base, uint64_t pos)
  */
 static void scribble(unsigned char *base, const struct shm_hdr *good, uint64_t r)
 {
-	_Atomic uint64_t *head = (_Atomic uint64_t *)(base + SHM_OFF_HEAD);
-	_Atomic uint64_t *tail = (_Atomic uint64_t *)(base + SHM_OFF_TAIL);
-	unsigned char *s = base + SHM_OFF_SLOTS + (rnd() % CAP) * good->slot_size;
+	_Atomic uint64_t *head = &((struct shm_map *)base)->head;
+	_Atomic uint64_t *tail = &((struct shm_map *)base)->tail;
+	unsigned char *s = base + SHM_HDR_SIZE + (rnd() % CAP) * good->slot_size;
 	uint64_t h = atomic_load(head);
 
 	if (r < 25) {

@@ -237,7 +237,7 @@ static void test_repair(void)
 	 */
 	pid = fork();
 	if (pid == 0) {
-		struct shm_rec *recs = (struct shm_rec *)(p->base + SHM_OFF_RECS);
+		struct shm_rec *recs = shm_map(p)->recs;
 		uint64_t pos;
 
 		ipcq_put_nowait(q, "r", 1);
