@@ -125,79 +125,6 @@ void __ipcq_futex_wake_all(_Atomic uint32_t *w);
 int __ipcq_random_name(char *buf, size_t len, const char *prefix);
 
 /*
- * The user's private libipcq directory (0700, owned by us, not a symlink),
- * created when missing: $XDG_RUNTIME_DIR/ipcq when set and usable, else
- * /tmp/ipcq-<uid>; when that one is not ours alone (another user made it
- * first), the fallback /tmp/ipcq-<uid>.XXXXXX of ours that every process of
- * this user finds (util.c says how).  Returns 0 (the usual one), 1 (the
- * fallback; @why, when not NULL, says why), or -errno.
- */
-int __ipcq_private_base(char *buf, size_t len, char *why, size_t why_len);
-
-/*
- * The subdirectory @sub (also 0700) of __ipcq_private_base(), or that
- * directory itself for @sub NULL.  Returns 0 or -errno (-EPERM when an
- * existing subdirectory is not safely ours).
- */
-int __ipcq_private_dir(char *buf, size_t len, const char *sub);
-
-/* @buf: the file @prefix@leaf of the private subdirectory @sub; 0 or -errno. */
-int __ipcq_private_file(char *buf, size_t len, const char *sub, const char *prefix,
-			const char *leaf);
-
-/*
- * Opens the subdirectory @sub of the private directory and takes its flock()
- * (LOCK_EX, waiting): serializes the name operations of a backend (create,
- * unlink, clean) with no lock file left behind.  Returns the descriptor (close
- * it to unlock) or -errno.
- */
-int __ipcq_dir_lock(const char *sub);
-
-/*
- * An OFD lock of the whole file @fd (owned by the open file description, so
- * shared across fork, dropped with its last descriptor, SIGKILL included):
- * the backends' reference counts are read locks of a record.  Returns 0,
- * -EAGAIN or -EACCES (held; @wait false), or -errno.
- */
-int __ipcq_ofd_lock(int fd, short type, bool wait);
-
-/*
- * 0 when no other open file description holds a lock on @fd: no handle is
- * left.  With @take, the write lock is then ours (and openers wait on it).
- * Returns 0, -EAGAIN (held), or -errno.
- */
-int __ipcq_ofd_unheld(int fd, bool take);
-
-/*
- * The creator record of a named queue (pipe, mqueue): our pid and its start
- * time, and @ino, the inode of the object it describes (0: none), written
- * into @fd; read back by __ipcq_creator_read() (-EBADMSG when it is not one).
- */
-int __ipcq_creator_write(int fd, unsigned long long ino);
-int __ipcq_creator_read(int fd, pid_t *pid, unsigned long long *start, unsigned long long *ino);
-
-/* What the clean functions of the backends pass along. */
-struct ipcq_clean_ctx {
-	bool remove; /* ipcq_clean_named(): remove what is listed */
-	ipcq_clean_fn fn;
-	void *ctx;
-	const char *dir; /* set by __ipcq_private_each(): the directory's path */
-};
-
-/*
- * Runs @one(dfd, leaf, @c) for each entry of the private subdirectory @sub
- * whose name starts with @prefix (names starting with '.' only when @prefix
- * does), holding the directory's lock (__ipcq_dir_lock()) when @lock.
- * Returns the sum of what @one returned, or -errno.
- */
-ssize_t __ipcq_private_each(const char *sub, const char *prefix, bool lock,
-			    int (*one)(int dfd, const char *leaf, const struct ipcq_clean_ctx *c),
-			    struct ipcq_clean_ctx *c);
-
-/* 0 when @fd is owned by us and closed to group and others, else -EACCES (or -errno). */
-int __ipcq_fd_ours(int fd);
-
-/*
  * Runs @fn(@arg) to its end even if we are killed by SIGKILL meanwhile: in a
  * child that shares our memory and descriptor table and suspends us until it
  * exits, as posix_spawn's vfork does; our death does not stop it.  For the
@@ -216,15 +143,5 @@ long long __ipcq_read_sysctl(const char *path);
 /* Fills one struct ipcq_limit (strings truncated to fit). */
 void __ipcq_limit_set(struct ipcq_limit *l, const char *name, long long value, const char *unit,
 		      const char *what, const char *raise);
-
-/*
- * Start time of process @pid in clock ticks since boot (field 22 of
- * /proc/<pid>/stat), or 0 when there is no such process.  A (pid, start time)
- * pair names a process even after the pid is reused.
- */
-unsigned long long __ipcq_proc_start(pid_t pid);
-
-/* True when the process @pid that started at @start (0: any) still runs. */
-bool __ipcq_proc_alive(pid_t pid, unsigned long long start);
 
 #endif /* IPCQ_PVT_H */

@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "ipcq_pvt.h"
+#include "registry_pvt.h"
 
 #define PREFIX_ANON  "/ipcq."	/* + 16 hex digits: never "n.", so never a named one */
 #define PREFIX_NAMED "/ipcq.n." /* + the caller's name */
@@ -215,147 +215,57 @@ static long largest_fitting(long above, long msgsize)
 	return lo;
 }
 
-/*
- * Named queues have a creator record, <private dir>/mqueue/n.<name> (0600):
- * the creator's pid and start time and the queue's inode, which
- * ipcq_clean_named() reads, and every handle's OFD read lock on it, which
- * tells that nobody holds the queue.  Records are made, removed and
- * cleaned under the flock() of that directory, so that a name's record is
- * always its queue's; an opener takes its read lock while a remover's
- * write lock waits, then finds the record unlinked.
- */
-static int rec_path(char *buf, size_t len, const char *name)
+/* Named queues: creator records and references through the registry. */
+static int mq_look(const char *path)
 {
-	return __ipcq_private_file(buf, len, "mqueue", "n.", name);
+	mqd_t mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	return mqd == (mqd_t)-1 ? -errno : (int)mqd; /* a descriptor on Linux */
 }
 
-static unsigned long long mq_ino(mqd_t mqd)
+static int mq_remove(const char *path)
 {
-	struct stat st;
-
-	return fstat(mqd, &st) == 0 ? (unsigned long long)st.st_ino : 0;
+	return mq_unlink(path) < 0 ? -errno : 0;
 }
 
-/* Inode 0: its creator died between mq_open() and noting it; the queue is its. */
-static bool ino_matches(unsigned long long ino, mqd_t mqd)
+static const struct ipcq_reg_ops mq_reg = {
+	.backend = "mqueue",
+	.sub = "mqueue",
+	.kind = "POSIX queue",
+	.path = named_path,
+	.look = mq_look,
+	.remove = mq_remove,
+};
+
+struct mq_make {
+	const char *name;
+	struct mq_attr *attr;
+	struct mq_priv *p;
+};
+
+static int mq_make_one(void *arg)
 {
-	return ino == 0 || ino == mq_ino(mqd);
+	struct mq_make *m = arg;
+	int ret = create_one(m->name, m->attr, &m->p->mqd, &m->p->blk);
+
+	return ret < 0 ? ret : (int)m->p->mqd;
 }
 
-/*
- * The record of a queue about to be made, written before mq_open() so that
- * a creator killed at any instant leaves its record: "ino 0" until
- * rec_done() notes the inode, which only this creator can have made (the
- * caller holds the directory lock).  Write-locked meanwhile: an opener
- * waits until it is whole.  Any record there before is a stale one.
- * Returns the descriptor or -errno; @path receives the record's path.
- */
-static int rec_begin(const char *name, char *path, size_t len)
-{
-	int fd, ret;
-
-	ret = rec_path(path, len, name);
-	if (ret < 0)
-		return ret;
-	unlink(path);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	ret = fchmod(fd, 0600) < 0 ? -errno : __ipcq_ofd_lock(fd, F_WRLCK, false);
-	if (!ret)
-		ret = __ipcq_creator_write(fd, 0);
-	if (ret) {
-		unlink(path);
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-/* Notes the inode of the new queue @mqd; the write lock becomes this handle's read lock. */
-static int rec_done(int fd, mqd_t mqd)
-{
-	int ret = __ipcq_creator_write(fd, mq_ino(mqd));
-
-	return ret ? ret : __ipcq_ofd_lock(fd, F_RDLCK, false);
-}
-
-/*
- * An opener's reference: the read lock of the record of @mqd, -1 in
- * *lock_fd when it has none (made by an earlier libipcq).  -ENOENT when
- * a remover took the queue while we waited.
- */
-static int rec_hold(const char *name, mqd_t mqd, int *lock_fd)
-{
-	char path[PATH_MAX + IPCQ_NAME_MAX + 8];
-	unsigned long long start, ino;
-	struct stat st;
-	pid_t pid;
-	int fd, ret;
-
-	*lock_fd = -1;
-	if (rec_path(path, sizeof(path), name) < 0)
-		return 0;
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return 0;
-	ret = __ipcq_fd_ours(fd);
-	if (!ret)
-		ret = __ipcq_ofd_lock(fd, F_RDLCK, true);
-	if (!ret && fstat(fd, &st) == 0 && st.st_nlink == 0)
-		ret = -ENOENT;
-	if (!ret && (__ipcq_creator_read(fd, &pid, &start, &ino) < 0 || !ino_matches(ino, mqd)))
-		ret = 1; /* not this queue's record */
-	if (ret) {
-		close(fd);
-		return ret < 0 ? ret : 0;
-	}
-	*lock_fd = fd;
-	return 0;
-}
-
-static bool named_exists(const char *name)
-{
-	char path[PATH_LEN];
-	mqd_t mqd;
-
-	if (named_path(path, sizeof(path), name) < 0)
-		return false;
-	mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (mqd != (mqd_t)-1)
-		mq_close(mqd);
-	return mqd != (mqd_t)-1 || errno != ENOENT;
-}
-
-/* A named queue: created with its record under the directory lock. */
+/* A named queue, with its creator record (registry.c). */
 static int create_named(const char *name, struct mq_attr *attr, struct mq_priv *p)
 {
-	char path[PATH_LEN], rec[PATH_MAX + IPCQ_NAME_MAX + 8];
-	int lk, fd, ret;
+	struct mq_make m = {.name = name, .attr = attr, .p = p};
+	int ret;
 
-	lk = __ipcq_dir_lock("mqueue");
-	if (lk < 0)
-		return lk;
-	/* The record of a queue that exists is not ours to replace. */
-	fd = named_exists(name) ? -EEXIST : rec_begin(name, rec, sizeof(rec));
-	ret = fd < 0 ? fd : create_one(name, attr, &p->mqd, &p->blk);
-	if (!ret) {
-		ret = rec_done(fd, p->mqd);
-		if (ret < 0) {
-			if (p->blk >= 0)
-				mq_close(p->blk);
-			mq_close(p->mqd);
-			if (named_path(path, sizeof(path), name) == 0)
-				mq_unlink(path);
-		}
+	p->mqd = (mqd_t)-1;
+	p->blk = -1;
+	ret = __ipcq_reg_create(&mq_reg, name, mq_make_one, &m, &p->lock_fd);
+	if (ret < 0 && p->mqd != (mqd_t)-1) {
+		if (p->blk >= 0)
+			mq_close(p->blk);
+		mq_close(p->mqd);
+		p->blk = -1;
 	}
-	if (ret < 0 && fd >= 0) {
-		unlink(rec);
-		close(fd);
-	} else if (!ret) {
-		p->lock_fd = fd;
-	}
-	close(lk);
 	return ret;
 }
 
@@ -417,7 +327,7 @@ static int mq_open_q(struct ipcq *q, const char *name)
 	if (ret == 0 && mq_getattr(mqd, &attr) < 0)
 		ret = -errno;
 	if (ret == 0)
-		ret = rec_hold(name, mqd, &priv(q)->lock_fd);
+		ret = __ipcq_reg_hold(&mq_reg, name, mqd, &priv(q)->lock_fd);
 	if (ret < 0) {
 		mq_close(mqd);
 		return ret;
@@ -499,28 +409,7 @@ static int mq_close_q(struct ipcq *q)
 /* Removes the name and its record; -EACCES for another user's queue. */
 static int mq_unlink_q(const char *name)
 {
-	char path[PATH_LEN], rec[PATH_MAX + IPCQ_NAME_MAX + 8];
-	int lk, ret = named_path(path, sizeof(path), name);
-	mqd_t mqd;
-
-	if (ret < 0)
-		return ret;
-	lk = __ipcq_dir_lock("mqueue");
-	if (lk < 0)
-		return lk;
-	mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (mqd == (mqd_t)-1)
-		ret = -errno;
-	else
-		ret = __ipcq_fd_ours(mqd);
-	if (mqd != (mqd_t)-1)
-		mq_close(mqd);
-	if (!ret && mq_unlink(path) < 0)
-		ret = -errno;
-	if ((!ret || ret == -ENOENT) && rec_path(rec, sizeof(rec), name) == 0)
-		unlink(rec); /* a stale record goes too */
-	close(lk);
-	return ret;
+	return __ipcq_reg_unlink(&mq_reg, name);
 }
 
 static ssize_t mq_limits(struct ipcq_limit *out, size_t n)
@@ -675,61 +564,10 @@ static ssize_t mq_clean(ipcq_clean_fn fn, void *ctx)
 	return removed;
 }
 
-/*
- * The record @leaf ("n.<name>") of the directory @dfd: its queue listed when
- * the creator is dead and no handle holds the record, removed with @remove.
- * A record whose queue is gone (or replaced by one it does not name) is
- * stale: removed with @remove, never listed.  Returns 1 when listed, else 0.
- */
-static int clean_named_one(int dfd, const char *leaf, const struct ipcq_clean_ctx *c)
-{
-	bool remove = c->remove;
-	char path[PATH_LEN], what[PATH_LEN + 128];
-	unsigned long long start, ino;
-	int fd, ret = -ENOENT;
-	mqd_t mqd = (mqd_t)-1;
-	pid_t pid;
-
-	fd = openat(dfd, leaf, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || named_path(path, sizeof(path), leaf + 2) < 0 || __ipcq_fd_ours(fd) < 0 ||
-	    __ipcq_creator_read(fd, &pid, &start, &ino) < 0 || __ipcq_proc_alive(pid, start))
-		goto out;
-	mqd = mq_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (mqd == (mqd_t)-1 || !ino_matches(ino, mqd)) {
-		if (remove && __ipcq_ofd_unheld(fd, true) == 0)
-			unlinkat(dfd, leaf, 0);
-		goto out;
-	}
-	if (__ipcq_fd_ours(mqd) < 0)
-		goto out;
-	ret = __ipcq_ofd_unheld(fd, remove);
-	if (ret == 0 && remove) {
-		if (mq_unlink(path) < 0)
-			ret = -errno;
-		unlinkat(dfd, leaf, 0);
-	}
-out:
-	if (mqd != (mqd_t)-1)
-		mq_close(mqd);
-	if (fd >= 0)
-		close(fd);
-	if (ret < 0)
-		return 0;
-	if (c->fn) {
-		snprintf(what, sizeof(what),
-			 "POSIX queue %s, created by pid %d (dead), no handle left%s", path,
-			 (int)pid, remove ? ": removed" : "");
-		c->fn(c->ctx, "mqueue", what);
-	}
-	return 1;
-}
-
 /* Named queues of dead creators that nobody holds (ipcq_clean_named()). */
 static ssize_t mq_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
 {
-	struct ipcq_clean_ctx c = {.remove = remove, .fn = fn, .ctx = ctx};
-
-	return __ipcq_private_each("mqueue", "n.", true, clean_named_one, &c);
+	return __ipcq_reg_clean_named(&mq_reg, remove, fn, ctx);
 }
 
 const struct ipcq_ops __ipcq_mqueue_ops = {

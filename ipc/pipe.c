@@ -59,7 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipcq_pvt.h"
+#include "registry_pvt.h"
 
 #define PKT	       PIPE_BUF /* the largest write the kernel keeps whole */
 #define FRAME_MAGIC    0x71637069u
@@ -713,7 +713,7 @@ static int map_meta(int dfd, int flags, struct pipe_shared **out, int *lock_fd)
 	return 0;
 }
 
-/* "<private dir>/pipe", and a temporary name there that queue names never take. */
+/* "<private dir>/pipe"; temporary names there: __ipcq_reg_tmp_name(). */
 static int base_dir(char *buf, size_t len)
 {
 	return __ipcq_private_dir(buf, len, "pipe");
@@ -729,15 +729,6 @@ static int open_base(void)
 		return ret;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	return fd < 0 ? -errno : fd;
-}
-
-static int tmp_name(char *buf, size_t len, const char *kind)
-{
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), ".%s-%d-%llu-", kind, (int)getpid(),
-		 __ipcq_proc_start(getpid()));
-	return __ipcq_random_name(buf, len, prefix);
 }
 
 static void remove_queue_dir(int base, const char *dir)
@@ -780,7 +771,7 @@ static int named_create(struct ipcq *q, const char *name, size_t capacity)
 		close(base);
 		return -EEXIST;
 	}
-	ret = tmp_name(tmp, sizeof(tmp), "tmp");
+	ret = __ipcq_reg_tmp_name(tmp, sizeof(tmp), "tmp");
 	if (!ret && mkdirat(base, tmp, 0700) < 0)
 		ret = -errno;
 	if (ret < 0) {
@@ -922,7 +913,7 @@ static int pipe_unlink(const char *name)
 	base = open_base();
 	if (base < 0)
 		return base;
-	ret = tmp_name(tmp, sizeof(tmp), "del");
+	ret = __ipcq_reg_tmp_name(tmp, sizeof(tmp), "del");
 	if (!ret && renameat2(base, name, base, tmp, RENAME_NOREPLACE) < 0)
 		ret = -errno;
 	if (!ret)
@@ -990,13 +981,9 @@ static int pipe_explain(const struct ipcq_opts *opts, int err, char *buf, size_t
 static int clean_leftover(int base, const char *leaf, const struct ipcq_clean_ctx *c)
 {
 	char what[PATH_MAX + 200];
-	unsigned long long start;
-	int pid;
+	pid_t pid;
 
-	if (sscanf(leaf, ".tmp-%d-%llu-", &pid, &start) != 2 &&
-	    sscanf(leaf, ".del-%d-%llu-", &pid, &start) != 2)
-		return 0;
-	if (__ipcq_proc_alive(pid, start))
+	if (!__ipcq_reg_tmp_left(leaf, "tmp", &pid) && !__ipcq_reg_tmp_left(leaf, "del", &pid))
 		return 0;
 	remove_queue_dir(base, leaf);
 	if (c->fn) {
@@ -1044,7 +1031,7 @@ static int clean_named_one(int base, const char *name, const struct ipcq_clean_c
 	if (mfd >= 0 && __ipcq_fd_ours(mfd) == 0)
 		ret = __ipcq_ofd_unheld(mfd, remove);
 	if (ret == 0 && remove) {
-		ret = tmp_name(tmp, sizeof(tmp), "del");
+		ret = __ipcq_reg_tmp_name(tmp, sizeof(tmp), "del");
 		if (!ret && renameat2(base, name, base, tmp, RENAME_NOREPLACE) < 0)
 			ret = -errno;
 		if (!ret)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipcq_pvt.h"
+#include "registry_pvt.h"
 
 static const struct ipcq_ops *const backends[] = {
 	&__ipcq_pipe_ops,

@@ -858,32 +858,80 @@ static int shm_path(char *buf, size_t len, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int shm_create(struct ipcq *q, const struct ipcq_opts *opts)
+static int shm_look(const char *path)
+{
+	int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int shm_remove(const char *path)
+{
+	return shm_unlink(path) < 0 ? -errno : 0;
+}
+
+/* Named rings: creator records and references (registry.c). */
+static const struct ipcq_reg_ops shm_reg = {
+	.backend = "shm",
+	.sub = "shm",
+	.kind = "shm ring",
+	.path = shm_path,
+	.look = shm_look,
+	.remove = shm_remove,
+	.unlink_foreign = true, /* as ever: the owner checks guard opens, not unlink */
+};
+
+struct shm_make {
+	struct ipcq *q;
+	const struct ipcq_opts *opts;
+	int fd;
+	bool mapped;
+};
+
+/* The named ring's file, made and mapped; its descriptor for the record's inode. */
+static int shm_make_named(void *arg)
 {
 	char path[sizeof(SHM_PREFIX) + IPCQ_NAME_MAX];
+	struct shm_make *m = arg;
+	int ret = shm_path(path, sizeof(path), m->opts->name);
+
+	if (ret < 0)
+		return ret;
+	m->fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+	if (m->fd < 0)
+		return -errno;
+	/* fchmod: exactly 0600 whatever the umask */
+	ret = fchmod(m->fd, 0600) < 0 ? -errno : 0;
+	if (!ret)
+		ret = map_new(m->q, m->fd, m->opts->msg_max, m->opts->capacity, false);
+	if (ret < 0) {
+		shm_unlink(path);
+		return ret;
+	}
+	m->mapped = true;
+	return m->fd;
+}
+
+static int shm_create(struct ipcq *q, const struct ipcq_opts *opts)
+{
+	struct shm_make m = {.q = q, .opts = opts, .fd = -1};
 	int fd, ret;
 
+	shm_priv(q)->lock_fd = -1;
 	if (opts->name) {
-		ret = shm_path(path, sizeof(path), opts->name);
-		if (ret < 0)
-			return ret;
-		fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-		/* fchmod: exactly 0600 whatever the umask */
-		if (fd >= 0 && fchmod(fd, 0600) < 0) {
-			ret = -errno;
-			close(fd);
-			shm_unlink(path);
-			return ret;
-		}
-	} else {
-		fd = memfd_create("ipcq.shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		ret = __ipcq_reg_create(&shm_reg, opts->name, shm_make_named, &m,
+					&shm_priv(q)->lock_fd);
+		if (m.fd >= 0)
+			close(m.fd); /* the mapping keeps the memory */
+		if (ret < 0 && m.mapped)
+			munmap(shm_priv(q)->base, shm_priv(q)->map_size);
+		return ret;
 	}
+	fd = memfd_create("ipcq.shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	ret = map_new(q, fd, opts->msg_max, opts->capacity, !opts->name);
+	ret = map_new(q, fd, opts->msg_max, opts->capacity, true);
 	close(fd); /* the mapping keeps the memory */
-	if (ret < 0 && opts->name)
-		shm_unlink(path);
 	return ret;
 }
 
@@ -954,6 +1002,7 @@ static int shm_open_q(struct ipcq *q, const char *name)
 	bool seen = false;
 	int fd, ret;
 
+	shm_priv(q)->lock_fd = -1;
 	ret = shm_path(path, sizeof(path), name);
 	if (ret < 0)
 		return ret;
@@ -997,7 +1046,10 @@ static int shm_open_q(struct ipcq *q, const char *name)
 	 * reads of the slots after it.
 	 */
 	attach(q, base, &h);
-	ret = 0;
+	/* this handle's reference; -ENOENT: a remover took the ring meanwhile */
+	ret = __ipcq_reg_hold(&shm_reg, name, fd, &shm_priv(q)->lock_fd);
+	if (ret < 0)
+		munmap(base, h.map_size);
 out:
 	close(fd);
 	return ret;
@@ -1014,18 +1066,21 @@ static int shm_close(struct ipcq *q)
 			atomic_store_explicit(&r->intent[t], UINT64_MAX, memory_order_relaxed);
 		atomic_store_explicit(&r->pid, 0, memory_order_release);
 	}
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
 
 	return munmap(p->base, p->map_size) < 0 ? -errno : 0;
 }
 
 static int shm_unlink_q(const char *name)
 {
-	char path[sizeof(SHM_PREFIX) + IPCQ_NAME_MAX];
-	int ret = shm_path(path, sizeof(path), name);
+	return __ipcq_reg_unlink(&shm_reg, name);
+}
 
-	if (ret < 0)
-		return ret;
-	return shm_unlink(path) < 0 ? -errno : 0;
+/* Named rings of dead creators that nobody holds (ipcq_clean_named()). */
+static ssize_t shm_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
+{
+	return __ipcq_reg_clean_named(&shm_reg, remove, fn, ctx);
 }
 
 /* ipcq_ext.h ------------------------------------------------------------ */
@@ -1090,4 +1145,5 @@ const struct ipcq_ops __ipcq_shm_ops = {
 	.unlink = shm_unlink_q,
 	.limits = shm_limits,
 	.explain = shm_explain,
+	.clean_named = shm_clean_named,
 };

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ipcq_pvt.h"
+#include "registry_pvt.h"
 
 #define SHM_MAGIC   UINT64_C(0x69706371726e6731) /* "ipcqrng1" */
 #define SHM_VERSION 3u
@@ -154,6 +154,7 @@ struct shm_priv {
 	struct shm_rec *_Atomic rec;  /* this process's intent record */
 	_Atomic int rec_pid;	      /* the process rec belongs to (fork: re-register) */
 	struct shm_hdr *hdr;
+	int lock_fd; /* named: its creator record, OFD read-locked (a handle); else -1 */
 };
 
 static inline struct shm_priv *shm_priv(struct ipcq *q)

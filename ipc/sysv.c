@@ -13,7 +13,7 @@
  *     ipcq_clean() tells our queues from anybody else's with it;
  *   - n.<name>: the msqid a name stands for (created and removed under the
  *     flock() of the directory, so create/unlink/clean never race);
- *   - .new-<pid>-<random>: a file on its way to one of the above.  A new
+ *   - .new-<pid>-<start>-<random>: a file on its way to one of the above.  A new
  *     queue's starts as the note of its msqid, written together with the
  *     msgget() where our death cannot part them (queue_new()), so that
  *     ipcq_clean() finds the queue of a creator killed at any instant;
@@ -52,7 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipcq_pvt.h"
+#include "registry_pvt.h"
 
 #define SYSV_MTYPE     1L
 #define SYSV_STACK_MSG 8192 /* kernel.msgmax default: larger messages use the heap */
@@ -140,17 +140,16 @@ static int rec_parse(int fd, struct sysv_rec *r)
 }
 
 /*
- * Creates ".new-<pid>-<random>" in our directory, 0600 whatever the umask;
+ * Creates ".new-<pid>-<start>-<random>" in our directory, 0600 whatever the umask;
  * its path in @tmp.  Returns the descriptor or -errno.  A creator killed
  * before renaming it away leaves it to clean_tmp().
  */
 static int tmp_create(char *tmp, size_t len)
 {
-	char pfx[32], leaf[64];
+	char leaf[96];
 	int fd, ret;
 
-	snprintf(pfx, sizeof(pfx), ".new-%d-", (int)getpid());
-	ret = __ipcq_random_name(leaf, sizeof(leaf), pfx);
+	ret = __ipcq_reg_tmp_name(leaf, sizeof(leaf), "new");
 	if (ret == 0)
 		ret = sysv_path(tmp, len, leaf);
 	if (ret < 0)
@@ -999,10 +998,11 @@ static int clean_tmp(int dfd, const char *leaf, ipcq_clean_fn fn, void *ctx)
 	char path[PATH_MAX + 16], text[32], what[128];
 	struct msqid_ds ds;
 	struct sysv_rec r;
-	int pid, fd, msqid = -1, removed = 0;
+	int fd, msqid = -1, removed = 0;
 	ssize_t n;
+	pid_t pid;
 
-	if (sscanf(leaf, ".new-%d-", &pid) != 1 || __ipcq_proc_alive(pid, 0))
+	if (!__ipcq_reg_tmp_left(leaf, "new", &pid))
 		return 0;
 	fd = openat(dfd, leaf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	/*

@@ -10,7 +10,9 @@
  *           65534 or opened up (a user cannot plant into our 0700 private
  *           directory, so chown stands in for another user's object);
  *   sysv:   the kernel queue handed to uid 65534 with mode 0666 (IPC_SET),
- *           and its record or name file handed over.
+ *           and its record or name file handed over;
+ *   shm:    the ring's file in /dev/shm, or its creator record, handed to
+ *           uid 65534 or opened up.
  * After each, the object restored to ours opens again: the refusal is the
  * owner's, not a broken queue.
  *
@@ -139,6 +141,27 @@ static void pipe_cases(const char *name, const char *dir)
 	CHECK_EQ(ipcq_unlink(backend, name), 0);
 }
 
+static void shm_cases(const char *name, const char *dir)
+{
+	char path[PATH_MAX + 128];
+	struct ipcq *q = NULL;
+	int ret;
+
+	ret = tu_create(&q, backend, name, 2, 64);
+	CHECK(ret == 0, "create: %s", tu_errname(ret));
+	tu_section("shm: the ring's file and its creator record not ours alone");
+	snprintf(path, sizeof(path), "/dev/shm/ipcq.s.%s", name);
+	file_case(name, path, OTHER_UID, 0666, 0600, "ring of uid 65534, 0666");
+	file_case(name, path, OTHER_UID, 0600, 0600, "ring of uid 65534, 0600");
+	file_case(name, path, 0, 0666, 0600, "ring of ours, 0666");
+	snprintf(path, sizeof(path), "%s/shm/n.%s", dir, name);
+	file_case(name, path, OTHER_UID, 0600, 0600, "record of uid 65534");
+	file_case(name, path, 0, 0644, 0600, "record of ours, 0644");
+	if (q)
+		ipcq_close(q);
+	CHECK_EQ(ipcq_unlink(backend, name), 0);
+}
+
 /* IPC_SET of the queue's owner and mode. */
 static int msq_set(int msqid, uid_t uid, mode_t mode)
 {
@@ -190,8 +213,6 @@ int main(int argc, char **argv)
 	backend = tu_begin(argc, argv, "BACKEND");
 	if (geteuid() != 0)
 		tu_skip("making objects of another user (uid %d) needs root", OTHER_UID);
-	if (!strcmp(backend, "shm"))
-		tu_skip("shm's owner checks are tested with the shm backend's own tests");
 	ret = ipcq_private_dir(dir, sizeof(dir), NULL, 0);
 	CHECK(ret >= 0, "ipcq_private_dir: %s", tu_errname(ret));
 	umask(0);
@@ -202,6 +223,8 @@ int main(int argc, char **argv)
 		pipe_cases(name, dir);
 	else if (!strcmp(backend, "sysv"))
 		sysv_cases(name, dir);
+	else if (!strcmp(backend, "shm"))
+		shm_cases(name, dir);
 	else
 		tu_skip("no owner cases for backend %s", backend);
 	return tu_end();
