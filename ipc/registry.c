@@ -686,3 +686,178 @@ ssize_t __ipcq_reg_clean_named(const struct ipcq_reg_ops *r, bool remove, ipcq_c
 
 	return __ipcq_private_each(r->sub, "n.", true, clean_named_one, &c);
 }
+
+/* Named objects that are a directory ------------------------------------ */
+
+int __ipcq_reg_dir_base(const struct ipcq_reg_dir *r)
+{
+	char path[PATH_MAX];
+	int ret = __ipcq_private_dir(path, sizeof(path), r->sub), fd;
+
+	if (ret < 0)
+		return ret;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+static void dir_remove(const struct ipcq_reg_dir *r, int base, const char *dir)
+{
+	int dfd = openat(base, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (dfd >= 0) {
+		for (const char *const *l = r->leaves; *l; l++)
+			unlinkat(dfd, *l, 0);
+		close(dfd);
+	}
+	unlinkat(base, dir, AT_REMOVEDIR);
+}
+
+/* The "creator" file of a new object's directory @dfd: for ipcq_clean_named(). */
+static int dir_creator_write(int dfd)
+{
+	int fd = openat(dfd, "creator", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = fchmod(fd, 0600) < 0 ? -errno : __ipcq_creator_write(fd, 0);
+	close(fd);
+	return ret;
+}
+
+int __ipcq_reg_dir_create(const struct ipcq_reg_dir *r, const char *name,
+			  int (*build)(int dfd, void *arg), void *arg)
+{
+	int base, dfd = -1, ret;
+	char tmp[96];
+
+	base = __ipcq_reg_dir_base(r);
+	if (base < 0)
+		return base;
+	if (faccessat(base, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		close(base);
+		return -EEXIST;
+	}
+	ret = __ipcq_reg_tmp_name(tmp, sizeof(tmp), "tmp");
+	if (!ret && mkdirat(base, tmp, 0700) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		close(base);
+		return ret;
+	}
+	dfd = openat(base, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		ret = -errno;
+	/* Exactly 0700 whatever the umask (0277 would leave 0500). */
+	if (!ret && fchmod(dfd, 0700) < 0)
+		ret = -errno;
+	if (!ret)
+		ret = build(dfd, arg);
+	if (!ret)
+		ret = dir_creator_write(dfd);
+	if (!ret && renameat2(base, tmp, base, name, RENAME_NOREPLACE) < 0)
+		ret = -errno;
+	if (dfd >= 0)
+		close(dfd);
+	if (ret < 0)
+		dir_remove(r, base, tmp);
+	close(base);
+	return ret;
+}
+
+/* Renames @name of @base away, then removes it: 0 or -errno. */
+static int dir_take_away(const struct ipcq_reg_dir *r, int base, const char *name)
+{
+	char tmp[96];
+	int ret = __ipcq_reg_tmp_name(tmp, sizeof(tmp), "del");
+
+	if (!ret && renameat2(base, name, base, tmp, RENAME_NOREPLACE) < 0)
+		ret = -errno;
+	if (!ret)
+		dir_remove(r, base, tmp);
+	return ret;
+}
+
+int __ipcq_reg_dir_unlink(const struct ipcq_reg_dir *r, const char *name)
+{
+	int base = __ipcq_reg_dir_base(r), ret;
+
+	if (base < 0)
+		return base;
+	ret = dir_take_away(r, base, name);
+	close(base);
+	return ret;
+}
+
+/* One ".tmp-"/".del-" directory: removed when the process that left it is gone. */
+static int dir_clean_leftover(int base, const char *leaf, const struct ipcq_clean_ctx *c)
+{
+	char what[PATH_MAX + 200];
+	pid_t pid;
+
+	if (!__ipcq_reg_tmp_left(leaf, "tmp", &pid) && !__ipcq_reg_tmp_left(leaf, "del", &pid))
+		return 0;
+	dir_remove(c->dreg, base, leaf);
+	if (c->fn) {
+		snprintf(what, sizeof(what), "directory %s/%.96s, left by pid %d (dead)", c->dir,
+			 leaf, (int)pid);
+		c->fn(c->ctx, c->dreg->backend, what);
+	}
+	return 1;
+}
+
+ssize_t __ipcq_reg_dir_clean(const struct ipcq_reg_dir *r, ipcq_clean_fn fn, void *ctx)
+{
+	struct ipcq_clean_ctx c = {.fn = fn, .ctx = ctx, .dreg = r};
+
+	return __ipcq_private_each(r->sub, ".", false, dir_clean_leftover, &c);
+}
+
+/*
+ * The object @name of the directory @base: listed when its creator is dead
+ * and no handle holds its ref file, and then removed with @remove (renamed
+ * away under our write lock first, so that an opener finds it gone).
+ * Returns 1 when listed, else 0.
+ */
+static int dir_clean_named_one(int base, const char *name, const struct ipcq_clean_ctx *c)
+{
+	const struct ipcq_reg_dir *r = c->dreg;
+	char what[PATH_MAX + 640];
+	unsigned long long start, ino;
+	int dfd, cfd, mfd = -1, ret = -ENOENT;
+	pid_t pid;
+
+	dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return 0;
+	cfd = openat(dfd, "creator", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (__ipcq_fd_ours(dfd) == 0 && cfd >= 0 && __ipcq_fd_ours(cfd) == 0 &&
+	    __ipcq_creator_read(cfd, &pid, &start, &ino) == 0 && !__ipcq_proc_alive(pid, start))
+		mfd = openat(dfd, r->ref, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (mfd >= 0 && __ipcq_fd_ours(mfd) == 0)
+		ret = __ipcq_ofd_unheld(mfd, c->remove);
+	if (ret == 0 && c->remove)
+		ret = dir_take_away(r, base, name);
+	if (mfd >= 0)
+		close(mfd);
+	if (cfd >= 0)
+		close(cfd);
+	close(dfd);
+	if (ret < 0)
+		return 0;
+	if (c->fn) {
+		snprintf(what, sizeof(what),
+			 "%s \"%s\" (%s/%s), created by pid %d (dead), no handle left%s", r->kind,
+			 name, c->dir, name, (int)pid, c->remove ? ": removed" : "");
+		c->fn(c->ctx, r->backend, what);
+	}
+	return 1;
+}
+
+ssize_t __ipcq_reg_dir_clean_named(const struct ipcq_reg_dir *r, bool remove, ipcq_clean_fn fn,
+				   void *ctx)
+{
+	struct ipcq_clean_ctx c = {.remove = remove, .fn = fn, .ctx = ctx, .dreg = r};
+
+	return __ipcq_private_each(r->sub, "", false, dir_clean_named_one, &c);
+}

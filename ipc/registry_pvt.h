@@ -9,6 +9,7 @@
 #include "ipcq_pvt.h"
 
 struct ipcq_reg_ops;
+struct ipcq_reg_dir;
 
 /*
  * The user's private libipcq directory (0700, owned by us, not a symlink),
@@ -67,8 +68,9 @@ struct ipcq_clean_ctx {
 	bool remove; /* ipcq_clean_named(): remove what is listed */
 	ipcq_clean_fn fn;
 	void *ctx;
-	const char *dir;		/* set by __ipcq_private_each(): the directory's path */
-	const struct ipcq_reg_ops *reg; /* __ipcq_reg_clean_named(): whose records */
+	const char *dir;		 /* set by __ipcq_private_each(): the directory's path */
+	const struct ipcq_reg_ops *reg;	 /* __ipcq_reg_clean_named(): whose records */
+	const struct ipcq_reg_dir *dreg; /* __ipcq_reg_dir_clean*(): whose directories */
 };
 
 /*
@@ -165,5 +167,44 @@ int __ipcq_reg_unlink(const struct ipcq_reg_ops *r, const char *name);
 /* ipcq_clean_named() of such a backend: objects of dead creators that nobody holds. */
 ssize_t __ipcq_reg_clean_named(const struct ipcq_reg_ops *r, bool remove, ipcq_clean_fn fn,
 			       void *ctx);
+
+/* Named objects that are a directory of files of ours (pipe) -------------- */
+
+/*
+ * <private dir>/<sub>/<name>/ holds the object's files (@leaves) and a
+ * "creator" record; every handle read-locks the file @ref.  Such a directory
+ * is built under a temporary name and renamed into place (RENAME_NOREPLACE),
+ * and renamed away to be removed, so that openers see all of it or nothing.
+ */
+struct ipcq_reg_dir {
+	const char *backend;	   /* reported to the clean callbacks */
+	const char *sub;	   /* the private subdirectory */
+	const char *kind;	   /* what a report calls one: "named pipe queue" */
+	const char *const *leaves; /* the object's files, NULL-terminated ("creator" too) */
+	const char *ref;	   /* the leaf each handle holds an OFD read lock on */
+};
+
+/* <private dir>/<sub>, open (O_NOFOLLOW: checked to be ours); or -errno. */
+int __ipcq_reg_dir_base(const struct ipcq_reg_dir *r);
+
+/*
+ * Makes the object @name: @build(dfd, @arg) fills its fresh directory
+ * (0700) and returns 0 or -errno, then the creator record is written and
+ * the directory renamed into place.  Returns 0, -EEXIST, or -errno; a
+ * failure after @build succeeded is the caller's to undo (its descriptors),
+ * the directory is gone in every failure.
+ */
+int __ipcq_reg_dir_create(const struct ipcq_reg_dir *r, const char *name,
+			  int (*build)(int dfd, void *arg), void *arg);
+
+/* Removes the object @name (renamed away first): 0, -ENOENT, or -errno. */
+int __ipcq_reg_dir_unlink(const struct ipcq_reg_dir *r, const char *name);
+
+/* ipcq_clean(): temporary directories of processes killed in a create or unlink. */
+ssize_t __ipcq_reg_dir_clean(const struct ipcq_reg_dir *r, ipcq_clean_fn fn, void *ctx);
+
+/* ipcq_clean_named(): objects of dead creators that no handle holds. */
+ssize_t __ipcq_reg_dir_clean_named(const struct ipcq_reg_dir *r, bool remove, ipcq_clean_fn fn,
+				   void *ctx);
 
 #endif /* IPCQ_REGISTRY_PVT_H */
