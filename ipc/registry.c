@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,20 @@ int __ipcq_fd_ours(int fd)
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	return st.st_uid == geteuid() && !(st.st_mode & 0077) ? 0 : -EACCES;
+}
+
+int __ipcq_open_ours(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = __ipcq_fd_ours(fd);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 /*
@@ -384,18 +399,27 @@ int __ipcq_creator_write(int fd, unsigned long long ino)
 	return 0;
 }
 
-int __ipcq_creator_read(int fd, pid_t *pid, unsigned long long *start, unsigned long long *ino)
+ssize_t __ipcq_read_text(int fd, char *buf, size_t len)
 {
-	char text[128];
 	ssize_t n;
-	int p;
 
 	do
-		n = pread(fd, text, sizeof(text) - 1, 0);
+		n = pread(fd, buf, len - 1, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	text[n] = '\0';
+	buf[n] = '\0';
+	return n;
+}
+
+int __ipcq_creator_read(int fd, pid_t *pid, unsigned long long *start, unsigned long long *ino)
+{
+	char text[128];
+	ssize_t n = __ipcq_read_text(fd, text, sizeof(text));
+	int p;
+
+	if (n < 0)
+		return (int)n;
 	if (sscanf(text, CREATOR_FMT, &p, start, ino) != 3)
 		return -EBADMSG;
 	*pid = p;
@@ -480,6 +504,70 @@ bool __ipcq_reg_tmp_left(const char *leaf, const char *kind, pid_t *pid)
 		start = strtoull(end + 1, NULL, 10);
 	*pid = (pid_t)v;
 	return !__ipcq_proc_alive(*pid, start);
+}
+
+int __ipcq_reg_tmp_file(const char *sub, const char *kind, char *tmp, size_t len)
+{
+	char leaf[96];
+	int fd, ret;
+
+	ret = __ipcq_reg_tmp_name(leaf, sizeof(leaf), kind);
+	if (ret == 0)
+		ret = __ipcq_private_file(tmp, len, sub, "", leaf);
+	if (ret < 0)
+		return ret;
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	/* exactly 0600 whatever the umask */
+	if (fchmod(fd, 0600) < 0) {
+		ret = -errno;
+		unlink(tmp);
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int __ipcq_reg_publish(int fd, const char *tmp, const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	ssize_t n = pwrite(fd, text, len, 0);
+
+	if (n != (ssize_t)len)
+		return n < 0 ? -errno : -EIO;
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+int __ipcq_reg_file_publish(const char *sub, const char *path, const char *text)
+{
+	char tmp[PATH_MAX + 128];
+	int fd, ret;
+
+	fd = __ipcq_reg_tmp_file(sub, "new", tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	ret = __ipcq_reg_publish(fd, tmp, path, text);
+	if (ret < 0)
+		unlink(tmp);
+	close(fd);
+	return ret;
+}
+
+/* Tells @c's callback about one object found (printf-style @fmt); returns 1. */
+__attribute__((format(printf, 3, 4))) static int report(const struct ipcq_clean_ctx *c,
+							const char *backend, const char *fmt, ...)
+{
+	char what[PATH_MAX + 640];
+	va_list ap;
+
+	if (c->fn) {
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+		c->fn(c->ctx, backend, what);
+	}
+	return 1;
 }
 
 /* Named objects with creator records ------------------------------------ */
@@ -642,10 +730,10 @@ static int clean_named_one(int dfd, const char *leaf, const struct ipcq_clean_ct
 {
 	const struct ipcq_reg_ops *r = c->reg;
 	const char *name = leaf + 2;
-	char path[IPCQ_NAME_MAX + 64], what[IPCQ_NAME_MAX + 192];
+	char path[IPCQ_NAME_MAX + 64];
 	unsigned long long start, ino;
 	int fd, obj = -1, ret = -ENOENT;
-	pid_t pid;
+	pid_t pid = 0;
 
 	fd = openat(dfd, leaf, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || r->path(path, sizeof(path), name) < 0 || __ipcq_fd_ours(fd) < 0 ||
@@ -671,12 +759,8 @@ out:
 		close(fd);
 	if (ret < 0)
 		return 0;
-	if (c->fn) {
-		snprintf(what, sizeof(what), "%s %s, created by pid %d (dead), no handle left%s",
-			 r->kind, path, (int)pid, c->remove ? ": removed" : "");
-		c->fn(c->ctx, r->backend, what);
-	}
-	return 1;
+	return report(c, r->backend, "%s %s, created by pid %d (dead), no handle left%s", r->kind,
+		      path, (int)pid, c->remove ? ": removed" : "");
 }
 
 ssize_t __ipcq_reg_clean_named(const struct ipcq_reg_ops *r, bool remove, ipcq_clean_fn fn,
@@ -792,18 +876,13 @@ int __ipcq_reg_dir_unlink(const struct ipcq_reg_dir *r, const char *name)
 /* One ".tmp-"/".del-" directory: removed when the process that left it is gone. */
 static int dir_clean_leftover(int base, const char *leaf, const struct ipcq_clean_ctx *c)
 {
-	char what[PATH_MAX + 200];
 	pid_t pid;
 
 	if (!__ipcq_reg_tmp_left(leaf, "tmp", &pid) && !__ipcq_reg_tmp_left(leaf, "del", &pid))
 		return 0;
 	dir_remove(c->dreg, base, leaf);
-	if (c->fn) {
-		snprintf(what, sizeof(what), "directory %s/%.96s, left by pid %d (dead)", c->dir,
-			 leaf, (int)pid);
-		c->fn(c->ctx, c->dreg->backend, what);
-	}
-	return 1;
+	return report(c, c->dreg->backend, "directory %s/%.96s, left by pid %d (dead)", c->dir,
+		      leaf, (int)pid);
 }
 
 ssize_t __ipcq_reg_dir_clean(const struct ipcq_reg_dir *r, ipcq_clean_fn fn, void *ctx)
@@ -822,10 +901,9 @@ ssize_t __ipcq_reg_dir_clean(const struct ipcq_reg_dir *r, ipcq_clean_fn fn, voi
 static int dir_clean_named_one(int base, const char *name, const struct ipcq_clean_ctx *c)
 {
 	const struct ipcq_reg_dir *r = c->dreg;
-	char what[PATH_MAX + 640];
 	unsigned long long start, ino;
 	int dfd, cfd, mfd = -1, ret = -ENOENT;
-	pid_t pid;
+	pid_t pid = 0;
 
 	dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
@@ -845,13 +923,9 @@ static int dir_clean_named_one(int base, const char *name, const struct ipcq_cle
 	close(dfd);
 	if (ret < 0)
 		return 0;
-	if (c->fn) {
-		snprintf(what, sizeof(what),
-			 "%s \"%s\" (%s/%s), created by pid %d (dead), no handle left%s", r->kind,
-			 name, c->dir, name, (int)pid, c->remove ? ": removed" : "");
-		c->fn(c->ctx, r->backend, what);
-	}
-	return 1;
+	return report(c, r->backend,
+		      "%s \"%s\" (%s/%s), created by pid %d (dead), no handle left%s", r->kind,
+		      name, c->dir, name, (int)pid, c->remove ? ": removed" : "");
 }
 
 ssize_t __ipcq_reg_dir_clean_named(const struct ipcq_reg_dir *r, bool remove, ipcq_clean_fn fn,

@@ -60,6 +60,9 @@ int __ipcq_ofd_unheld(int fd, bool take);
  * time, and @ino, the inode of the object it describes (0: none), written
  * into @fd; read back by __ipcq_creator_read() (-EBADMSG when it is not one).
  */
+/* pread() of a small text file from its start into @buf, NUL-terminated: its length or -errno. */
+ssize_t __ipcq_read_text(int fd, char *buf, size_t len);
+
 int __ipcq_creator_write(int fd, unsigned long long ino);
 int __ipcq_creator_read(int fd, pid_t *pid, unsigned long long *start, unsigned long long *ino);
 
@@ -85,6 +88,9 @@ ssize_t __ipcq_private_each(const char *sub, const char *prefix, bool lock,
 
 /* 0 when @fd is owned by us and closed to group and others, else -EACCES (or -errno). */
 int __ipcq_fd_ours(int fd);
+
+/* open(@path, @flags | O_CLOEXEC | O_NOFOLLOW) of a file of ours alone: a descriptor or -errno. */
+int __ipcq_open_ours(const char *path, int flags);
 
 /*
  * Start time of process @pid in clock ticks since boot (field 22 of
@@ -112,6 +118,20 @@ int __ipcq_reg_tmp_name(char *buf, size_t len, const char *kind);
  * by a process killed in the middle.  *@pid: that process.
  */
 bool __ipcq_reg_tmp_left(const char *leaf, const char *kind, pid_t *pid);
+
+/*
+ * Creates the temporary file __ipcq_reg_tmp_name(@kind) in the private
+ * subdirectory @sub, 0600 whatever the umask; its path in @tmp.  Returns the
+ * descriptor or -errno.  A creator killed before renaming it away leaves it
+ * to its backend's clean (__ipcq_reg_tmp_left() tells).
+ */
+int __ipcq_reg_tmp_file(const char *sub, const char *kind, char *tmp, size_t len);
+
+/* Writes @text into @fd, the temporary file @tmp, and renames it to @path: 0 or -errno. */
+int __ipcq_reg_publish(int fd, const char *tmp, const char *path, const char *text);
+
+/* Publishes @text as @path of @sub: a temporary file (".new-") renamed into place. */
+int __ipcq_reg_file_publish(const char *sub, const char *path, const char *text);
 
 /* Named objects in a namespace of their own (POSIX mqueue, /dev/shm) ------- */
 
