@@ -17,6 +17,7 @@
 #include "relax_pvt.h"
 
 #define IPCQ_EXPORT __attribute__((visibility("default")))
+#define IPCQ_HIDDEN __attribute__((visibility("hidden")))
 
 #define IPCQ_NAME_MAX	     200  /* longest queue name accepted */
 #define IPCQ_DEFAULT_MSG_MAX 4096 /* msg_max when the caller passes 0 */

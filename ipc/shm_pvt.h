@@ -31,6 +31,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "registry_pvt.h"
 
@@ -194,5 +195,79 @@ static inline void shm_test_set_pos(struct shm_priv *p, uint64_t pos)
 {
 	ring_init_slots(p, pos);
 }
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * The shm backend's files: shm.c (the data path and the ops table), shm_wait.c
+ * (spinning, sleeping, waking, intent records and the repair of slots a
+ * killed peer left) and shm_map.c (the mapping: create, open, close,
+ * unlink, limits).  shm.c calls the other two, shm_map.c calls shm_wait.c,
+ * nothing calls back.
+ */
+
+/* shm_wait.c ------------------------------------------------------------ */
+
+/*
+ * Our pid, for the slots' owner tags, kept without a getpid() system call on
+ * the fast path: set by __ipcq_shm_self_init() (once, from attach), and again
+ * in every child of fork().
+ */
+extern IPCQ_HIDDEN pid_t __ipcq_shm_self;
+void __ipcq_shm_self_init(void);
+
+/* This thread's index among the intent words of every ring; -1: none yet. */
+extern IPCQ_HIDDEN __thread int __ipcq_shm_tidx __attribute__((tls_model("initial-exec")));
+
+static inline uint64_t owner_tag(uint64_t pos, unsigned role)
+{
+	return (uint64_t)(uint32_t)__ipcq_shm_self << 32 | (uint32_t)(pos << 2 | role);
+}
+
+/* Registers this process (and thread) in @p's intent records: its word, or NULL. */
+_Atomic uint64_t *__ipcq_shm_intent_slow(struct shm_priv *p);
+
+/* Wakes the sleepers of @w (shm_wake() found its flag set). */
+void __ipcq_shm_wake_slow(struct shm_priv *p, struct shm_wait *w);
+
+/*
+ * After publishing (a slot for consumers, or a free slot for producers):
+ * wake the other side if it sleeps.  The seq_cst fence orders our publish
+ * before the read of the flag (store->load, which even x86 reorders); the
+ * sleeper has the twin fence between setting the flag and re-checking the
+ * ring, so either it sees our publish or we see its flag (Dekker).
+ */
+static inline void shm_wake(struct shm_priv *p, struct shm_wait *w)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (unlikely(atomic_load_explicit(&w->flag, memory_order_relaxed)))
+		__ipcq_shm_wake_slow(p, w);
+}
+
+/* One try of a put or a get, as the wait retries it. */
+struct shm_io {
+	const void *src;
+	void *dst;
+	size_t len;
+};
+typedef ssize_t (*shm_op)(struct shm_priv *p, struct shm_io *io);
+
+/*
+ * Waits until @op succeeds or @deadline passes (-ETIMEDOUT; never earlier),
+ * or fails (-EBADMSG: a damaged ring, also when only its indices show it).
+ */
+ssize_t __ipcq_shm_wait_for(struct shm_priv *p, struct shm_wait *w, int64_t deadline, shm_op op,
+			    struct shm_io *io);
+
+/* shm_map.c: setup, and what ipcq_ext.h asks (the ops of the same names) - */
+
+int __ipcq_shm_create(struct ipcq *q, const struct ipcq_opts *opts);
+int __ipcq_shm_open(struct ipcq *q, const char *name);
+int __ipcq_shm_close(struct ipcq *q);
+int __ipcq_shm_unlink(const char *name);
+ssize_t __ipcq_shm_clean_named(bool remove, ipcq_clean_fn fn, void *ctx);
+ssize_t __ipcq_shm_limits(struct ipcq_limit *out, size_t n);
+int __ipcq_shm_explain(const struct ipcq_opts *opts, int err, char *buf, size_t len);
 
 #endif /* IPCQ_SHM_PVT_H */
