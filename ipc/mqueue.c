@@ -70,6 +70,68 @@ static inline struct mq_priv *priv(struct ipcq *q)
 	return (struct mq_priv *)q->priv;
 }
 
+/* Data path ------------------------------------------------------------- */
+
+/*
+ * put/get: mq_send/mq_receive on the O_NONBLOCK descriptor, poll()ing up to a
+ * CLOCK_MONOTONIC deadline between tries (another process may still win the
+ * message or the slot); IPCQ_FOREVER on the blocking one, where the kernel
+ * waits.  Fast path: one system call.
+ */
+static int mq_put_q(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
+{
+	mqd_t mqd = priv(q)->mqd;
+	int64_t deadline = 0;
+	int ret;
+
+	if (!msg) /* len 0: mq_send's prototype wants a pointer all the same */
+		msg = "";
+	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
+		mqd = priv(q)->blk;
+	while (mq_send(mqd, msg, len, 0) < 0) {
+		ret = __ipcq_retry_fd(mqd, POLLOUT, errno, timeout_ns, &deadline);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static ssize_t mq_get_q(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns)
+{
+	mqd_t mqd = priv(q)->mqd;
+	int64_t deadline = 0;
+	ssize_t n;
+	int ret;
+
+	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
+		mqd = priv(q)->blk;
+	/* queue.c checked cap >= msg_max == mq_msgsize, which mq_receive needs. */
+	while ((n = mq_receive(mqd, buf, cap, NULL)) < 0) {
+		ret = __ipcq_retry_fd(mqd, POLLIN, errno, timeout_ns, &deadline);
+		if (ret < 0)
+			return ret;
+	}
+	return n;
+}
+
+static ssize_t mq_qsize_q(struct ipcq *q)
+{
+	struct mq_attr attr;
+
+	if (mq_getattr(priv(q)->mqd, &attr) < 0)
+		return -errno;
+	return attr.mq_curmsgs;
+}
+
+static bool mq_full_q(struct ipcq *q)
+{
+	struct mq_attr attr;
+
+	return mq_getattr(priv(q)->mqd, &attr) == 0 && attr.mq_curmsgs >= attr.mq_maxmsg;
+}
+
+/* Setup ----------------------------------------------------------------- */
+
 static int named_path(char *buf, size_t len, const char *name)
 {
 	int n = snprintf(buf, len, "%s%s", PREFIX_NAMED, name);
@@ -337,64 +399,6 @@ static int mq_open_q(struct ipcq *q, const char *name)
 	q->capacity = (size_t)attr.mq_maxmsg;
 	q->msg_max = (size_t)attr.mq_msgsize;
 	return 0;
-}
-
-/*
- * put/get: mq_send/mq_receive on the O_NONBLOCK descriptor, poll()ing up to a
- * CLOCK_MONOTONIC deadline between tries (another process may still win the
- * message or the slot); IPCQ_FOREVER on the blocking one, where the kernel
- * waits.  Fast path: one system call.
- */
-static int mq_put_q(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
-{
-	mqd_t mqd = priv(q)->mqd;
-	int64_t deadline = 0;
-	int ret;
-
-	if (!msg) /* len 0: mq_send's prototype wants a pointer all the same */
-		msg = "";
-	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
-		mqd = priv(q)->blk;
-	while (mq_send(mqd, msg, len, 0) < 0) {
-		ret = __ipcq_retry_fd(mqd, POLLOUT, errno, timeout_ns, &deadline);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-static ssize_t mq_get_q(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns)
-{
-	mqd_t mqd = priv(q)->mqd;
-	int64_t deadline = 0;
-	ssize_t n;
-	int ret;
-
-	if (timeout_ns == IPCQ_FOREVER && priv(q)->blk >= 0)
-		mqd = priv(q)->blk;
-	/* queue.c checked cap >= msg_max == mq_msgsize, which mq_receive needs. */
-	while ((n = mq_receive(mqd, buf, cap, NULL)) < 0) {
-		ret = __ipcq_retry_fd(mqd, POLLIN, errno, timeout_ns, &deadline);
-		if (ret < 0)
-			return ret;
-	}
-	return n;
-}
-
-static ssize_t mq_qsize_q(struct ipcq *q)
-{
-	struct mq_attr attr;
-
-	if (mq_getattr(priv(q)->mqd, &attr) < 0)
-		return -errno;
-	return attr.mq_curmsgs;
-}
-
-static bool mq_full_q(struct ipcq *q)
-{
-	struct mq_attr attr;
-
-	return mq_getattr(priv(q)->mqd, &attr) == 0 && attr.mq_curmsgs >= attr.mq_maxmsg;
 }
 
 static int mq_close_q(struct ipcq *q)
