@@ -16,7 +16,7 @@ struct ipcq_reg_dir;
  * created when missing: $XDG_RUNTIME_DIR/ipcq when set and usable, else
  * /tmp/ipcq-<uid>; when that one is not ours alone (another user made it
  * first), the fallback /tmp/ipcq-<uid>.XXXXXX of ours that every process of
- * this user finds (util.c says how).  Returns 0 (the usual one), 1 (the
+ * this user finds (registry.c says how).  Returns 0 (the usual one), 1 (the
  * fallback; @why, when not NULL, says why), or -errno.
  */
 int __ipcq_private_base(char *buf, size_t len, char *why, size_t why_len);

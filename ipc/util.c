@@ -1,23 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Small helpers shared by the backends: clocks, deadlines, waits on a
- * descriptor, names, directories, and running a few system calls unkillably.
+ * Small helpers shared by the backends: the one monotonic clock, deadlines,
+ * waits on a descriptor or a shared futex, the one source of random names,
+ * kernel limits, and running a few system calls unkillably.  Names and
+ * lifetimes of objects are registry.c's.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
