@@ -106,16 +106,6 @@ static int write_text(const struct draw_ctx *x, const char *name, int n, ...)
 	return fclose(f) ? -errno : 0;
 }
 
-void rep_size_label(long size, char *buf, size_t len)
-{
-	if (size >= (1L << 20) && size % (1L << 20) == 0)
-		snprintf(buf, len, "%ld MiB", size >> 20);
-	else if (size >= 1024 && size % 1024 == 0)
-		snprintf(buf, len, "%ld KiB", size >> 10);
-	else
-		snprintf(buf, len, "%ld B", size);
-}
-
 static int cmp_long(const void *a, const void *b)
 {
 	long x = *(const long *)a, y = *(const long *)b;
@@ -1047,14 +1037,6 @@ static const char *mode_short(const char *mode)
 	return !strcmp(mode, "latency") ? "lat" : !strcmp(mode, "throughput") ? "tput" : mode;
 }
 
-/* The last component of PATH (rep_run_load strips trailing slashes). */
-static const char *last_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s && s[1] ? s + 1 : path;
-}
-
 static void pic_compare(struct draw_ctx *x)
 {
 	struct rep_picture *p = new_pic(x, "compare", "Comparison with the base run");
@@ -1102,7 +1084,7 @@ static void pic_compare(struct draw_ctx *x)
 		goto io;
 	}
 	if (fclose(f) || write_vars(x, p->name, 2, "NCELLS", (double)cmp->n, "YMAX", ymax) < 0 ||
-	    write_text(x, p->name, 2, last_name(cmp->base_dir), last_name(cmp->cur_dir)) < 0)
+	    write_text(x, p->name, 2, rep_basename(cmp->base_dir), rep_basename(cmp->cur_dir)) < 0)
 		goto io;
 	plot(x, p);
 	return;

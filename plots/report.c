@@ -26,30 +26,6 @@
 
 #define PROG "ipcbench report"
 
-void rep_note(struct rep_notes *notes, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	char **l = realloc(notes->line, (notes->n + 1) * sizeof(*l));
-
-	if (!l)
-		return;
-	notes->line = l;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	notes->line[notes->n++] = rep_strdup(buf);
-}
-
-void rep_notes_free(struct rep_notes *notes)
-{
-	for (size_t i = 0; i < notes->n; i++)
-		free(notes->line[i]);
-	free(notes->line);
-	notes->line = NULL;
-	notes->n = 0;
-}
-
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;

@@ -143,10 +143,11 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 		 const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
 		 const struct rep_notes *notes, const char *path);
 
-/* util */
+/* util.c */
 void rep_note(struct rep_notes *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rep_notes_free(struct rep_notes *notes);
 char *rep_strdup(const char *s);
+const char *rep_basename(const char *path);
 void rep_size_label(long size, char *buf, size_t len);
 void rep_fmt_num(double v, char *buf, size_t len);
 void rep_fmt_ns(double v, char *buf, size_t len);

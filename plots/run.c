@@ -48,15 +48,6 @@ int rep_placement_index(const char *pl)
 	return index_of(rep_placements, REP_NPLACEMENTS, pl);
 }
 
-char *rep_strdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-
-	if (!d)
-		abort(); /* a report cannot go on without memory; nothing to clean in the run */
-	return d;
-}
-
 /* Empty: NAN.  Otherwise the whole field must be a number. */
 static int parse_num(const char *s, double *out)
 {

@@ -31,34 +31,6 @@ static const char *const env_keys[][2] = {
 	{"ipcbench_version", "ipcbench"},
 };
 
-/* 23.4 µs, 105 ns, 1.25 ms */
-void rep_fmt_ns(double v, char *buf, size_t len)
-{
-	if (isnan(v))
-		snprintf(buf, len, "–");
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.3g ms", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.3g µs", v / 1e3);
-	else
-		snprintf(buf, len, "%.3g ns", v);
-}
-
-/* 310k, 4.2M, 8.1G */
-void rep_fmt_num(double v, char *buf, size_t len)
-{
-	if (isnan(v))
-		snprintf(buf, len, "–");
-	else if (v >= 1e9)
-		snprintf(buf, len, "%.3gG", v / 1e9);
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.3gM", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.3gk", v / 1e3);
-	else
-		snprintf(buf, len, "%.3g", v);
-}
-
 /* 19.0 MB/s, 8.1 GB/s */
 static void fmt_bps(double v, char *buf, size_t len)
 {
@@ -127,14 +99,6 @@ static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_
 		else
 			(*failed)++;
 	}
-}
-
-/* The last component of a path without trailing slashes (rep_run_load strips them). */
-static const char *basename_of(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s && s[1] ? s + 1 : path;
 }
 
 /* ---- At a glance: one row per backend at one size and placement ---- */
@@ -620,9 +584,9 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
 	      "ipcbench report: ",
 	      f);
-	html_esc(f, basename_of(run->dir));
+	html_esc(f, rep_basename(run->dir));
 	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>ipcbench report: ", css);
-	html_esc(f, basename_of(run->dir));
+	html_esc(f, rep_basename(run->dir));
 	fputs("</h1>\n<h2>Machine</h2>\n", f);
 	html_env(f, run);
 	rep_env_str(run, "command", cmd, sizeof(cmd));
@@ -789,7 +753,7 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 	if (!f)
 		return -errno;
 	fputs("# ipcbench report: ", f);
-	md_esc(f, basename_of(run->dir));
+	md_esc(f, rep_basename(run->dir));
 	fputs("\n\n## Machine\n\n", f);
 	if (run->env) {
 		fputs("| | |\n|---|---|\n", f);
