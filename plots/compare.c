@@ -26,6 +26,7 @@ static double log_choose(int n, int k)
 /*
  * Exact P(U <= u) under H0 for sample sizes n, m without ties: counts the
  * arrangements with cnt[m'][u'] built up one element of the first sample at a time.
+ * NAN when out of memory.
  */
 static double exact_cdf(int n, int m, double u)
 {
@@ -120,35 +121,43 @@ static int rank_sums(const double *a, size_t na, const double *b, size_t nb, dou
 }
 
 /*
- * Two-sided p-value of the Mann-Whitney U test of samples a and b: exact
- * for small samples without a tie between them, else the normal approximation with the tie
- * correction and a continuity correction.  O(n log n) in the sample sizes.
+ * Two-sided p-value of the Mann-Whitney U test of samples a and b into *P:
+ * exact for small samples without a tie between them, else the normal
+ * approximation with the tie correction and a continuity correction.
+ * O(n log n) in the sample sizes.  Returns 0 (*P is NAN for an empty
+ * sample) or -ENOMEM.
  */
-double rep_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb)
+int rep_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb, double *p)
 {
 	double u, tie, n = (double)(na + nb);
 	bool cross_tie;
 
-	if (na == 0 || nb == 0 || rank_sums(a, na, b, nb, &u, &tie, &cross_tie) < 0)
-		return NAN;
+	*p = NAN;
+	if (na == 0 || nb == 0)
+		return 0;
+	if (rank_sums(a, na, b, nb, &u, &tie, &cross_tie) < 0)
+		return -ENOMEM;
 	if (!cross_tie && na <= EXACT_MAX && nb <= EXACT_MAX) {
 		double lo = exact_cdf((int)na, (int)nb, u);
 		double hi = 1 - exact_cdf((int)na, (int)nb, u - 1);
-		double p = 2 * fmin(lo, hi);
 
-		return p > 1 ? 1 : p;
+		if (isnan(lo) || isnan(hi))
+			return -ENOMEM;
+		*p = fmin(2 * fmin(lo, hi), 1);
+		return 0;
 	}
 	/* Ties: the variance shrinks by sum(t^3 - t) over groups of equal values. */
 	double mu = (double)na * (double)nb / 2.0;
 	double var = (double)na * (double)nb / 12.0 * ((n + 1) - tie / (n * (n - 1)));
 
-	if (var <= 0)
-		return 1;
+	if (var <= 0) {
+		*p = 1;
+		return 0;
+	}
 	double z = (fabs(u - mu) - 0.5) / sqrt(var);
 
-	if (z < 0)
-		z = 0;
-	return erfc(z / sqrt(2));
+	*p = erfc(fmax(z, 0) / sqrt(2));
+	return 0;
 }
 
 static void range(const double *v, size_t n, double *lo, double *hi)
@@ -176,7 +185,7 @@ static double half_range(const double *v, size_t n)
  * larger than the repetitions' own spread: a shift of 0.5 % that the test
  * finds significant is not a change anyone should act on.
  */
-static void judge(struct rep_compare_row *r)
+static int judge(struct rep_compare_row *r)
 {
 	const struct rep_cell *a = r->base, *b = r->cur;
 	size_t na = a->nreps, nb = b->nreps;
@@ -185,7 +194,8 @@ static void judge(struct rep_compare_row *r)
 	r->p = NAN;
 	/* The smallest p the exact test can give is 2 / C(na + nb, na). */
 	if (na >= 3 && nb >= 3 && log(2) - log_choose((int)(na + nb), (int)na) < log(ALPHA)) {
-		r->p = rep_mann_whitney_p(b->reps, nb, a->reps, na);
+		if (rep_mann_whitney_p(b->reps, nb, a->reps, na, &r->p) < 0)
+			return -ENOMEM;
 		differ = r->p < ALPHA;
 		snprintf(r->method, sizeof(r->method), "Mann-Whitney, %zu+%zu reps", nb, na);
 	} else if (na >= 2 && nb >= 2) {
@@ -202,11 +212,11 @@ static void judge(struct rep_compare_row *r)
 		differ = fabs(log(r->ratio)) > 3 * sd;
 		snprintf(r->method, sizeof(r->method), "median and cv (no repetitions)");
 		r->verdict = !differ ? "within noise" : r->speedup > 1 ? "faster" : "slower";
-		return;
+		return 0;
 	} else {
 		snprintf(r->method, sizeof(r->method), "one repetition: no spread");
 		r->verdict = "unknown";
-		return;
+		return 0;
 	}
 	if (differ) {
 		double spread = fmax(half_range(a->reps, na), half_range(b->reps, nb));
@@ -219,6 +229,7 @@ static void judge(struct rep_compare_row *r)
 		}
 	}
 	r->verdict = !differ ? "within noise" : r->speedup > 1 ? "faster" : "slower";
+	return 0;
 }
 
 /*
@@ -231,6 +242,7 @@ int rep_compare_runs(const struct rep_run *cur, const struct rep_run *base, stru
 {
 	size_t common = 0;
 	bool fallback = false;
+	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->base_dir = base->dir;
@@ -261,18 +273,25 @@ int rep_compare_runs(const struct rep_run *cur, const struct rep_run *base, stru
 		r->speedup = rep_lower_is_better(c) ? 1 / r->ratio : r->ratio;
 		if (c->nreps < 2 || b->nreps < 2)
 			fallback = true;
-		judge(r);
+		ret = judge(r);
+		if (ret < 0)
+			goto fail;
 	}
 	out->only_base = base->ncells - common;
 	if (common == 0) {
-		rep_compare_free(out);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto fail;
 	}
 	if (fallback)
-		rep_note(notes,
-			 "compare: some cells lack per-repetition values in benchmarks.json; "
-			 "they are judged from the median and cv of results.csv");
+		ret = rep_note(notes,
+			       "compare: some cells lack per-repetition values in benchmarks.json; "
+			       "they are judged from the median and cv of results.csv");
+	if (ret < 0)
+		goto fail;
 	return 0;
+fail:
+	rep_compare_free(out);
+	return ret;
 }
 
 void rep_compare_free(struct rep_compare *cmp)

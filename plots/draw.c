@@ -32,7 +32,6 @@ struct draw_ctx {
 	const char *outdir;
 	const char *plots_dir;
 	bool png;
-	struct rep_notes *notes;
 	struct rep_picture *pics;
 	size_t npics;
 	char **backends; /* in drawing order, without the floor */
@@ -289,27 +288,27 @@ static double log_floor_s(double v_ns)
 	return pow(10, floor(log10(v_ns * 0.7))) * 1e-9;
 }
 
-static struct rep_picture *new_pic(struct draw_ctx *x, const char *name, const char *title)
-{
-	struct rep_picture *p = &x->pics[x->npics++];
+/* What a picture's data function returns when the picture is not drawn (p->why says why). */
+#define NOT_DRAWN 1
 
-	p->name = name;
-	p->title = title;
-	return p;
-}
-
-static void not_drawn(struct rep_picture *p, const char *fmt, ...)
+/* Marks P not drawn, for the reason FMT.  Returns NOT_DRAWN. */
+static int not_drawn(struct rep_picture *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void not_drawn(struct rep_picture *p, const char *fmt, ...)
+static int not_drawn(struct rep_picture *p, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
 	va_end(ap);
 	p->drawn = false;
-	p->why = rep_strdup(buf);
+	return NOT_DRAWN;
+}
+
+/* A data function's error after a failed call: -errno (-EIO should errno not say). */
+static int data_err(void)
+{
+	return errno ? -errno : -EIO;
 }
 
 /* Searches PATH for gnuplot.  Returns true when it is there and executable. */
@@ -378,8 +377,6 @@ static void plot(struct draw_ctx *x, struct rep_picture *p)
 	    !nonempty(x->outdir, p->name, "svg") ||
 	    (x->png && !nonempty(x->outdir, p->name, "png"))) {
 		not_drawn(p, "gnuplot failed on %s.gp (see data/%s.log)", p->name, p->name);
-		fprintf(stderr, "ipcbench report: warning: gnuplot failed on %s (see %s)\n", script,
-			log);
 		return;
 	}
 	p->drawn = true;
@@ -391,17 +388,15 @@ static void plot(struct draw_ctx *x, struct rep_picture *p)
 		unlink(log);
 }
 
-static void pic_latency_vs_size(struct draw_ctx *x)
+static int pic_latency_vs_size(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p = new_pic(x, "latency_vs_size", "Latency against message size");
 	const char *pl = choose_placement(x, "latency", x->placement);
 	long *sizes = NULL, *fsizes = NULL;
 	size_t ns = 0, nfs;
 	char blist[BLIST_LEN] = "";
 
 	if (!pl) {
-		not_drawn(p, "no latency cell measured");
-		return;
+		return not_drawn(p, "no latency cell measured");
 	}
 	sizes = per_cell(x, sizeof(*sizes));
 	fsizes = per_cell(x, sizeof(*fsizes));
@@ -462,19 +457,17 @@ static void pic_latency_vs_size(struct draw_ctx *x)
 	}
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 || write_text(x, p->name, 2, blist, pl) < 0)
 		goto io;
-	plot(x, p);
 	free(sizes);
 	free(fsizes);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
 	free(sizes);
 	free(fsizes);
+	return data_err();
 }
 
-static void pic_throughput_vs_size(struct draw_ctx *x)
+static int pic_throughput_vs_size(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p = new_pic(x, "throughput_vs_size", "Throughput against message size");
 	const char *pl = choose_placement(x, "throughput", x->placement);
 	long *sizes;
 	size_t ns = 0;
@@ -482,8 +475,7 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 	char blist[BLIST_LEN] = "", pc[32];
 
 	if (!pl) {
-		not_drawn(p, "no throughput cell measured");
-		return;
+		return not_drawn(p, "no throughput cell measured");
 	}
 	sizes = per_cell(x, sizeof(*sizes));
 	if (!sizes)
@@ -533,12 +525,11 @@ static void pic_throughput_vs_size(struct draw_ctx *x)
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 ||
 	    write_text(x, p->name, 3, blist, pl, pc) < 0)
 		goto io;
-	plot(x, p);
 	free(sizes);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
 	free(sizes);
+	return data_err();
 }
 
 struct pc {
@@ -579,18 +570,15 @@ static size_t pcs_at(const struct draw_ctx *x, const char *pl, struct pc *out)
 	return k;
 }
 
-static void pic_throughput_vs_pc(struct draw_ctx *x)
+static int pic_throughput_vs_pc(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p =
-		new_pic(x, "throughput_vs_pc", "Throughput against producers × consumers");
 	const char *pl = choose_placement(x, "throughput", x->placement);
 	struct pc *all, *pcs = NULL;
 	size_t npc = 0, nall;
 	char blist[BLIST_LEN] = "", sl[32];
 
 	if (!pl) {
-		not_drawn(p, "no throughput cell measured");
-		return;
+		return not_drawn(p, "no throughput cell measured");
 	}
 	all = per_cell(x, sizeof(*all));
 	if (!all)
@@ -606,9 +594,8 @@ static void pic_throughput_vs_pc(struct draw_ctx *x)
 		}
 	}
 	if (npc < 2) {
-		not_drawn(p, "the run has one producers × consumers configuration only");
 		free(all);
-		return;
+		return not_drawn(p, "the run has one producers × consumers configuration only");
 	}
 	for (size_t b = 0; b < x->nbackends; b++) {
 		FILE *f = NULL;
@@ -645,18 +632,15 @@ static void pic_throughput_vs_pc(struct draw_ctx *x)
 	if (write_vars(x, p->name, 2, "XMIN", -0.4, "XMAX", (double)npc - 0.6) < 0 ||
 	    write_text(x, p->name, 3, blist, pl, sl) < 0)
 		goto io;
-	plot(x, p);
 	free(all);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
 	free(all);
+	return data_err();
 }
 
-static void pic_latency_percentiles(struct draw_ctx *x)
+static int pic_latency_percentiles(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p =
-		new_pic(x, "latency_percentiles", "Latency percentiles at one message size");
 	const char *pl = choose_placement(x, "latency", x->placement);
 	static const struct {
 		const char *label;
@@ -673,8 +657,7 @@ static void pic_latency_percentiles(struct draw_ctx *x)
 	long size;
 
 	if (!pl) {
-		not_drawn(p, "no latency cell measured");
-		return;
+		return not_drawn(p, "no latency cell measured");
 	}
 	size = choose_size(x, "latency", pl);
 	for (size_t b = 0; b <= x->nbackends; b++) {
@@ -707,15 +690,13 @@ static void pic_latency_percentiles(struct draw_ctx *x)
 	if (write_vars(x, p->name, 1, "YMIN", log_floor_s(vmin)) < 0 ||
 	    write_text(x, p->name, 3, blist, pl, sl) < 0)
 		goto io;
-	plot(x, p);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	return data_err();
 }
 
-static void pic_placement(struct draw_ctx *x)
+static int pic_placement(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p = new_pic(x, "placement", "Placement of the two processes");
 	const char *pl = choose_placement(x, "latency", x->placement);
 	const char *pls[REP_NPLACEMENTS];
 	bool have[REP_NPLACEMENTS] = {false}, use[REP_MAX_BACKENDS + 1];
@@ -725,8 +706,7 @@ static void pic_placement(struct draw_ctx *x)
 	long size;
 
 	if (!pl) {
-		not_drawn(p, "no latency cell measured");
-		return;
+		return not_drawn(p, "no latency cell measured");
 	}
 	size = choose_size(x, "latency", pl);
 	for (size_t i = 0; i < x->run->ncells; i++) {
@@ -741,8 +721,7 @@ static void pic_placement(struct draw_ctx *x)
 		if (have[k])
 			pls[npl++] = rep_placements[k];
 	if (npl < 2) {
-		not_drawn(p, "the run measured one placement only (%s)", pl);
-		return;
+		return not_drawn(p, "the run measured one placement only (%s)", pl);
 	}
 
 	for (size_t b = 0; b <= x->nbackends; b++) {
@@ -782,10 +761,9 @@ static void pic_placement(struct draw_ctx *x)
 	if (write_vars(x, p->name, 1, "YMIN", log_floor_s(vmin)) < 0 ||
 	    write_text(x, p->name, 2, blist, sl) < 0)
 		goto io;
-	plot(x, p);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	return data_err();
 }
 
 struct bucket {
@@ -799,17 +777,15 @@ static int cmp_bucket(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void pic_latency_cdf(struct draw_ctx *x)
+static int pic_latency_cdf(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p = new_pic(x, "latency_cdf", "Latency distribution (CDF)");
 	const struct rep_run *run = x->run;
 	const char *pl = NULL;
 	long size = -1;
 	char blist[BLIST_LEN] = "", sl[32];
 
 	if (!run->have_hist) {
-		not_drawn(p, "the run has no histograms.csv");
-		return;
+		return not_drawn(p, "the run has no histograms.csv");
 	}
 	/* The placement of the other pictures when the histograms have it, and 64 B if there. */
 	for (size_t i = 0; i < run->nhist; i++) {
@@ -821,8 +797,7 @@ static void pic_latency_cdf(struct draw_ctx *x)
 			pl = h->placement;
 	}
 	if (!pl) {
-		not_drawn(p, "histograms.csv has no latency histogram");
-		return;
+		return not_drawn(p, "histograms.csv has no latency histogram");
 	}
 	for (size_t i = 0; i < run->nhist; i++) {
 		const struct rep_hist *h = &run->hist[i];
@@ -832,8 +807,7 @@ static void pic_latency_cdf(struct draw_ctx *x)
 			size = h->size;
 	}
 	if (size < 0) {
-		not_drawn(p, "histograms.csv has no latency histogram at %s", pl);
-		return;
+		return not_drawn(p, "histograms.csv has no latency histogram at %s", pl);
 	}
 	struct bucket *bk = calloc(run->nhist + 1, sizeof(*bk));
 
@@ -879,30 +853,25 @@ static void pic_latency_cdf(struct draw_ctx *x)
 	}
 	free(bk);
 	if (!blist[0]) {
-		not_drawn(p, "histograms.csv has only empty latency histograms");
-		return;
+		return not_drawn(p, "histograms.csv has only empty latency histograms");
 	}
 	rep_size_label(size, sl, sizeof(sl));
 	if (write_text(x, p->name, 3, blist, pl, sl) < 0)
 		goto io;
-	plot(x, p);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	return data_err();
 }
 
-static void pic_overhead(struct draw_ctx *x)
+static int pic_overhead(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p =
-		new_pic(x, "overhead", "Overhead against the bare mechanism and the floor");
 	const char *pl = choose_placement(x, "latency", x->placement);
 	long *sizes;
 	size_t ns = 0;
 	char bb[BLIST_LEN] = "", bf[BLIST_LEN] = "";
 
 	if (!pl) {
-		not_drawn(p, "no latency cell measured");
-		return;
+		return not_drawn(p, "no latency cell measured");
 	}
 	sizes = per_cell(x, sizeof(*sizes));
 	if (!sizes)
@@ -937,19 +906,17 @@ static void pic_overhead(struct draw_ctx *x)
 			add_word(bf, sizeof(bf), x->backends[b]);
 	}
 	if (!bb[0] && !bf[0]) {
-		not_drawn(p, "the run has neither bare-mechanism nor floor cells at %s", pl);
 		free(sizes);
-		return;
+		return not_drawn(p, "the run has neither bare-mechanism nor floor cells at %s", pl);
 	}
 	ns = uniq_sizes(sizes, ns);
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 || write_text(x, p->name, 3, bb, bf, pl) < 0)
 		goto io;
-	plot(x, p);
 	free(sizes);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
 	free(sizes);
+	return data_err();
 }
 
 /*
@@ -995,9 +962,8 @@ static int cpu_panel(struct draw_ctx *x, const char *name, const char *mode, con
  * cells (per round trip) on the left, 1 x 1 throughput cells on the right,
  * each at its own main placement.
  */
-static void pic_cpu_per_msg(struct draw_ctx *x)
+static int pic_cpu_per_msg(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p = new_pic(x, "cpu_per_msg", "CPU time per message against size");
 	const char *pll = choose_placement(x, "latency", x->placement);
 	const char *plt = choose_placement(x, "throughput", x->placement);
 	char bl[BLIST_LEN] = "", bt[BLIST_LEN] = "";
@@ -1005,8 +971,7 @@ static void pic_cpu_per_msg(struct draw_ctx *x)
 	size_t ns = 0;
 
 	if (!x->run->have_cpu) {
-		not_drawn(p, "the run has no CPU columns");
-		return;
+		return not_drawn(p, "the run has no CPU columns");
 	}
 	/* Both panels' sizes: twice the room of one per cell. */
 	sizes = calloc(2 * x->run->ncells + 1, sizeof(*sizes));
@@ -1016,20 +981,18 @@ static void pic_cpu_per_msg(struct draw_ctx *x)
 	    cpu_panel(x, "cpu_per_msg_tput", "throughput", plt, bt, sizeof(bt), sizes, &ns) < 0)
 		goto io;
 	if (!bl[0] && !bt[0]) {
-		not_drawn(p, "no ok latency or 1×1 throughput cell has CPU values");
 		free(sizes);
-		return;
+		return not_drawn(p, "no ok latency or 1×1 throughput cell has CPU values");
 	}
 	ns = uniq_sizes(sizes, ns);
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 ||
 	    write_text(x, p->name, 4, bl, bt, pll ? pll : "", plt ? plt : "") < 0)
 		goto io;
-	plot(x, p);
 	free(sizes);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
 	free(sizes);
+	return data_err();
 }
 
 static const char *mode_short(const char *mode)
@@ -1037,17 +1000,15 @@ static const char *mode_short(const char *mode)
 	return !strcmp(mode, "latency") ? "lat" : !strcmp(mode, "throughput") ? "tput" : mode;
 }
 
-static void pic_compare(struct draw_ctx *x)
+static int pic_compare(struct draw_ctx *x, struct rep_picture *p)
 {
-	struct rep_picture *p = new_pic(x, "compare", "Comparison with the base run");
 	const struct rep_compare *cmp = x->cmp;
 	bool many_pl = false;
 	double ymax = 2;
 	FILE *f, *t;
 
 	if (cmp->n == 0) {
-		not_drawn(p, "no cell measured in both runs");
-		return;
+		return not_drawn(p, "no cell measured in both runs");
 	}
 	for (size_t i = 1; i < cmp->n; i++)
 		many_pl |= strcmp(cmp->rows[i].cur->placement, cmp->rows[0].cur->placement) != 0;
@@ -1086,29 +1047,67 @@ static void pic_compare(struct draw_ctx *x)
 	if (fclose(f) || write_vars(x, p->name, 2, "NCELLS", (double)cmp->n, "YMAX", ymax) < 0 ||
 	    write_text(x, p->name, 2, rep_basename(cmp->base_dir), rep_basename(cmp->cur_dir)) < 0)
 		goto io;
-	plot(x, p);
-	return;
+	return 0;
 io:
-	not_drawn(p, "cannot write its data: %s", strerror(errno));
+	return data_err();
+}
+
+/*
+ * The pictures in the order of the report.  Each data function writes the
+ * picture's data and returns 0 (draw it), NOT_DRAWN (p->why says why) or
+ * -errno (its data could not be written).
+ */
+static const struct picture {
+	const char *name, *title;
+	int (*data)(struct draw_ctx *x, struct rep_picture *p);
+	bool compare; /* drawn with --compare only */
+} pictures[] = {
+	{"latency_vs_size", "Latency against message size", pic_latency_vs_size, false},
+	{"throughput_vs_size", "Throughput against message size", pic_throughput_vs_size, false},
+	{"throughput_vs_pc", "Throughput against producers × consumers", pic_throughput_vs_pc,
+	 false},
+	{"latency_percentiles", "Latency percentiles at one message size", pic_latency_percentiles,
+	 false},
+	{"placement", "Placement of the two processes", pic_placement, false},
+	{"latency_cdf", "Latency distribution (CDF)", pic_latency_cdf, false},
+	{"overhead", "Overhead against the bare mechanism and the floor", pic_overhead, false},
+	{"cpu_per_msg", "CPU time per message against size", pic_cpu_per_msg, false},
+	{"compare", "Comparison with the base run", pic_compare, true},
+};
+
+/* Writes the data of picture D and draws it.  Returns 0 or -ENOMEM. */
+static int draw_one(struct draw_ctx *x, const struct picture *d)
+{
+	struct rep_picture *p = &x->pics[x->npics++];
+	int ret;
+
+	p->name = d->name;
+	p->title = d->title;
+	errno = 0;
+	ret = d->data(x, p);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret < 0)
+		not_drawn(p, "cannot write its data: %s", strerror(-ret));
+	else if (ret == 0)
+		plot(x, p);
+	return 0;
 }
 
 /*
  * Draws every picture of RUN (and of CMP when not NULL) into OUTDIR, data in
- * OUTDIR/data.  Returns 0, -ENOENT when gnuplot is not on PATH, or -errno
- * when OUTDIR/data cannot be made.  A picture that cannot be drawn is
- * reported in PICS with its reason, not as an error.
+ * OUTDIR/data; *PICS (free it) says which were drawn.  Returns 0, -ENOENT
+ * when gnuplot is not on PATH, -ENOMEM, or -errno when OUTDIR/data cannot
+ * be made.  A picture that cannot be drawn is reported in PICS with its
+ * reason, not as an error.
  */
 int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const char *outdir,
-		 const char *plots_dir, bool png, struct rep_picture **pics, size_t *npics,
-		 struct rep_notes *notes)
+		 const char *plots_dir, bool png, struct rep_picture **pics, size_t *npics)
 {
-	struct draw_ctx x = {.run = run,
-			     .cmp = cmp,
-			     .outdir = outdir,
-			     .plots_dir = plots_dir,
-			     .png = png,
-			     .notes = notes};
+	struct draw_ctx x = {
+		.run = run, .cmp = cmp, .outdir = outdir, .plots_dir = plots_dir, .png = png};
 	char path[4096];
+	int ret = 0;
 
 	*pics = NULL;
 	*npics = 0;
@@ -1117,33 +1116,24 @@ int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const
 	snprintf(path, sizeof(path), "%s/data", outdir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	x.pics = calloc(9, sizeof(*x.pics)); /* every pic_* below */
-	if (!x.pics)
+	x.pics = calloc(sizeof(pictures) / sizeof(pictures[0]), sizeof(*x.pics));
+	if (!x.pics || rep_run_backends(run, &x.backends, &x.nbackends) < 0) {
+		free(x.pics);
 		return -ENOMEM;
-	x.backends = rep_run_backends(run, &x.nbackends);
+	}
 	x.placement = rep_main_placement(run, NULL);
 	for (size_t i = run->ncells; i-- > 0;)
 		if (mode_is(&run->cells[i], "floor") && rep_cell_ok(&run->cells[i]))
 			x.any_floor[rep_placement_index(run->cells[i].placement)] = &run->cells[i];
-	pic_latency_vs_size(&x);
-	pic_throughput_vs_size(&x);
-	pic_throughput_vs_pc(&x);
-	pic_latency_percentiles(&x);
-	pic_placement(&x);
-	pic_latency_cdf(&x);
-	pic_overhead(&x);
-	pic_cpu_per_msg(&x);
-	if (cmp)
-		pic_compare(&x);
+	for (size_t i = 0; i < sizeof(pictures) / sizeof(pictures[0]) && ret == 0; i++)
+		if (!pictures[i].compare || cmp)
+			ret = draw_one(&x, &pictures[i]);
 	free(x.backends);
+	if (ret < 0) {
+		free(x.pics);
+		return ret;
+	}
 	*pics = x.pics;
 	*npics = x.npics;
 	return 0;
-}
-
-void rep_pictures_free(struct rep_picture *pics, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(pics[i].why);
-	free(pics);
 }

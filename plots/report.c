@@ -65,19 +65,22 @@ static int plots_dir(char *out)
 	return access(probe, R_OK) < 0 ? -ENOENT : 0;
 }
 
-/* Notes the reader needs about what the run lacks. */
-static void run_notes(const struct rep_run *run, struct rep_notes *notes, const char *what,
-		      bool compare)
+/* Notes the reader needs about what the run lacks.  Returns 0 or -ENOMEM. */
+static int run_notes(const struct rep_run *run, struct rep_notes *notes, const char *what,
+		     bool compare)
 {
+	int ret = 0;
+
 	if (!run->env)
-		rep_note(notes, "%s has no env.json", what);
-	if (!run->have_topology)
-		rep_note(notes, "%s has no topology.xml", what);
-	if (compare && !run->have_bench)
-		rep_note(notes,
-			 "%s has no per-repetition values (benchmarks.json absent or without "
-			 "counters): spread is the cv of results.csv",
-			 what);
+		ret = rep_note(notes, "%s has no env.json", what);
+	if (!ret && !run->have_topology)
+		ret = rep_note(notes, "%s has no topology.xml", what);
+	if (!ret && compare && !run->have_bench)
+		ret = rep_note(notes,
+			       "%s has no per-repetition values (benchmarks.json absent or without "
+			       "counters): spread is the cv of results.csv",
+			       what);
+	return ret;
 }
 
 /* Replaces DIR/report with TMP.  Returns 0 or -errno. */
@@ -160,9 +163,13 @@ static int generate(const char *dir, const char *base_dir, const char *plots, bo
 			goto out;
 		}
 	}
-	run_notes(&run, &notes, "this run", have_base);
-	if (have_base)
-		run_notes(&base, &notes, "the base run", true);
+	ret = run_notes(&run, &notes, "this run", have_base);
+	if (!ret && have_base)
+		ret = run_notes(&base, &notes, "the base run", true);
+	if (ret < 0) {
+		code = fail(1, "%s", strerror(-ret));
+		goto out;
+	}
 	snprintf(tmp, sizeof(tmp), "%s/.report.tmp.XXXXXX", run.dir);
 	if (!mkdtemp(tmp)) {
 		code = fail(1, "cannot create a directory in %s: %s", run.dir, strerror(errno));
@@ -170,7 +177,7 @@ static int generate(const char *dir, const char *base_dir, const char *plots, bo
 	}
 	made = true;
 	chmod(tmp, 0755);
-	ret = rep_draw_all(&run, have_base ? &cmp : NULL, tmp, plots, png, &pics, &npics, &notes);
+	ret = rep_draw_all(&run, have_base ? &cmp : NULL, tmp, plots, png, &pics, &npics);
 	if (ret == -ENOENT) {
 		code = fail(1, "gnuplot not found on PATH (Debian: apt-get install gnuplot-nox)");
 		goto out;
@@ -212,7 +219,7 @@ io:
 out:
 	if (made)
 		rm_tree(tmp);
-	rep_pictures_free(pics, npics);
+	free(pics);
 	rep_compare_free(&cmp);
 	rep_notes_free(&notes);
 	if (have_base)

@@ -77,8 +77,8 @@ struct rep_picture {
 	const char *name; /* file stem: NAME.svg, NAME.png */
 	const char *title;
 	bool drawn;
-	bool png;  /* a PNG was drawn too */
-	char *why; /* not drawn: the reason; drawn: NULL */
+	bool png;      /* a PNG was drawn too */
+	char why[512]; /* not drawn: the reason */
 };
 
 struct rep_compare_row {
@@ -118,21 +118,19 @@ const struct rep_cell *rep_run_find(const struct rep_run *run, const struct rep_
 				    bool ok_only);
 bool rep_lower_is_better(const struct rep_cell *c);
 double rep_cell_metric(const struct rep_cell *c);
-char **rep_run_backends(const struct rep_run *run, size_t *n);
+int rep_run_backends(const struct rep_run *run, char ***out, size_t *n);
 const char *rep_main_placement(const struct rep_run *run, const char *mode);
 const char *rep_env_str(const struct rep_run *run, const char *key, char *buf, size_t len);
 
 /* draw.c */
 int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const char *outdir,
-		 const char *plots_dir, bool png, struct rep_picture **pics, size_t *npics,
-		 struct rep_notes *notes);
-void rep_pictures_free(struct rep_picture *pics, size_t n);
+		 const char *plots_dir, bool png, struct rep_picture **pics, size_t *npics);
 
 /* compare.c */
 int rep_compare_runs(const struct rep_run *cur, const struct rep_run *base, struct rep_compare *out,
 		     struct rep_notes *notes);
 void rep_compare_free(struct rep_compare *cmp);
-double rep_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb);
+int rep_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb, double *p);
 int rep_compare_csv(const struct rep_compare *cmp, const char *path);
 
 /* write.c */
@@ -144,7 +142,7 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 		 const struct rep_notes *notes, const char *path);
 
 /* util.c */
-void rep_note(struct rep_notes *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int rep_note(struct rep_notes *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rep_notes_free(struct rep_notes *notes);
 char *rep_strdup(const char *s);
 const char *rep_basename(const char *path);

@@ -133,6 +133,12 @@ static bool backend_ok(const char *b)
 	return strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
+static int nomem(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
 static int refuse(char *err, size_t errlen, const char *path, size_t row, const char *col,
 		  const char *val, const char *allowed)
 {
@@ -249,7 +255,7 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 	}
 	run->cells = calloc(csv.nrows ? csv.nrows : 1, sizeof(*run->cells));
 	if (!run->cells) {
-		ret = -ENOMEM;
+		ret = nomem(err, errlen);
 		goto out;
 	}
 	for (size_t r = 0; r < csv.nrows; r++) {
@@ -280,6 +286,10 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 		c->placement = rep_strdup(rep_csv_get(&csv, r, idx[5]));
 		c->status = rep_strdup(rep_csv_get(&csv, r, idx[6]));
 		c->note = rep_strdup(rep_csv_get(&csv, r, idx[20]));
+		if (!c->mode || !c->backend || !c->placement || !c->status || !c->note) {
+			ret = nomem(err, errlen);
+			goto out;
+		}
 		c->size = parse_size(rep_csv_get(&csv, r, idx[2]));
 		if (c->size < 0) {
 			ret = refuse(err, errlen, path, r + 2, "size", rep_csv_get(&csv, r, idx[2]),
@@ -331,11 +341,11 @@ static int load_hist(struct rep_run *run, const char *path, char *err, size_t er
 		goto out;
 	run->hist = calloc(csv.nrows ? csv.nrows : 1, sizeof(*run->hist));
 	if (!run->hist) {
-		ret = -ENOMEM;
+		ret = nomem(err, errlen);
 		goto out;
 	}
 	for (size_t r = 0; r < csv.nrows; r++) {
-		struct rep_hist *h = &run->hist[run->nhist];
+		struct rep_hist *h = &run->hist[run->nhist++];
 
 		h->size = parse_size(rep_csv_get(&csv, r, idx[2]));
 		if (h->size < 0 || parse_num(rep_csv_get(&csv, r, idx[4]), &h->bucket_ns) < 0 ||
@@ -352,9 +362,13 @@ static int load_hist(struct rep_run *run, const char *path, char *err, size_t er
 		if (ret < 0)
 			goto out;
 		h->mode = rep_strdup(rep_csv_get(&csv, r, idx[0]));
-		h->backend = rep_strdup(norm_backend(h->mode, rep_csv_get(&csv, r, idx[1])));
+		h->backend = rep_strdup(
+			norm_backend(rep_csv_get(&csv, r, idx[0]), rep_csv_get(&csv, r, idx[1])));
 		h->placement = rep_strdup(rep_csv_get(&csv, r, idx[3]));
-		run->nhist++;
+		if (!h->mode || !h->backend || !h->placement) {
+			ret = nomem(err, errlen);
+			goto out;
+		}
 	}
 	run->have_hist = true;
 out:
@@ -449,9 +463,10 @@ const struct rep_cell *rep_run_find(const struct rep_run *run, const struct rep_
 /*
  * Attaches one repetition of benchmarks.json to its cell.  The name is
  * mode/backend/size/PxC/placement, maybe followed by what google-benchmark
- * appends (/manual_time, /repeats:N, ...).
+ * appends (/manual_time, /repeats:N, ...); one of no cell is passed over.
+ * Returns 0 or -ENOMEM.
  */
-static void attach_rep(struct rep_run *run, json_t *b)
+static int attach_rep(struct rep_run *run, json_t *b)
 {
 	const char *name = json_string_value(json_object_get(b, "run_name"));
 	const char *type = json_string_value(json_object_get(b, "run_type"));
@@ -463,38 +478,39 @@ static void attach_rep(struct rep_run *run, json_t *b)
 		name = json_string_value(json_object_get(b, "name"));
 	if (!name || (type && strcmp(type, "iteration") != 0) ||
 	    json_is_true(json_object_get(b, "error_occurred")))
-		return;
+		return 0;
 	snprintf(buf, sizeof(buf), "%s", name);
 	/* strsep, not strtok: a floor's backend may be empty ("floor//64/..."). */
 	for (char *s = buf; s && np < 5;)
 		part[np++] = strsep(&s, "/");
 	if (np < 5 || sscanf(part[3], "%dx%d", &key.producers, &key.consumers) != 2)
-		return;
+		return 0;
 	key.mode = part[0];
 	key.backend = (char *)norm_backend(part[0], part[1]);
 	key.size = parse_size(part[2]);
 	key.placement = part[4];
 	if (key.size < 0)
-		return;
+		return 0;
 	struct rep_cell *c = (struct rep_cell *)rep_run_find(run, &key, false);
 
 	if (!c)
-		return;
+		return 0;
 	json_t *v = json_object_get(b, rep_lower_is_better(c) ? "lat_p50_ns" : "msgs_per_s");
 
 	if (!json_is_number(v))
-		return;
+		return 0;
 	if (c->nreps == c->capreps) {
 		size_t cap = c->capreps ? 2 * c->capreps : 8;
 		double *nr = realloc(c->reps, cap * sizeof(*nr));
 
 		if (!nr)
-			return;
+			return -ENOMEM;
 		c->reps = nr;
 		c->capreps = cap;
 	}
 	c->reps[c->nreps++] = json_number_value(v);
 	run->have_bench = true;
+	return 0;
 }
 
 /*
@@ -538,18 +554,22 @@ static size_t json_nonfinite_to_null(const char *s, size_t n, char *out)
 	return o;
 }
 
-/* benchmarks.json, read whole and made JSON first; NULL with @jerr set on error. */
-static json_t *load_bench_json(const char *path, json_error_t *jerr)
+/*
+ * benchmarks.json, read whole and made JSON first, into *DOC.  Returns 0;
+ * -ENOMEM; -EINVAL with @jerr set (unreadable, not JSON).
+ */
+static int load_bench_json(const char *path, json_t **doc, json_error_t *jerr)
 {
 	FILE *f = fopen(path, "re");
 	char *buf = NULL, *nb, *js = NULL;
 	size_t len = 0, cap = 0, got;
-	json_t *doc = NULL;
+	int ret = -EINVAL;
 
+	*doc = NULL;
 	memset(jerr, 0, sizeof(*jerr));
 	if (!f) {
 		snprintf(jerr->text, sizeof(jerr->text), "%s", strerror(errno));
-		return NULL;
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
 	}
 	for (;;) {
 		if (len == cap) {
@@ -571,26 +591,30 @@ static json_t *load_bench_json(const char *path, json_error_t *jerr)
 	js = malloc(2 * len + 1);
 	if (!js)
 		goto nomem;
-	doc = json_loadb(js, json_nonfinite_to_null(buf, len, js), 0, jerr);
+	*doc = json_loadb(js, json_nonfinite_to_null(buf, len, js), 0, jerr);
+	ret = *doc ? 0 : -EINVAL;
 	goto out;
 nomem:
-	snprintf(jerr->text, sizeof(jerr->text), "out of memory");
+	ret = -ENOMEM;
 out:
 	fclose(f);
 	free(buf);
 	free(js);
-	return doc;
+	return ret;
 }
 
 static int load_bench(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *doc = load_bench_json(path, &jerr), *arr, *b;
+	json_t *doc, *arr, *b;
 	size_t i;
+	int ret = load_bench_json(path, &doc, &jerr);
 
-	if (!doc) {
+	if (ret == -ENOMEM)
+		return nomem(err, errlen);
+	if (ret < 0) {
 		snprintf(err, errlen, "%s: line %d: %s", path, jerr.line, jerr.text);
-		return -EINVAL;
+		return ret;
 	}
 	arr = json_object_get(doc, "benchmarks");
 	if (!json_is_array(arr)) {
@@ -599,9 +623,14 @@ static int load_bench(struct rep_run *run, const char *path, char *err, size_t e
 			 path);
 		return -EINVAL;
 	}
-	json_array_foreach(arr, i, b) attach_rep(run, b);
+	json_array_foreach(arr, i, b)
+	{
+		ret = attach_rep(run, b);
+		if (ret < 0)
+			break;
+	}
 	json_decref(doc);
-	return 0;
+	return ret < 0 ? nomem(err, errlen) : 0;
 }
 
 #define REP_MAX_HARNESS 1024 /* sizes in harness_ns_per_msg: a run measures a handful */
@@ -663,8 +692,7 @@ static int load_harness(struct rep_run *run, const json_t *h, const char *path, 
 	run->harness_ns = calloc(json_object_size(h) + 1, sizeof(*run->harness_ns));
 	if (!e || !run->harness_size || !run->harness_ns) {
 		free(e);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		return nomem(err, errlen);
 	}
 	json_object_foreach((json_t *)h, k, v)
 	{
@@ -734,6 +762,8 @@ int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen)
 
 	memset(run, 0, sizeof(*run));
 	run->dir = rep_strdup(dir);
+	if (!run->dir)
+		return nomem(err, errlen);
 	for (size_t n = strlen(run->dir); n > 1 && run->dir[n - 1] == '/'; n--)
 		run->dir[n - 1] = '\0';
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -753,10 +783,8 @@ int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	ret = index_cells(run);
-	if (ret < 0) {
-		snprintf(err, errlen, "out of memory");
-		return ret;
-	}
+	if (ret < 0)
+		return nomem(err, errlen);
 	if (exists(dir, "histograms.csv", path, sizeof(path))) {
 		ret = load_hist(run, path, err, errlen);
 		if (ret < 0)
@@ -865,16 +893,17 @@ static int backend_rank(const char *b)
 
 /*
  * The backends of RUN in legend order, without the floor (at most
- * REP_MAX_BACKENDS: rep_run_load counted them).  The names point into RUN;
- * free the array.
+ * REP_MAX_BACKENDS: rep_run_load counted them), into *OUT and *N.  The
+ * names point into RUN; free the array.  Returns 0 or -ENOMEM.
  */
-char **rep_run_backends(const struct rep_run *run, size_t *n)
+int rep_run_backends(const struct rep_run *run, char ***out, size_t *n)
 {
 	char **b = calloc(run->ncells + 1, sizeof(*b));
 
+	*out = b;
 	*n = 0;
 	if (!b)
-		abort();
+		return -ENOMEM;
 	for (size_t i = 0; i < run->ncells; i++) {
 		const char *name = run->cells[i].backend;
 		bool seen = !strcmp(name, "floor");
@@ -891,7 +920,7 @@ char **rep_run_backends(const struct rep_run *run, size_t *n)
 			b[j] = b[j - 1];
 			b[j - 1] = t;
 		}
-	return b;
+	return 0;
 }
 
 /* Between placements measured as often, the one a reader expects: cross-core first. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The report's small helpers: notes for the reader, copies of text, numbers as text. */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -7,19 +8,24 @@
 
 #include "report_pvt.h"
 
-void rep_note(struct rep_notes *notes, const char *fmt, ...)
+/* Adds a line to NOTES.  Returns 0 or -ENOMEM (NOTES as it was). */
+int rep_note(struct rep_notes *notes, const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1024], *line;
 	va_list ap;
 	char **l = realloc(notes->line, (notes->n + 1) * sizeof(*l));
 
 	if (!l)
-		return;
+		return -ENOMEM;
 	notes->line = l;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	notes->line[notes->n++] = rep_strdup(buf);
+	line = rep_strdup(buf);
+	if (!line)
+		return -ENOMEM;
+	notes->line[notes->n++] = line;
+	return 0;
 }
 
 void rep_notes_free(struct rep_notes *notes)
@@ -31,13 +37,10 @@ void rep_notes_free(struct rep_notes *notes)
 	notes->n = 0;
 }
 
+/* A copy of S ("" for NULL); NULL when out of memory. */
 char *rep_strdup(const char *s)
 {
-	char *d = strdup(s ? s : "");
-
-	if (!d)
-		abort(); /* a report cannot go on without memory; nothing to clean in the run */
-	return d;
+	return strdup(s ? s : "");
 }
 
 /* The last component of PATH (rep_run_load strips trailing slashes). */

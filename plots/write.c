@@ -149,16 +149,18 @@ static bool glance_pick(const struct rep_run *run, struct glance *g)
 	return g->size >= 0;
 }
 
-static bool glance_build(const struct rep_run *run, struct glance *g)
+/* The glance table of RUN into G (no row: nothing was measured).  Returns 0 or -ENOMEM. */
+static int glance_build(const struct rep_run *run, struct glance *g)
 {
 	size_t nb;
 	char **b;
 
 	if (!glance_pick(run, g))
-		return false;
+		return 0;
 	const struct rep_cell *fl = lookup(run, "floor", "floor", g->size, g->placement);
 
-	b = rep_run_backends(run, &nb);
+	if (rep_run_backends(run, &b, &nb) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i <= nb && g->n < sizeof(g->row) / sizeof(g->row[0]); i++) {
 		struct glance_row *r = &g->row[g->n];
 
@@ -173,7 +175,7 @@ static bool glance_build(const struct rep_run *run, struct glance *g)
 			g->n++;
 	}
 	free(b);
-	return g->n > 0;
+	return 0;
 }
 
 enum { GLANCE_COLS = 9, GLANCE_CPU = 5 /* the first CPU column */ };
@@ -372,31 +374,30 @@ static void html_harness(FILE *f, const struct rep_run *run)
 	fputs("</table>\n", f);
 }
 
-static void html_glance(FILE *f, const struct rep_run *run)
+static void html_glance(FILE *f, const struct rep_run *run, const struct glance *g)
 {
-	struct glance g;
 	char sl[32];
 
-	if (!glance_build(run, &g)) {
+	if (!g->n) {
 		fputs("<p class=\"why\">No cell was measured.</p>\n", f);
 		return;
 	}
-	rep_size_label(g.size, sl, sizeof(sl));
+	rep_size_label(g->size, sl, sizeof(sl));
 	fprintf(f, "<p>%s messages, one producer and one consumer, placement ", sl);
-	html_esc(f, g.placement);
+	html_esc(f, g->placement);
 	fputs(".</p>\n<table>\n<tr><th>backend</th><th>p50 round trip</th><th>p99 round trip</th>"
 	      "<th>msgs/s</th><th>bytes/s</th><th>p50 ÷ floor</th>",
 	      f);
 	for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
 		fprintf(f, "<th>%s</th>", glance_cpu_head[k]);
 	fputs("<th>note</th></tr>\n", f);
-	for (size_t i = 0; i < g.n; i++) {
+	for (size_t i = 0; i < g->n; i++) {
 		char t[GLANCE_COLS][48];
 		const char *why;
 
-		glance_text(&g.row[i], t, &why);
+		glance_text(&g->row[i], t, &why);
 		fputs("<tr><td>", f);
-		html_esc(f, g.row[i].backend);
+		html_esc(f, g->row[i].backend);
 		fputs("</td>", f);
 		for (int k = 0; k < (run->have_cpu ? GLANCE_COLS : GLANCE_CPU); k++)
 			fprintf(f, "<td class=\"n\">%s</td>", t[k]);
@@ -575,9 +576,13 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 		   const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
 		   const struct rep_notes *notes, const char *path)
 {
-	FILE *f = fopen(path, "w");
+	struct glance g;
 	char cmd[2048];
+	FILE *f;
 
+	if (glance_build(run, &g) < 0)
+		return -ENOMEM;
+	f = fopen(path, "w");
 	if (!f)
 		return -errno;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -599,7 +604,7 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 		html_compare(f, base, cmp);
 	}
 	fputs("<h2>At a glance</h2>\n", f);
-	html_glance(f, run);
+	html_glance(f, run, &g);
 	html_harness(f, run);
 	fputs("<h2>Pictures</h2>\n", f);
 	html_pictures(f, pics, npics, false);
@@ -747,9 +752,13 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 		 const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
 		 const struct rep_notes *notes, const char *path)
 {
-	FILE *f = fopen(path, "w");
+	struct glance g;
 	char buf[2048];
+	FILE *f;
 
+	if (glance_build(run, &g) < 0)
+		return -ENOMEM;
+	f = fopen(path, "w");
 	if (!f)
 		return -errno;
 	fputs("# ipcbench report: ", f);
@@ -801,10 +810,8 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 				strcmp(r->verdict, "within noise") ? "**" : "", p, r->method);
 		}
 	}
-	struct glance g;
-
 	fputs("\n## At a glance\n\n", f);
-	if (glance_build(run, &g)) {
+	if (g.n) {
 		char sl[32];
 
 		rep_size_label(g.size, sl, sizeof(sl));
