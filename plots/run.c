@@ -8,25 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "columns.h"
 #include "report_pvt.h"
 
-static const char *const result_cols[] = {
-	"mode",	      "backend",     "size",	   "producers",	 "consumers",  "placement",
-	"status",     "repetitions", "messages",   "seconds",	 "msgs_per_s", "bytes_per_s",
-	"lat_min_ns", "lat_mean_ns", "lat_p50_ns", "lat_p90_ns", "lat_p99_ns", "lat_p999_ns",
-	"lat_max_ns", "cv",	     "note",
-};
-enum { NRESULT_COLS = sizeof(result_cols) / sizeof(result_cols[0]) };
-
-/*
- * The CPU columns that newer runs append after those above: all three or
- * none (a run written before they existed).  Empty where not measured.
- */
-static const char *const cpu_cols[] = {"cpu_ns_per_msg", "cpu_util", "csw_per_msg"};
-enum { NCPU_COLS = sizeof(cpu_cols) / sizeof(cpu_cols[0]) };
-
-static const char *const hist_cols[] = {"mode",	     "backend",	  "size",
-					"placement", "bucket_ns", "count"};
+/* The columns of columns.h, by name (a run may have them in any order). */
+static const char *const result_cols[] = {IPCB_RESULT_COLUMNS(IPCB_COL_NAME)};
+static const char *const cpu_cols[] = {IPCB_CPU_COLUMNS(IPCB_COL_NAME)};
+static const char *const hist_cols[] = {IPCB_HIST_COLUMNS(IPCB_COL_NAME)};
 
 static const char *const modes[] = {"latency", "throughput", "floor", "bare"};
 static const char *const statuses[] = {"ok", "skipped", "failed"};
@@ -221,9 +209,9 @@ static int count_backend(const char **seen, size_t *n, const char *b, const char
 static int load_cpu(const struct rep_csv *csv, size_t r, const int *cidx, bool have,
 		    struct rep_cell *c, const char *path, char *err, size_t errlen)
 {
-	double *v[NCPU_COLS] = {&c->cpu_ns, &c->cpu_util, &c->csw};
+	double *v[IPCB_CPU_NCOLS] = {&c->cpu_ns, &c->cpu_util, &c->csw};
 
-	for (size_t k = 0; k < NCPU_COLS; k++) {
+	for (size_t k = 0; k < IPCB_CPU_NCOLS; k++) {
 		const char *s = have ? rep_csv_get(csv, r, cidx[k]) : "";
 
 		if (parse_cpu(s, v[k]) < 0)
@@ -238,18 +226,18 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 	struct rep_csv csv;
 	const char *seen[REP_MAX_BACKENDS];
 	size_t nseen = 0;
-	int idx[NRESULT_COLS], cidx[NCPU_COLS];
+	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS];
 	int ret = rep_csv_read(&csv, path, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	ret = require_cols(&csv, result_cols, NRESULT_COLS, idx, path, err, errlen);
+	ret = require_cols(&csv, result_cols, IPCB_RESULT_NCOLS, idx, path, err, errlen);
 	if (ret < 0)
 		goto out;
-	for (size_t k = 0; k < NCPU_COLS; k++)
+	for (size_t k = 0; k < IPCB_CPU_NCOLS; k++)
 		run->have_cpu |= rep_csv_col(&csv, cpu_cols[k]) >= 0;
 	if (run->have_cpu) {
-		ret = require_cols(&csv, cpu_cols, NCPU_COLS, cidx, path, err, errlen);
+		ret = require_cols(&csv, cpu_cols, IPCB_CPU_NCOLS, cidx, path, err, errlen);
 		if (ret < 0)
 			goto out;
 	}
@@ -274,34 +262,37 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 				 &c->lat[LAT_MAX],
 				 &c->cv};
 
-		const char *mode = rep_csv_get(&csv, r, idx[0]);
-		const char *backend = rep_csv_get(&csv, r, idx[1]);
+		const char *mode = rep_csv_get(&csv, r, idx[IPCB_RES_MODE]);
+		const char *backend = rep_csv_get(&csv, r, idx[IPCB_RES_BACKEND]);
+		const char *placement = rep_csv_get(&csv, r, idx[IPCB_RES_PLACEMENT]);
+		const char *status = rep_csv_get(&csv, r, idx[IPCB_RES_STATUS]);
+		const char *size = rep_csv_get(&csv, r, idx[IPCB_RES_SIZE]);
 
-		ret = check_text(path, r + 2, mode, backend, rep_csv_get(&csv, r, idx[5]),
-				 rep_csv_get(&csv, r, idx[6]), err, errlen);
+		ret = check_text(path, r + 2, mode, backend, placement, status, err, errlen);
 		if (ret < 0)
 			goto out;
 		c->mode = rep_strdup(mode);
 		c->backend = rep_strdup(norm_backend(mode, backend));
-		c->placement = rep_strdup(rep_csv_get(&csv, r, idx[5]));
-		c->status = rep_strdup(rep_csv_get(&csv, r, idx[6]));
-		c->note = rep_strdup(rep_csv_get(&csv, r, idx[20]));
+		c->placement = rep_strdup(placement);
+		c->status = rep_strdup(status);
+		c->note = rep_strdup(rep_csv_get(&csv, r, idx[IPCB_RES_NOTE]));
 		if (!c->mode || !c->backend || !c->placement || !c->status || !c->note) {
 			ret = nomem(err, errlen);
 			goto out;
 		}
-		c->size = parse_size(rep_csv_get(&csv, r, idx[2]));
+		c->size = parse_size(size);
 		if (c->size < 0) {
-			ret = refuse(err, errlen, path, r + 2, "size", rep_csv_get(&csv, r, idx[2]),
+			ret = refuse(err, errlen, path, r + 2, "size", size,
 				     "bytes, maybe with K or M, that fit 63 bits");
 			goto out;
 		}
 		for (int k = 0; k < 2; k++) {
 			int *n = k ? &c->consumers : &c->producers;
-			const char *v = rep_csv_get(&csv, r, idx[3 + k]);
+			int col = k ? IPCB_RES_CONSUMERS : IPCB_RES_PRODUCERS;
+			const char *v = rep_csv_get(&csv, r, idx[col]);
 
 			if (parse_procs(v, n) < 0) {
-				ret = refuse(err, errlen, path, r + 2, result_cols[3 + k], v,
+				ret = refuse(err, errlen, path, r + 2, result_cols[col], v,
 					     "a whole number from 1 to 4096");
 				goto out;
 			}
@@ -309,12 +300,16 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 		ret = count_backend(seen, &nseen, c->backend, path, r + 2, err, errlen);
 		if (ret < 0)
 			goto out;
+		/* num[] is the columns from repetitions to cv, in file order. */
+		_Static_assert(sizeof(num) / sizeof(num[0]) ==
+				       IPCB_RES_CV - IPCB_RES_REPETITIONS + 1,
+			       "num[] and the numeric columns of columns.h");
 		for (size_t k = 0; k < sizeof(num) / sizeof(num[0]); k++) {
-			int col = idx[7 + k];
+			size_t col = IPCB_RES_REPETITIONS + k;
 
-			if (parse_num(rep_csv_get(&csv, r, col), num[k]) < 0) {
+			if (parse_num(rep_csv_get(&csv, r, idx[col]), num[k]) < 0) {
 				snprintf(err, errlen, "%s: row %zu: column %s is not a number",
-					 path, r + 2, result_cols[7 + k]);
+					 path, r + 2, result_cols[col]);
 				ret = -EINVAL;
 				goto out;
 			}
@@ -331,12 +326,12 @@ out:
 static int load_hist(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	struct rep_csv csv;
-	int idx[6];
+	int idx[IPCB_HIST_NCOLS];
 	int ret = rep_csv_read(&csv, path, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	ret = require_cols(&csv, hist_cols, 6, idx, path, err, errlen);
+	ret = require_cols(&csv, hist_cols, IPCB_HIST_NCOLS, idx, path, err, errlen);
 	if (ret < 0)
 		goto out;
 	run->hist = calloc(csv.nrows ? csv.nrows : 1, sizeof(*run->hist));
@@ -346,25 +341,26 @@ static int load_hist(struct rep_run *run, const char *path, char *err, size_t er
 	}
 	for (size_t r = 0; r < csv.nrows; r++) {
 		struct rep_hist *h = &run->hist[run->nhist++];
+		const char *mode = rep_csv_get(&csv, r, idx[IPCB_HIST_MODE]);
+		const char *backend = rep_csv_get(&csv, r, idx[IPCB_HIST_BACKEND]);
+		const char *placement = rep_csv_get(&csv, r, idx[IPCB_HIST_PLACEMENT]);
 
-		h->size = parse_size(rep_csv_get(&csv, r, idx[2]));
-		if (h->size < 0 || parse_num(rep_csv_get(&csv, r, idx[4]), &h->bucket_ns) < 0 ||
-		    parse_num(rep_csv_get(&csv, r, idx[5]), &h->count) < 0 || isnan(h->count) ||
-		    isnan(h->bucket_ns)) {
+		h->size = parse_size(rep_csv_get(&csv, r, idx[IPCB_HIST_SIZE]));
+		if (h->size < 0 ||
+		    parse_num(rep_csv_get(&csv, r, idx[IPCB_HIST_BUCKET_NS]), &h->bucket_ns) < 0 ||
+		    parse_num(rep_csv_get(&csv, r, idx[IPCB_HIST_COUNT]), &h->count) < 0 ||
+		    isnan(h->count) || isnan(h->bucket_ns)) {
 			snprintf(err, errlen, "%s: row %zu: bad size, bucket_ns or count", path,
 				 r + 2);
 			ret = -EINVAL;
 			goto out;
 		}
-		ret = check_text(path, r + 2, rep_csv_get(&csv, r, idx[0]),
-				 rep_csv_get(&csv, r, idx[1]), rep_csv_get(&csv, r, idx[3]), NULL,
-				 err, errlen);
+		ret = check_text(path, r + 2, mode, backend, placement, NULL, err, errlen);
 		if (ret < 0)
 			goto out;
-		h->mode = rep_strdup(rep_csv_get(&csv, r, idx[0]));
-		h->backend = rep_strdup(
-			norm_backend(rep_csv_get(&csv, r, idx[0]), rep_csv_get(&csv, r, idx[1])));
-		h->placement = rep_strdup(rep_csv_get(&csv, r, idx[3]));
+		h->mode = rep_strdup(mode);
+		h->backend = rep_strdup(norm_backend(mode, backend));
+		h->placement = rep_strdup(placement);
 		if (!h->mode || !h->backend || !h->placement) {
 			ret = nomem(err, errlen);
 			goto out;
