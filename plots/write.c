@@ -279,7 +279,7 @@ static void harness_text(const struct rep_run *run, size_t i, const char *pl, ch
 
 static const char harness_title[] = "harness: encode+verify per message, no queue";
 
-/* ---- HTML ---- */
+/* ---- Text: escaped for HTML, or for Markdown ---- */
 
 static void html_esc(FILE *f, const char *s)
 {
@@ -306,157 +306,18 @@ static void html_esc(FILE *f, const char *s)
 	}
 }
 
-static const char css[] =
-	"body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:2em auto;max-width:1250px;"
-	"padding:0 1em;color:#222}\n"
-	"h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\n"
-	"table{border-collapse:collapse;font-size:.88em;margin:.5em 0}\n"
-	"th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left}\n"
-	"td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
-	"th{background:#f2f2f2}tr.skipped td{background:#fff8e1;color:#6d5d00}\n"
-	"tr.failed td{background:#fde8e8;color:#9b1c1c}\n"
-	"td.faster{background:#e3f6ee;color:#05603a}td.slower{background:#fde8e0;color:#9a3412}\n"
-	"figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\n"
-	"figcaption{font-size:.9em;color:#555}.why{color:#8a6d00}\n"
-	".warn{background:#fff3cd;border:1px solid #e0b000;padding:.4em .6em}\n"
-	"pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\n";
-
-static void html_env(FILE *f, const struct rep_run *run)
+/* Text in a paragraph or a table cell: one line, no markup of its own (no link either). */
+static void md_esc(FILE *f, const char *s)
 {
-	char buf[2048];
-
-	if (!run->env) {
-		fputs("<p class=\"why\">The run has no env.json: the machine is unknown.</p>\n", f);
-		return;
+	for (; *s; s++) {
+		if (*s == '|' || *s == '\\' || *s == '*' || *s == '`' || *s == '<' || *s == '[' ||
+		    *s == ']')
+			fputc('\\', f);
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
 	}
-	fputs("<table>\n", f);
-	for (size_t i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++) {
-		rep_env_str(run, env_keys[i][0], buf, sizeof(buf));
-		if (!buf[0])
-			continue;
-		fputs("<tr><th>", f);
-		html_esc(f, env_keys[i][1]);
-		fputs("</th><td>", f);
-		html_esc(f, buf);
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</table>\n", f);
-	clock_warnings(f, run, html_esc, "<p class=\"warn\"><strong>Warning:</strong> ", ".</p>\n");
 }
 
-static void html_harness(FILE *f, const struct rep_run *run)
-{
-	const char *pl = rep_main_placement(run, "throughput");
-
-	if (!run->nharness)
-		return;
-	fputs("<h2>Harness cost</h2>\n<p>", f);
-	html_esc(f, harness_title);
-	fputs(": the benchmark's own work on each message, measured alone; share: of the time per "
-	      "message of the shm throughput cell (1×1",
-	      f);
-	if (pl) {
-		fputs(", ", f);
-		html_esc(f, pl);
-	}
-	fputs(") at that size.</p>\n<table>\n<tr><th>size</th><th>encode+verify per msg</th>"
-	      "<th>shm 1×1 time per msg</th><th>share of shm</th></tr>\n",
-	      f);
-	for (size_t i = 0; i < run->nharness; i++) {
-		char t[4][48];
-
-		harness_text(run, i, pl, t);
-		fprintf(f,
-			"<tr><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-			"<td class=\"n\">%s</td></tr>\n",
-			t[0], t[1], t[2], t[3]);
-	}
-	fputs("</table>\n", f);
-}
-
-static void html_glance(FILE *f, const struct rep_run *run, const struct glance *g)
-{
-	char sl[32];
-
-	if (!g->n) {
-		fputs("<p class=\"why\">No cell was measured.</p>\n", f);
-		return;
-	}
-	rep_size_label(g->size, sl, sizeof(sl));
-	fprintf(f, "<p>%s messages, one producer and one consumer, placement ", sl);
-	html_esc(f, g->placement);
-	fputs(".</p>\n<table>\n<tr><th>backend</th><th>p50 round trip</th><th>p99 round trip</th>"
-	      "<th>msgs/s</th><th>bytes/s</th><th>p50 ÷ floor</th>",
-	      f);
-	for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
-		fprintf(f, "<th>%s</th>", glance_cpu_head[k]);
-	fputs("<th>note</th></tr>\n", f);
-	for (size_t i = 0; i < g->n; i++) {
-		char t[GLANCE_COLS][48];
-		const char *why;
-
-		glance_text(&g->row[i], t, &why);
-		fputs("<tr><td>", f);
-		html_esc(f, g->row[i].backend);
-		fputs("</td>", f);
-		for (int k = 0; k < (run->have_cpu ? GLANCE_COLS : GLANCE_CPU); k++)
-			fprintf(f, "<td class=\"n\">%s</td>", t[k]);
-		fputs("<td>", f);
-		html_esc(f, why);
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</table>\n", f);
-}
-
-static void html_results(FILE *f, const struct rep_run *run)
-{
-	size_t ok, skipped, failed;
-
-	counts(run, &ok, &skipped, &failed);
-	fprintf(f,
-		"<p>%zu cells: %zu ok, %zu skipped, %zu failed. Latency is the round trip "
-		"(median over repetitions); cv is the coefficient of variation across "
-		"repetitions.</p>\n",
-		run->ncells, ok, skipped, failed);
-	fputs("<table>\n<tr><th>mode</th><th>backend</th><th>size</th><th>P×C</th>"
-	      "<th>placement</th><th>status</th><th>p50</th><th>p99</th><th>max</th>"
-	      "<th>msgs/s</th><th>bytes/s</th><th>cv</th><th>reps</th>",
-	      f);
-	if (run->have_cpu)
-		fputs("<th>CPU/msg</th><th>CPU util</th><th>csw/msg</th>", f);
-	fputs("<th>note</th></tr>\n", f);
-	for (size_t i = 0; i < run->ncells; i++) {
-		const struct rep_cell *c = &run->cells[i];
-		struct row_text t;
-		const char *cls = !strcmp(c->status, "ok")	  ? "ok"
-				  : !strcmp(c->status, "skipped") ? "skipped"
-								  : "failed";
-
-		row_text(c, &t);
-		fprintf(f, "<tr class=\"%s\"><td>", cls);
-		html_esc(f, c->mode);
-		fputs("</td><td>", f);
-		html_esc(f, c->backend);
-		fprintf(f, "</td><td class=\"n\">%s</td><td>%s</td><td>", t.size, t.pc);
-		html_esc(f, c->placement);
-		fputs("</td><td>", f);
-		html_esc(f, c->status);
-		fprintf(f,
-			"</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-			"<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-			"<td class=\"n\">%s</td>",
-			t.p50, t.p99, t.max, t.msgs, t.bytes, t.cv, t.reps);
-		if (run->have_cpu)
-			fprintf(f,
-				"<td class=\"n\">%s</td><td class=\"n\">%s</td>"
-				"<td class=\"n\">%s</td>",
-				t.cpu, t.util, t.csw);
-		fputs("<td>", f);
-		html_esc(f, c->note);
-		fputs("</td></tr>\n", f);
-	}
-	fputs("</table>\n", f);
-}
+/* ---- The comparison's figures as text ---- */
 
 static void cell_name(const struct rep_cell *c, char *buf, size_t len)
 {
@@ -503,6 +364,358 @@ static void p_text(const struct rep_compare_row *r, char *buf, size_t len)
 		snprintf(buf, len, "%.3g", r->p);
 }
 
+/* ---- Tables: one model, written as HTML or Markdown ---- */
+
+#define TAB_MAXCOLS 20
+
+/* A table's columns: their headers (none: NULL), and which hold numbers (right-aligned). */
+struct tab {
+	size_t ncols;
+	const char *head[TAB_MAXCOLS];
+	bool num[TAB_MAXCOLS];
+	bool row_head; /* the first column names the row (HTML: <th>) */
+};
+
+/* One row of a table: its texts, each written escaped, and how they stand out. */
+struct tab_row {
+	const char *text[TAB_MAXCOLS];
+	const char *cls[TAB_MAXCOLS]; /* HTML: the cell's class (numbers: "n" when NULL) */
+	bool strong[TAB_MAXCOLS];     /* Markdown: in bold */
+	const char *row_cls;	      /* HTML: the row's class */
+};
+
+static void tab_col(struct tab *t, const char *head, bool num)
+{
+	t->head[t->ncols] = head;
+	t->num[t->ncols++] = num;
+}
+
+/* How one format writes text, a paragraph, and a table of the model above. */
+struct writer {
+	void (*esc)(FILE *f, const char *s);
+	void (*head)(FILE *f, const struct writer *w, const struct tab *t);
+	void (*row)(FILE *f, const struct writer *w, const struct tab *t, const struct tab_row *r);
+	const char *tab_end;		  /* after the last row */
+	const char *h2;			  /* a section's heading: a format with one %s */
+	const char *p_open, *p_end;	  /* around a paragraph */
+	const char *why_open, *why_end;	  /* around a paragraph that says what is missing */
+	const char *warn_open, *warn_end; /* around a warning */
+	const char *ul_open, *ul_end, *li_open, *li_end; /* a list and its items */
+};
+
+static void html_head(FILE *f, const struct writer *w, const struct tab *t)
+{
+	fputs("<table>\n", f);
+	if (!t->head[0])
+		return;
+	fputs("<tr>", f);
+	for (size_t k = 0; k < t->ncols; k++) {
+		fputs("<th>", f);
+		w->esc(f, t->head[k]);
+		fputs("</th>", f);
+	}
+	fputs("</tr>\n", f);
+}
+
+static void html_row(FILE *f, const struct writer *w, const struct tab *t, const struct tab_row *r)
+{
+	fputs("<tr", f);
+	if (r->row_cls)
+		fprintf(f, " class=\"%s\"", r->row_cls);
+	fputc('>', f);
+	for (size_t k = 0; k < t->ncols; k++) {
+		const char *cls = r->cls[k] ? r->cls[k] : t->num[k] ? "n" : NULL;
+		const char *tag = t->row_head && k == 0 ? "th" : "td";
+
+		fprintf(f, "<%s", tag);
+		if (cls)
+			fprintf(f, " class=\"%s\"", cls);
+		fputc('>', f);
+		w->esc(f, r->text[k]);
+		fprintf(f, "</%s>", tag);
+	}
+	fputs("</tr>\n", f);
+}
+
+static void md_head(FILE *f, const struct writer *w, const struct tab *t)
+{
+	fputc('|', f);
+	for (size_t k = 0; k < t->ncols; k++) {
+		if (t->head[k]) {
+			fputc(' ', f);
+			w->esc(f, t->head[k]);
+		}
+		fputs(" |", f);
+	}
+	fputs("\n|", f);
+	for (size_t k = 0; k < t->ncols; k++)
+		fputs(t->num[k] ? "--:|" : "---|", f);
+	fputc('\n', f);
+}
+
+static void md_row(FILE *f, const struct writer *w, const struct tab *t, const struct tab_row *r)
+{
+	fputc('|', f);
+	for (size_t k = 0; k < t->ncols; k++) {
+		const char *b = r->strong[k] ? "**" : "";
+
+		fprintf(f, " %s", b);
+		w->esc(f, r->text[k]);
+		fprintf(f, "%s |", b);
+	}
+	fputc('\n', f);
+}
+
+static const struct writer html = {
+	.esc = html_esc,
+	.head = html_head,
+	.row = html_row,
+	.tab_end = "</table>\n",
+	.h2 = "<h2>%s</h2>\n",
+	.p_open = "<p>",
+	.p_end = "</p>\n",
+	.why_open = "<p class=\"why\">",
+	.why_end = "</p>\n",
+	.warn_open = "<p class=\"warn\"><strong>Warning:</strong> ",
+	.warn_end = ".</p>\n",
+	.ul_open = "<ul>\n",
+	.ul_end = "</ul>\n",
+	.li_open = "<li>",
+	.li_end = "</li>\n",
+};
+
+static const struct writer md = {
+	.esc = md_esc,
+	.head = md_head,
+	.row = md_row,
+	.tab_end = "",
+	.h2 = "\n## %s\n\n",
+	.p_open = "",
+	.p_end = "\n\n",
+	.why_open = "",
+	.why_end = "\n",
+	.warn_open = "\n**Warning:** ",
+	.warn_end = ".\n",
+	.ul_open = "",
+	.ul_end = "",
+	.li_open = "- ",
+	.li_end = "\n",
+};
+
+/* ---- The sections of both pages ---- */
+
+/* The machine (env.json), and the warnings about its clock. */
+static void env_section(FILE *f, const struct writer *w, const struct rep_run *run)
+{
+	struct tab t = {.ncols = 2, .row_head = true};
+	char buf[2048];
+
+	if (!run->env) {
+		fprintf(f, "%sThe run has no env.json: the machine is unknown.%s", w->why_open,
+			w->why_end);
+		return;
+	}
+	w->head(f, w, &t);
+	for (size_t i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++) {
+		struct tab_row r = {.text = {env_keys[i][1], buf}};
+
+		rep_env_str(run, env_keys[i][0], buf, sizeof(buf));
+		if (buf[0])
+			w->row(f, w, &t, &r);
+	}
+	fputs(w->tab_end, f);
+	clock_warnings(f, run, w->esc, w->warn_open, w->warn_end);
+}
+
+/* The notes for the reader, when there are any. */
+static void notes_section(FILE *f, const struct writer *w, const struct rep_notes *notes)
+{
+	if (!notes->n)
+		return;
+	fprintf(f, w->h2, "Notes");
+	fputs(w->ul_open, f);
+	for (size_t i = 0; i < notes->n; i++) {
+		fputs(w->li_open, f);
+		w->esc(f, notes->line[i]);
+		fputs(w->li_end, f);
+	}
+	fputs(w->ul_end, f);
+}
+
+/* Every cell of the run, in the order of results.csv. */
+static void results_table(FILE *f, const struct writer *w, const struct rep_run *run)
+{
+	static const char *const head[] = {"mode",    "backend", "size", "P×C",	    "placement",
+					   "status",  "p50",	 "p99",	 "max",	    "msgs/s",
+					   "bytes/s", "cv",	 "reps", "CPU/msg", "CPU util",
+					   "csw/msg", "note"};
+	static const bool num[] = {false, false, true, false, false, false, true, true, true,
+				   true,  true,	 true, true,  true,  true,  true, false};
+	struct tab t = {0};
+
+	for (size_t k = 0; k < sizeof(head) / sizeof(head[0]); k++)
+		if (run->have_cpu || k < 13 || k == 16)
+			tab_col(&t, head[k], num[k]);
+	w->head(f, w, &t);
+	for (size_t i = 0; i < run->ncells; i++) {
+		const struct rep_cell *c = &run->cells[i];
+		struct row_text x;
+		struct tab_row r = {0};
+		size_t k = 0;
+		const char *cpu[] = {x.cpu, x.util, x.csw};
+
+		row_text(c, &x);
+		const char *text[] = {c->mode,	 c->backend, x.size, x.pc,  c->placement,
+				      c->status, x.p50,	     x.p99,  x.max, x.msgs,
+				      x.bytes,	 x.cv,	     x.reps};
+
+		for (; k < sizeof(text) / sizeof(text[0]); k++)
+			r.text[k] = text[k];
+		for (size_t j = 0; run->have_cpu && j < 3; j++)
+			r.text[k++] = cpu[j];
+		r.text[k] = c->note;
+		r.row_cls = !strcmp(c->status, "ok")	    ? "ok"
+			    : !strcmp(c->status, "skipped") ? "skipped"
+							    : "failed";
+		r.strong[5] = strcmp(c->status, "ok") != 0;
+		w->row(f, w, &t, &r);
+	}
+	fputs(w->tab_end, f);
+}
+
+/* One row per backend at one size and placement, 1 x 1 (G from glance_build). */
+static void glance_table(FILE *f, const struct writer *w, const struct rep_run *run,
+			 const struct glance *g)
+{
+	static const char *const head[GLANCE_CPU] = {"p50 round trip", "p99 round trip", "msgs/s",
+						     "bytes/s", "p50 ÷ floor"};
+	struct tab t = {0};
+	char sl[32];
+
+	if (!g->n) {
+		fprintf(f, "%sNo cell was measured.%s", w->why_open, w->why_end);
+		return;
+	}
+	rep_size_label(g->size, sl, sizeof(sl));
+	fprintf(f, "%s%s messages, one producer and one consumer, placement ", w->p_open, sl);
+	w->esc(f, g->placement);
+	fprintf(f, ".%s", w->p_end);
+	tab_col(&t, "backend", false);
+	for (int k = 0; k < GLANCE_CPU; k++)
+		tab_col(&t, head[k], true);
+	for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
+		tab_col(&t, glance_cpu_head[k], true);
+	tab_col(&t, "note", false);
+	w->head(f, w, &t);
+	for (size_t i = 0; i < g->n; i++) {
+		char text[GLANCE_COLS][48];
+		struct tab_row r = {0};
+		size_t k = 0;
+
+		r.text[k++] = g->row[i].backend;
+		glance_text(&g->row[i], text, &r.text[t.ncols - 1]);
+		for (int j = 0; j < (run->have_cpu ? GLANCE_COLS : GLANCE_CPU); j++)
+			r.text[k++] = text[j];
+		w->row(f, w, &t, &r);
+	}
+	fputs(w->tab_end, f);
+}
+
+/* The benchmark's own cost per message (env.json's harness_ns_per_msg), when the run has it. */
+static void harness_section(FILE *f, const struct writer *w, const struct rep_run *run)
+{
+	const char *pl = rep_main_placement(run, "throughput");
+	struct tab t = {0};
+
+	if (!run->nharness)
+		return;
+	fprintf(f, w->h2, "Harness cost");
+	fputs(w->p_open, f);
+	w->esc(f, harness_title);
+	fputs(": the benchmark's own work on each message, measured alone; share: of the time per "
+	      "message of the shm throughput cell (1×1",
+	      f);
+	if (pl) {
+		fputs(", ", f);
+		w->esc(f, pl);
+	}
+	fprintf(f, ") at that size.%s", w->p_end);
+	tab_col(&t, "size", true);
+	tab_col(&t, "encode+verify per msg", true);
+	tab_col(&t, "shm 1×1 time per msg", true);
+	tab_col(&t, "share of shm", true);
+	w->head(f, w, &t);
+	for (size_t i = 0; i < run->nharness; i++) {
+		char text[4][48];
+		struct tab_row r = {.text = {text[0], text[1], text[2], text[3]}};
+
+		harness_text(run, i, pl, text);
+		w->row(f, w, &t, &r);
+	}
+	fputs(w->tab_end, f);
+}
+
+/* Each cell measured in both runs: the medians, the ratio, the verdict and how it was reached. */
+static void compare_table(FILE *f, const struct writer *w, const struct rep_compare *cmp)
+{
+	static const char *const head[] = {"cell",  "metric",  "base", "this run", "ratio",
+					   "speed", "verdict", "p",    "method"};
+	static const bool num[] = {false, false, true, true, true, true, false, true, false};
+	struct tab t = {0};
+
+	for (size_t k = 0; k < sizeof(head) / sizeof(head[0]); k++)
+		tab_col(&t, head[k], num[k]);
+	w->head(f, w, &t);
+	for (size_t i = 0; i < cmp->n; i++) {
+		const struct rep_compare_row *c = &cmp->rows[i];
+		char name[256], vb[48], vc[48], ratio[32], speed[32], p[32];
+		bool same = !strcmp(c->verdict, "within noise");
+		struct tab_row r = {
+			.text = {name, c->metric, vb, vc, ratio, speed, c->verdict, p, c->method}};
+
+		cell_name(c->cur, name, sizeof(name));
+		fmt_metric(c, c->vbase, vb, sizeof(vb));
+		fmt_metric(c, c->vcur, vc, sizeof(vc));
+		snprintf(ratio, sizeof(ratio), "%.3f", c->ratio);
+		snprintf(speed, sizeof(speed), "%.2f×", c->speedup);
+		p_text(c, p, sizeof(p));
+		r.cls[6] = same ? "same" : c->verdict;
+		r.strong[6] = !same;
+		w->row(f, w, &t, &r);
+	}
+	fputs(w->tab_end, f);
+}
+
+/* ---- HTML ---- */
+
+static const char css[] =
+	"body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:2em auto;max-width:1250px;"
+	"padding:0 1em;color:#222}\n"
+	"h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\n"
+	"table{border-collapse:collapse;font-size:.88em;margin:.5em 0}\n"
+	"th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left}\n"
+	"td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	"th{background:#f2f2f2}tr.skipped td{background:#fff8e1;color:#6d5d00}\n"
+	"tr.failed td{background:#fde8e8;color:#9b1c1c}\n"
+	"td.faster{background:#e3f6ee;color:#05603a}td.slower{background:#fde8e0;color:#9a3412}\n"
+	"figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\n"
+	"figcaption{font-size:.9em;color:#555}.why{color:#8a6d00}\n"
+	".warn{background:#fff3cd;border:1px solid #e0b000;padding:.4em .6em}\n"
+	"pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\n";
+
+static void html_results(FILE *f, const struct rep_run *run)
+{
+	size_t ok, skipped, failed;
+
+	counts(run, &ok, &skipped, &failed);
+	fprintf(f,
+		"<p>%zu cells: %zu ok, %zu skipped, %zu failed. Latency is the round trip "
+		"(median over repetitions); cv is the coefficient of variation across "
+		"repetitions.</p>\n",
+		run->ncells, ok, skipped, failed);
+	results_table(f, &html, run);
+}
+
 static void html_compare(FILE *f, const struct rep_run *base, const struct rep_compare *cmp)
 {
 	char buf[512];
@@ -516,29 +729,7 @@ static void html_compare(FILE *f, const struct rep_run *base, const struct rep_c
 		"p &lt; 0.05, or whether their ranges overlap), not from a fixed percentage. "
 		"Also in <a href=\"compare.csv\">compare.csv</a>.</p>\n",
 		buf);
-	fputs("<table>\n<tr><th>cell</th><th>metric</th><th>base</th><th>this run</th>"
-	      "<th>ratio</th><th>speed</th><th>verdict</th><th>p</th><th>method</th></tr>\n",
-	      f);
-	for (size_t i = 0; i < cmp->n; i++) {
-		const struct rep_compare_row *r = &cmp->rows[i];
-		char name[256], vb[48], vc[48], p[32];
-
-		cell_name(r->cur, name, sizeof(name));
-		fmt_metric(r, r->vbase, vb, sizeof(vb));
-		fmt_metric(r, r->vcur, vc, sizeof(vc));
-		p_text(r, p, sizeof(p));
-		fputs("<tr><td>", f);
-		html_esc(f, name);
-		fprintf(f,
-			"</td><td>%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-			"<td class=\"n\">%.3f</td><td class=\"n\">%.2f×</td><td "
-			"class=\"%s\">%s</td>"
-			"<td class=\"n\">%s</td><td>%s</td></tr>\n",
-			r->metric, vb, vc, r->ratio, r->speedup,
-			!strcmp(r->verdict, "within noise") ? "same" : r->verdict, r->verdict, p,
-			r->method);
-	}
-	fputs("</table>\n", f);
+	compare_table(f, &html, cmp);
 }
 
 static void html_pictures(FILE *f, const struct rep_picture *pics, size_t npics, bool compare)
@@ -593,7 +784,7 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>ipcbench report: ", css);
 	html_esc(f, rep_basename(run->dir));
 	fputs("</h1>\n<h2>Machine</h2>\n", f);
-	html_env(f, run);
+	env_section(f, &html, run);
 	rep_env_str(run, "command", cmd, sizeof(cmd));
 	fputs("<h2>Command</h2>\n<pre>", f);
 	html_esc(f, cmd[0] ? cmd : "(unknown: no env.json)");
@@ -604,21 +795,13 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 		html_compare(f, base, cmp);
 	}
 	fputs("<h2>At a glance</h2>\n", f);
-	html_glance(f, run, &g);
-	html_harness(f, run);
+	glance_table(f, &html, run, &g);
+	harness_section(f, &html, run);
 	fputs("<h2>Pictures</h2>\n", f);
 	html_pictures(f, pics, npics, false);
 	fputs("<h2>Results</h2>\n", f);
 	html_results(f, run);
-	if (notes->n) {
-		fputs("<h2>Notes</h2>\n<ul>\n", f);
-		for (size_t i = 0; i < notes->n; i++) {
-			fputs("<li>", f);
-			html_esc(f, notes->line[i]);
-			fputs("</li>\n", f);
-		}
-		fputs("</ul>\n", f);
-	}
+	notes_section(f, &html, notes);
 	fputs("<p><small>The data behind each picture is in <code>data/</code>; redraw one in this "
 	      "directory with <code>GNUPLOT_LIB=PLOTS gnuplot -e \"in='data/NAME';out='NAME'\" "
 	      "PLOTS/NAME.gp</code>, PLOTS being ipcbench's <code>plots/</code> directory."
@@ -628,17 +811,6 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 }
 
 /* ---- Markdown ---- */
-
-/* Text in a paragraph or a table cell: one line, no markup of its own (no link either). */
-static void md_esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '|' || *s == '\\' || *s == '*' || *s == '`' || *s == '<' || *s == '[' ||
-		    *s == ']')
-			fputc('\\', f);
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
-	}
-}
 
 /* The longest run of backticks in S. */
 static size_t longest_ticks(const char *s)
@@ -690,61 +862,7 @@ static void md_results(FILE *f, const struct rep_run *run)
 		"%zu cells: %zu ok, %zu skipped, %zu failed. Latency is the round trip (median "
 		"over repetitions).\n\n",
 		run->ncells, ok, skipped, failed);
-	fputs("| mode | backend | size | P×C | placement | status | p50 | p99 | max | msgs/s | "
-	      "bytes/s | cv | reps | ",
-	      f);
-	fputs(run->have_cpu
-		      ? "CPU/msg | CPU util | csw/msg | note |\n"
-			"|---|---|--:|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n"
-		      : "note |\n|---|---|--:|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n",
-	      f);
-	for (size_t i = 0; i < run->ncells; i++) {
-		const struct rep_cell *c = &run->cells[i];
-		bool bad = strcmp(c->status, "ok") != 0;
-		struct row_text t;
-
-		row_text(c, &t);
-		fputs("| ", f);
-		md_esc(f, c->mode);
-		fputs(" | ", f);
-		md_esc(f, c->backend);
-		fprintf(f, " | %s | %s | ", t.size, t.pc);
-		md_esc(f, c->placement);
-		fputs(bad ? " | **" : " | ", f);
-		md_esc(f, c->status);
-		fprintf(f, "%s | %s | %s | %s | %s | %s | %s | %s | ", bad ? "**" : "", t.p50,
-			t.p99, t.max, t.msgs, t.bytes, t.cv, t.reps);
-		if (run->have_cpu)
-			fprintf(f, "%s | %s | %s | ", t.cpu, t.util, t.csw);
-		md_esc(f, c->note);
-		fputs(" |\n", f);
-	}
-}
-
-static void md_harness(FILE *f, const struct rep_run *run)
-{
-	const char *pl = rep_main_placement(run, "throughput");
-
-	if (!run->nharness)
-		return;
-	fputs("\n## Harness cost\n\n", f);
-	md_esc(f, harness_title);
-	fputs(": the benchmark's own work on each message, measured alone; share: of the time per "
-	      "message of the shm throughput cell (1×1",
-	      f);
-	if (pl) {
-		fputs(", ", f);
-		md_esc(f, pl);
-	}
-	fputs(") at that size.\n\n| size | encode+verify per msg | shm 1×1 time per msg | "
-	      "share of shm |\n|--:|--:|--:|--:|\n",
-	      f);
-	for (size_t i = 0; i < run->nharness; i++) {
-		char t[4][48];
-
-		harness_text(run, i, pl, t);
-		fprintf(f, "| %s | %s | %s | %s |\n", t[0], t[1], t[2], t[3]);
-	}
+	results_table(f, &md, run);
 }
 
 /* Writes summary.md: the tables of index.html in Markdown.  Returns 0 or -errno. */
@@ -763,21 +881,9 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 		return -errno;
 	fputs("# ipcbench report: ", f);
 	md_esc(f, rep_basename(run->dir));
-	fputs("\n\n## Machine\n\n", f);
-	if (run->env) {
-		fputs("| | |\n|---|---|\n", f);
-		for (size_t i = 0; i < sizeof(env_keys) / sizeof(env_keys[0]); i++) {
-			rep_env_str(run, env_keys[i][0], buf, sizeof(buf));
-			if (!buf[0])
-				continue;
-			fprintf(f, "| %s | ", env_keys[i][1]);
-			md_esc(f, buf);
-			fputs(" |\n", f);
-		}
-		clock_warnings(f, run, md_esc, "\n**Warning:** ", ".\n");
-	} else {
-		fputs("The run has no env.json: the machine is unknown.\n", f);
-	}
+	fputc('\n', f);
+	fprintf(f, md.h2, "Machine");
+	env_section(f, &md, run);
 	rep_env_str(run, "command", buf, sizeof(buf));
 	fputs("\n## Command\n\n", f);
 	md_code(f, buf[0] ? buf : "(unknown: no env.json)", true);
@@ -789,60 +895,11 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 			". %s. Ratio is this run ÷ base (p50 round trip, or messages/s); the "
 			"verdict comes from the repetitions, not from a fixed percentage.\n\n",
 			buf);
-		fputs("| cell | metric | base | this run | ratio | speed | verdict | p | method |\n"
-		      "|---|---|--:|--:|--:|--:|---|--:|---|\n",
-		      f);
-		for (size_t i = 0; i < cmp->n; i++) {
-			const struct rep_compare_row *r = &cmp->rows[i];
-			char name[256], vb[48], vc[48], p[32];
-
-			cell_name(r->cur, name, sizeof(name));
-			fmt_metric(r, r->vbase, vb, sizeof(vb));
-			fmt_metric(r, r->vcur, vc, sizeof(vc));
-			p_text(r, p, sizeof(p));
-			fputs("| ", f);
-			md_esc(f, name);
-			fputs(" | ", f);
-			md_esc(f, r->metric);
-			fprintf(f, " | %s | %s | %.3f | %.2f× | %s%s%s | %s | %s |\n", vb, vc,
-				r->ratio, r->speedup,
-				strcmp(r->verdict, "within noise") ? "**" : "", r->verdict,
-				strcmp(r->verdict, "within noise") ? "**" : "", p, r->method);
-		}
+		compare_table(f, &md, cmp);
 	}
 	fputs("\n## At a glance\n\n", f);
-	if (g.n) {
-		char sl[32];
-
-		rep_size_label(g.size, sl, sizeof(sl));
-		fprintf(f, "%s messages, one producer and one consumer, placement ", sl);
-		md_esc(f, g.placement);
-		fputs(".\n\n| backend | p50 round trip | p99 round trip | msgs/s | bytes/s | "
-		      "p50 ÷ floor | ",
-		      f);
-		for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
-			fprintf(f, "%s | ", glance_cpu_head[k]);
-		fputs("note |\n|---|--:|--:|--:|--:|--:|", f);
-		for (int k = 0; run->have_cpu && k < GLANCE_COLS - GLANCE_CPU; k++)
-			fputs("--:|", f);
-		fputs("---|\n", f);
-		for (size_t i = 0; i < g.n; i++) {
-			char t[GLANCE_COLS][48];
-			const char *why;
-
-			glance_text(&g.row[i], t, &why);
-			fputs("| ", f);
-			md_esc(f, g.row[i].backend);
-			fputs(" | ", f);
-			for (int k = 0; k < (run->have_cpu ? GLANCE_COLS : GLANCE_CPU); k++)
-				fprintf(f, "%s | ", t[k]);
-			md_esc(f, why);
-			fputs(" |\n", f);
-		}
-	} else {
-		fputs("No cell was measured.\n", f);
-	}
-	md_harness(f, run);
+	glance_table(f, &md, run, &g);
+	harness_section(f, &md, run);
 	fputs("\n## Pictures\n\n", f);
 	for (size_t i = 0; i < npics; i++) {
 		const struct rep_picture *p = &pics[i];
@@ -861,13 +918,6 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 	}
 	fputs("\n## Results\n\n", f);
 	md_results(f, run);
-	if (notes->n) {
-		fputs("\n## Notes\n\n", f);
-		for (size_t i = 0; i < notes->n; i++) {
-			fputs("- ", f);
-			md_esc(f, notes->line[i]);
-			fputc('\n', f);
-		}
-	}
+	notes_section(f, &md, notes);
 	return fclose(f) ? -errno : 0;
 }
