@@ -41,6 +41,12 @@ struct draw_ctx {
 	const struct rep_cell *any_floor[REP_NPLACEMENTS];
 };
 
+/* A data function's error after a failed call: -errno (-EIO should errno not say). */
+static int data_err(void)
+{
+	return errno ? -errno : -EIO;
+}
+
 static FILE *open_data(const struct draw_ctx *x, const char *name, const char *suffix)
 {
 	char path[4096];
@@ -288,6 +294,53 @@ static double log_floor_s(double v_ns)
 	return pow(10, floor(log10(v_ns * 0.7))) * 1e-9;
 }
 
+/*
+ * A bar chart's data: data/NAME.csv with a row per LABEL[NROWS] and a
+ * column per line, V[row * NCOLS + col] (NAN: not measured), and YMIN in
+ * data/NAME.vars: a log axis bottom under the smallest positive value.
+ * Returns 0 or -errno.
+ */
+static int write_bars(const struct draw_ctx *x, const char *name, const char *const *label,
+		      size_t nrows, const double *v, size_t ncols)
+{
+	FILE *f = open_data(x, name, ".csv");
+	double vmin = INFINITY;
+
+	if (!f)
+		return data_err();
+	for (size_t r = 0; r < nrows; r++) {
+		fputs(label[r], f);
+		for (size_t c = 0; c < ncols; c++) {
+			fputc(',', f);
+			fmt_val(f, v[r * ncols + c]);
+			if (v[r * ncols + c] > 0)
+				vmin = fmin(vmin, v[r * ncols + c]);
+		}
+		fputc('\n', f);
+	}
+	if (fclose(f))
+		return data_err();
+	return write_vars(x, name, 1, "YMIN", log_floor_s(vmin));
+}
+
+/* Line B of a latency picture: backend B, and after the last backend (B == nbackends) the floor. */
+static const char *line_name(const struct draw_ctx *x, size_t b)
+{
+	return b < x->nbackends ? x->backends[b] : "floor";
+}
+
+static const char *line_mode(const struct draw_ctx *x, size_t b)
+{
+	return b < x->nbackends ? "latency" : "floor";
+}
+
+/* The ok 1 x 1 cell of line B at SIZE and PL: a latency cell, or the floor's. */
+static const struct rep_cell *find_line(const struct draw_ctx *x, size_t b, long size,
+					const char *pl)
+{
+	return find(x, line_mode(x, b), line_name(x, b), size, 1, 1, pl);
+}
+
 /* What a picture's data function returns when the picture is not drawn (p->why says why). */
 #define NOT_DRAWN 1
 
@@ -303,12 +356,6 @@ static int not_drawn(struct rep_picture *p, const char *fmt, ...)
 	va_end(ap);
 	p->drawn = false;
 	return NOT_DRAWN;
-}
-
-/* A data function's error after a failed call: -errno (-EIO should errno not say). */
-static int data_err(void)
-{
-	return errno ? -errno : -EIO;
 }
 
 /* Searches PATH for gnuplot.  Returns true when it is there and executable. */
@@ -388,53 +435,100 @@ static void plot(struct draw_ctx *x, struct rep_picture *p)
 		unlink(log);
 }
 
+/* The two values of a line's row from cell C; false: C has none (no row). */
+typedef bool (*row_fn)(const struct rep_cell *c, double *a, double *b);
+
+static bool lat_row(const struct rep_cell *c, double *a, double *b)
+{
+	*a = c->lat[LAT_P50];
+	*b = c->lat[LAT_P99];
+	return true;
+}
+
+/* Messages and bytes per second (bytes from the messages in an older run). */
+static bool tput_row(const struct rep_cell *c, double *a, double *b)
+{
+	*a = c->msgs_per_s;
+	*b = isnan(c->bytes_per_s) ? c->msgs_per_s * (double)c->size : c->bytes_per_s;
+	return true;
+}
+
+static bool cpu_row(const struct rep_cell *c, double *a, double *b)
+{
+	*a = c->cpu_ns;
+	*b = c->cpu_util;
+	return c->cpu_ns > 0;
+}
+
+/* The cells of a picture's lines against size: ok MODE cells P x C at PL, each a row by ROW. */
+struct lines {
+	const char *mode, *pl;
+	int p, c;
+	row_fn row;
+};
+
+/* The distinct sizes of the cells of L that have a row, sorted, into SIZES (room for one per cell). */
+static size_t line_sizes(const struct draw_ctx *x, const struct lines *l, long *sizes)
+{
+	size_t n = 0;
+	double a, b;
+
+	for (size_t i = 0; i < x->run->ncells; i++) {
+		const struct rep_cell *c = &x->run->cells[i];
+
+		if (ok_at(c, l->mode, l->pl) && c->producers == l->p && c->consumers == l->c &&
+		    l->row(c, &a, &b))
+			sizes[n++] = c->size;
+	}
+	return uniq_sizes(sizes, n);
+}
+
+/*
+ * For each backend with a cell of L, data/NAME_BACKEND.csv: a row per size of
+ * SIZES[N] where it has one; the backends drawn go into BLIST.  Returns 0 or -errno.
+ */
+static int write_lines(const struct draw_ctx *x, const char *name, const struct lines *l,
+		       const long *sizes, size_t n, char *blist, size_t len)
+{
+	for (size_t b = 0; b < x->nbackends; b++) {
+		FILE *f = NULL;
+
+		for (size_t s = 0; s < n; s++) {
+			const struct rep_cell *c =
+				find(x, l->mode, x->backends[b], sizes[s], l->p, l->c, l->pl);
+			double va, vb;
+
+			if (!c || !l->row(c, &va, &vb))
+				continue;
+			if (!f && !(f = open_series(x, name, x->backends[b], blist, len)))
+				return data_err();
+			put_row(f, c->size, va, vb);
+		}
+		if (f && fclose(f))
+			return data_err();
+	}
+	return 0;
+}
+
 static int pic_latency_vs_size(struct draw_ctx *x, struct rep_picture *p)
 {
 	const char *pl = choose_placement(x, "latency", x->placement);
+	struct lines l = {"latency", pl, 1, 1, lat_row}, fl = {"floor", pl, 1, 1, lat_row};
 	long *sizes = NULL, *fsizes = NULL;
-	size_t ns = 0, nfs;
+	size_t ns, nfs;
 	char blist[BLIST_LEN] = "";
 
-	if (!pl) {
+	if (!pl)
 		return not_drawn(p, "no latency cell measured");
-	}
 	sizes = per_cell(x, sizeof(*sizes));
 	fsizes = per_cell(x, sizeof(*fsizes));
 	if (!sizes || !fsizes)
 		goto io;
-	for (size_t i = 0; i < x->run->ncells; i++) {
-		const struct rep_cell *c = &x->run->cells[i];
-
-		if (ok_at(c, "latency", pl))
-			sizes[ns++] = c->size;
-	}
-	ns = uniq_sizes(sizes, ns);
-	for (size_t b = 0; b < x->nbackends; b++) {
-		FILE *f = NULL;
-
-		for (size_t s = 0; s < ns; s++) {
-			const struct rep_cell *c =
-				find(x, "latency", x->backends[b], sizes[s], 1, 1, pl);
-
-			if (!c)
-				continue;
-			if (!f &&
-			    !(f = open_series(x, p->name, x->backends[b], blist, sizeof(blist))))
-				goto io;
-			put_row(f, c->size, c->lat[LAT_P50], c->lat[LAT_P99]);
-		}
-		if (f && fclose(f))
-			goto io;
-	}
+	ns = line_sizes(x, &l, sizes);
+	if (write_lines(x, p->name, &l, sizes, ns, blist, sizeof(blist)) < 0)
+		goto io;
 	/* The floor, per size where measured; measured at one size only, it is drawn across. */
-	nfs = 0;
-	for (size_t i = 0; i < x->run->ncells; i++) {
-		const struct rep_cell *c = &x->run->cells[i];
-
-		if (ok_at(c, "floor", pl))
-			fsizes[nfs++] = c->size;
-	}
-	nfs = uniq_sizes(fsizes, nfs);
+	nfs = line_sizes(x, &fl, fsizes);
 	if (nfs > 0) {
 		FILE *f = open_data(x, p->name, "_floor.csv");
 		const struct rep_cell *last = NULL;
@@ -474,9 +568,8 @@ static int pic_throughput_vs_size(struct draw_ctx *x, struct rep_picture *p)
 	int pp = 1, cc = 1;
 	char blist[BLIST_LEN] = "", pc[32];
 
-	if (!pl) {
+	if (!pl)
 		return not_drawn(p, "no throughput cell measured");
-	}
 	sizes = per_cell(x, sizeof(*sizes));
 	if (!sizes)
 		goto io;
@@ -495,32 +588,11 @@ static int pic_throughput_vs_size(struct draw_ctx *x, struct rep_picture *p)
 	}
 	if (have11)
 		pp = cc = 1;
-	for (size_t i = 0; i < x->run->ncells; i++) {
-		const struct rep_cell *c = &x->run->cells[i];
+	struct lines l = {"throughput", pl, pp, cc, tput_row};
 
-		if (ok_at(c, "throughput", pl) && c->producers == pp && c->consumers == cc)
-			sizes[ns++] = c->size;
-	}
-	ns = uniq_sizes(sizes, ns);
-	for (size_t b = 0; b < x->nbackends; b++) {
-		FILE *f = NULL;
-
-		for (size_t s = 0; s < ns; s++) {
-			const struct rep_cell *c =
-				find(x, "throughput", x->backends[b], sizes[s], pp, cc, pl);
-
-			if (!c)
-				continue;
-			if (!f &&
-			    !(f = open_series(x, p->name, x->backends[b], blist, sizeof(blist))))
-				goto io;
-			put_row(f, c->size, c->msgs_per_s,
-				isnan(c->bytes_per_s) ? c->msgs_per_s * (double)c->size
-						      : c->bytes_per_s);
-		}
-		if (f && fclose(f))
-			goto io;
-	}
+	ns = line_sizes(x, &l, sizes);
+	if (write_lines(x, p->name, &l, sizes, ns, blist, sizeof(blist)) < 0)
+		goto io;
 	snprintf(pc, sizeof(pc), "%dx%d", pp, cc);
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 ||
 	    write_text(x, p->name, 3, blist, pl, pc) < 0)
@@ -577,9 +649,8 @@ static int pic_throughput_vs_pc(struct draw_ctx *x, struct rep_picture *p)
 	size_t npc = 0, nall;
 	char blist[BLIST_LEN] = "", sl[32];
 
-	if (!pl) {
+	if (!pl)
 		return not_drawn(p, "no throughput cell measured");
-	}
 	all = per_cell(x, sizeof(*all));
 	if (!all)
 		goto io;
@@ -650,49 +721,35 @@ static int pic_latency_percentiles(struct draw_ctx *x, struct rep_picture *p)
 		   {"p99", LAT_P99},
 		   {"p99.9", LAT_P999},
 		   {"max", LAT_MAX}};
+	enum { NPCT = sizeof(pct) / sizeof(pct[0]) };
 	const struct rep_cell *cols[REP_MAX_BACKENDS + 1];
+	const char *labels[NPCT];
+	double v[NPCT * (REP_MAX_BACKENDS + 1)];
 	size_t ncols = 0;
 	char blist[BLIST_LEN] = "", sl[32];
-	double vmin = INFINITY;
 	long size;
 
-	if (!pl) {
+	if (!pl)
 		return not_drawn(p, "no latency cell measured");
-	}
 	size = choose_size(x, "latency", pl);
 	for (size_t b = 0; b <= x->nbackends; b++) {
-		const char *name = b < x->nbackends ? x->backends[b] : "floor";
-		const struct rep_cell *c =
-			find(x, b < x->nbackends ? "latency" : "floor", name, size, 1, 1, pl);
+		const struct rep_cell *c = find_line(x, b, size, pl);
 
 		if (c) {
 			cols[ncols++] = c;
-			add_word(blist, sizeof(blist), name);
+			add_word(blist, sizeof(blist), line_name(x, b));
 		}
 	}
-	FILE *f = open_data(x, p->name, ".csv");
-
-	if (!f)
-		goto io;
-	for (size_t k = 0; k < sizeof(pct) / sizeof(pct[0]); k++) {
-		fputs(pct[k].label, f);
-		for (size_t b = 0; b < ncols; b++) {
-			fputc(',', f);
-			fmt_val(f, cols[b]->lat[pct[k].k]);
-			if (cols[b]->lat[pct[k].k] > 0)
-				vmin = fmin(vmin, cols[b]->lat[pct[k].k]);
-		}
-		fputc('\n', f);
+	for (size_t k = 0; k < NPCT; k++) {
+		labels[k] = pct[k].label;
+		for (size_t b = 0; b < ncols; b++)
+			v[k * ncols + b] = cols[b]->lat[pct[k].k];
 	}
-	if (fclose(f))
-		goto io;
 	rep_size_label(size, sl, sizeof(sl));
-	if (write_vars(x, p->name, 1, "YMIN", log_floor_s(vmin)) < 0 ||
+	if (write_bars(x, p->name, labels, NPCT, v, ncols) < 0 ||
 	    write_text(x, p->name, 3, blist, pl, sl) < 0)
-		goto io;
+		return data_err();
 	return 0;
-io:
-	return data_err();
 }
 
 static int pic_placement(struct draw_ctx *x, struct rep_picture *p)
@@ -700,14 +757,13 @@ static int pic_placement(struct draw_ctx *x, struct rep_picture *p)
 	const char *pl = choose_placement(x, "latency", x->placement);
 	const char *pls[REP_NPLACEMENTS];
 	bool have[REP_NPLACEMENTS] = {false}, use[REP_MAX_BACKENDS + 1];
-	size_t npl = 0;
+	double v[REP_NPLACEMENTS * (REP_MAX_BACKENDS + 1)];
+	size_t npl = 0, nuse = 0;
 	char blist[BLIST_LEN] = "", sl[32];
-	double vmin = INFINITY;
 	long size;
 
-	if (!pl) {
+	if (!pl)
 		return not_drawn(p, "no latency cell measured");
-	}
 	size = choose_size(x, "latency", pl);
 	for (size_t i = 0; i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
@@ -720,50 +776,30 @@ static int pic_placement(struct draw_ctx *x, struct rep_picture *p)
 	for (size_t k = 0; k < REP_NPLACEMENTS; k++)
 		if (have[k])
 			pls[npl++] = rep_placements[k];
-	if (npl < 2) {
+	if (npl < 2)
 		return not_drawn(p, "the run measured one placement only (%s)", pl);
-	}
-
+	/* A line for each backend (and the floor) measured at one of the placements at least. */
 	for (size_t b = 0; b <= x->nbackends; b++) {
-		const char *name = b < x->nbackends ? x->backends[b] : "floor";
-
 		use[b] = false;
 		for (size_t k = 0; k < npl && !use[b]; k++)
-			use[b] = find(x, b < x->nbackends ? "latency" : "floor", name, size, 1, 1,
-				      pls[k]) != NULL;
-		if (use[b])
-			add_word(blist, sizeof(blist), name);
-	}
-	FILE *f = open_data(x, p->name, ".csv");
-
-	if (!f)
-		goto io;
-	for (size_t k = 0; k < npl; k++) {
-		fputs(pls[k], f);
-		for (size_t b = 0; b <= x->nbackends; b++) {
-			const char *name = b < x->nbackends ? x->backends[b] : "floor";
-			const struct rep_cell *c;
-
-			if (!use[b])
-				continue;
-			c = find(x, b < x->nbackends ? "latency" : "floor", name, size, 1, 1,
-				 pls[k]);
-			fputc(',', f);
-			fmt_val(f, c ? c->lat[LAT_P50] : NAN);
-			if (c && c->lat[LAT_P50] > 0)
-				vmin = fmin(vmin, c->lat[LAT_P50]);
+			use[b] = find_line(x, b, size, pls[k]) != NULL;
+		if (use[b]) {
+			add_word(blist, sizeof(blist), line_name(x, b));
+			nuse++;
 		}
-		fputc('\n', f);
 	}
-	if (fclose(f))
-		goto io;
+	for (size_t k = 0; k < npl; k++)
+		for (size_t b = 0, col = 0; b <= x->nbackends; b++) {
+			const struct rep_cell *c = use[b] ? find_line(x, b, size, pls[k]) : NULL;
+
+			if (use[b])
+				v[k * nuse + col++] = c ? c->lat[LAT_P50] : NAN;
+		}
 	rep_size_label(size, sl, sizeof(sl));
-	if (write_vars(x, p->name, 1, "YMIN", log_floor_s(vmin)) < 0 ||
+	if (write_bars(x, p->name, pls, npl, v, nuse) < 0 ||
 	    write_text(x, p->name, 2, blist, sl) < 0)
-		goto io;
+		return data_err();
 	return 0;
-io:
-	return data_err();
 }
 
 struct bucket {
@@ -784,9 +820,8 @@ static int pic_latency_cdf(struct draw_ctx *x, struct rep_picture *p)
 	long size = -1;
 	char blist[BLIST_LEN] = "", sl[32];
 
-	if (!run->have_hist) {
+	if (!run->have_hist)
 		return not_drawn(p, "the run has no histograms.csv");
-	}
 	/* The placement of the other pictures when the histograms have it, and 64 B if there. */
 	for (size_t i = 0; i < run->nhist; i++) {
 		const struct rep_hist *h = &run->hist[i];
@@ -796,9 +831,8 @@ static int pic_latency_cdf(struct draw_ctx *x, struct rep_picture *p)
 		if (!pl || (x->placement && !strcmp(h->placement, x->placement)))
 			pl = h->placement;
 	}
-	if (!pl) {
+	if (!pl)
 		return not_drawn(p, "histograms.csv has no latency histogram");
-	}
 	for (size_t i = 0; i < run->nhist; i++) {
 		const struct rep_hist *h = &run->hist[i];
 
@@ -806,16 +840,14 @@ static int pic_latency_cdf(struct draw_ctx *x, struct rep_picture *p)
 		    (size < 0 || h->size == 64 || (size != 64 && h->size < size)))
 			size = h->size;
 	}
-	if (size < 0) {
+	if (size < 0)
 		return not_drawn(p, "histograms.csv has no latency histogram at %s", pl);
-	}
 	struct bucket *bk = calloc(run->nhist + 1, sizeof(*bk));
 
 	if (!bk)
 		goto io;
 	for (size_t b = 0; b <= x->nbackends; b++) {
-		const char *name = b < x->nbackends ? x->backends[b] : "floor";
-		const char *mode = b < x->nbackends ? "latency" : "floor";
+		const char *name = line_name(x, b), *mode = line_mode(x, b);
 		double total = 0, cum = 0;
 		size_t n = 0;
 
@@ -852,9 +884,8 @@ static int pic_latency_cdf(struct draw_ctx *x, struct rep_picture *p)
 		add_word(blist, sizeof(blist), name);
 	}
 	free(bk);
-	if (!blist[0]) {
+	if (!blist[0])
 		return not_drawn(p, "histograms.csv has only empty latency histograms");
-	}
 	rep_size_label(size, sl, sizeof(sl));
 	if (write_text(x, p->name, 3, blist, pl, sl) < 0)
 		goto io;
@@ -870,9 +901,8 @@ static int pic_overhead(struct draw_ctx *x, struct rep_picture *p)
 	size_t ns = 0;
 	char bb[BLIST_LEN] = "", bf[BLIST_LEN] = "";
 
-	if (!pl) {
+	if (!pl)
 		return not_drawn(p, "no latency cell measured");
-	}
 	sizes = per_cell(x, sizeof(*sizes));
 	if (!sizes)
 		goto io;
@@ -928,33 +958,12 @@ io:
 static int cpu_panel(struct draw_ctx *x, const char *name, const char *mode, const char *pl,
 		     char *blist, size_t len, long *sizes, size_t *ns)
 {
-	long *mine = sizes + *ns;
-	size_t n = 0;
+	struct lines l = {mode, pl, 1, 1, cpu_row};
+	size_t n = pl ? line_sizes(x, &l, sizes + *ns) : 0;
+	int ret = write_lines(x, name, &l, sizes + *ns, n, blist, len);
 
-	for (size_t i = 0; pl && i < x->run->ncells; i++) {
-		const struct rep_cell *c = &x->run->cells[i];
-
-		if (ok_at(c, mode, pl) && c->producers == 1 && c->consumers == 1 && c->cpu_ns > 0)
-			mine[n++] = c->size;
-	}
-	n = uniq_sizes(mine, n);
-	for (size_t b = 0; b < x->nbackends; b++) {
-		FILE *f = NULL;
-
-		for (size_t s = 0; s < n; s++) {
-			const struct rep_cell *c = find(x, mode, x->backends[b], mine[s], 1, 1, pl);
-
-			if (!c || !(c->cpu_ns > 0))
-				continue;
-			if (!f && !(f = open_series(x, name, x->backends[b], blist, len)))
-				return -errno;
-			put_row(f, c->size, c->cpu_ns, c->cpu_util);
-		}
-		if (f && fclose(f))
-			return -errno;
-	}
 	*ns += n;
-	return 0;
+	return ret;
 }
 
 /*
@@ -970,9 +979,8 @@ static int pic_cpu_per_msg(struct draw_ctx *x, struct rep_picture *p)
 	long *sizes;
 	size_t ns = 0;
 
-	if (!x->run->have_cpu) {
+	if (!x->run->have_cpu)
 		return not_drawn(p, "the run has no CPU columns");
-	}
 	/* Both panels' sizes: twice the room of one per cell. */
 	sizes = calloc(2 * x->run->ncells + 1, sizeof(*sizes));
 	if (!sizes)
@@ -1007,9 +1015,8 @@ static int pic_compare(struct draw_ctx *x, struct rep_picture *p)
 	double ymax = 2;
 	FILE *f, *t;
 
-	if (cmp->n == 0) {
+	if (cmp->n == 0)
 		return not_drawn(p, "no cell measured in both runs");
-	}
 	for (size_t i = 1; i < cmp->n; i++)
 		many_pl |= strcmp(cmp->rows[i].cur->placement, cmp->rows[0].cur->placement) != 0;
 	f = open_data(x, p->name, ".csv");
