@@ -37,6 +37,8 @@ struct draw_ctx {
 	char **backends; /* in drawing order, without the floor */
 	size_t nbackends;
 	const char *placement; /* the placement the one-placement pictures use */
+	/* room for two sizes per cell, shared by the pictures (one at a time) */
+	long *sizes;
 	/* per placement, the first ok floor cell of the run: find_floor's fallback */
 	const struct rep_cell *any_floor[REP_NPLACEMENTS];
 };
@@ -514,16 +516,12 @@ static int pic_latency_vs_size(struct draw_ctx *x, struct rep_picture *p)
 {
 	const char *pl = choose_placement(x, "latency", x->placement);
 	struct lines l = {"latency", pl, 1, 1, lat_row}, fl = {"floor", pl, 1, 1, lat_row};
-	long *sizes = NULL, *fsizes = NULL;
+	long *sizes = x->sizes, *fsizes = x->sizes + x->run->ncells;
 	size_t ns, nfs;
 	char blist[BLIST_LEN] = "";
 
 	if (!pl)
 		return not_drawn(p, "no latency cell measured");
-	sizes = per_cell(x, sizeof(*sizes));
-	fsizes = per_cell(x, sizeof(*fsizes));
-	if (!sizes || !fsizes)
-		goto io;
 	ns = line_sizes(x, &l, sizes);
 	if (write_lines(x, p->name, &l, sizes, ns, blist, sizeof(blist)) < 0)
 		goto io;
@@ -551,28 +549,21 @@ static int pic_latency_vs_size(struct draw_ctx *x, struct rep_picture *p)
 	}
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 || write_text(x, p->name, 2, blist, pl) < 0)
 		goto io;
-	free(sizes);
-	free(fsizes);
 	return 0;
 io:
-	free(sizes);
-	free(fsizes);
 	return data_err();
 }
 
 static int pic_throughput_vs_size(struct draw_ctx *x, struct rep_picture *p)
 {
 	const char *pl = choose_placement(x, "throughput", x->placement);
-	long *sizes;
+	long *sizes = x->sizes;
 	size_t ns = 0;
 	int pp = 1, cc = 1;
 	char blist[BLIST_LEN] = "", pc[32];
 
 	if (!pl)
 		return not_drawn(p, "no throughput cell measured");
-	sizes = per_cell(x, sizeof(*sizes));
-	if (!sizes)
-		goto io;
 	/* One producer and one consumer when measured, else the first P x C there is. */
 	bool have11 = false;
 
@@ -597,10 +588,8 @@ static int pic_throughput_vs_size(struct draw_ctx *x, struct rep_picture *p)
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 ||
 	    write_text(x, p->name, 3, blist, pl, pc) < 0)
 		goto io;
-	free(sizes);
 	return 0;
 io:
-	free(sizes);
 	return data_err();
 }
 
@@ -897,15 +886,12 @@ io:
 static int pic_overhead(struct draw_ctx *x, struct rep_picture *p)
 {
 	const char *pl = choose_placement(x, "latency", x->placement);
-	long *sizes;
+	long *sizes = x->sizes;
 	size_t ns = 0;
 	char bb[BLIST_LEN] = "", bf[BLIST_LEN] = "";
 
 	if (!pl)
 		return not_drawn(p, "no latency cell measured");
-	sizes = per_cell(x, sizeof(*sizes));
-	if (!sizes)
-		goto io;
 	for (size_t b = 0; b < x->nbackends; b++) {
 		FILE *f = NULL;
 		bool vs_bare = false, vs_floor = false;
@@ -935,17 +921,13 @@ static int pic_overhead(struct draw_ctx *x, struct rep_picture *p)
 		if (vs_floor)
 			add_word(bf, sizeof(bf), x->backends[b]);
 	}
-	if (!bb[0] && !bf[0]) {
-		free(sizes);
+	if (!bb[0] && !bf[0])
 		return not_drawn(p, "the run has neither bare-mechanism nor floor cells at %s", pl);
-	}
 	ns = uniq_sizes(sizes, ns);
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 || write_text(x, p->name, 3, bb, bf, pl) < 0)
 		goto io;
-	free(sizes);
 	return 0;
 io:
-	free(sizes);
 	return data_err();
 }
 
@@ -976,30 +958,22 @@ static int pic_cpu_per_msg(struct draw_ctx *x, struct rep_picture *p)
 	const char *pll = choose_placement(x, "latency", x->placement);
 	const char *plt = choose_placement(x, "throughput", x->placement);
 	char bl[BLIST_LEN] = "", bt[BLIST_LEN] = "";
-	long *sizes;
+	long *sizes = x->sizes;
 	size_t ns = 0;
 
 	if (!x->run->have_cpu)
 		return not_drawn(p, "the run has no CPU columns");
-	/* Both panels' sizes: twice the room of one per cell. */
-	sizes = calloc(2 * x->run->ncells + 1, sizeof(*sizes));
-	if (!sizes)
-		goto io;
 	if (cpu_panel(x, "cpu_per_msg_lat", "latency", pll, bl, sizeof(bl), sizes, &ns) < 0 ||
 	    cpu_panel(x, "cpu_per_msg_tput", "throughput", plt, bt, sizeof(bt), sizes, &ns) < 0)
 		goto io;
-	if (!bl[0] && !bt[0]) {
-		free(sizes);
+	if (!bl[0] && !bt[0])
 		return not_drawn(p, "no ok latency or 1×1 throughput cell has CPU values");
-	}
 	ns = uniq_sizes(sizes, ns);
 	if (size_axis_vars(x, p->name, sizes, ns) < 0 ||
 	    write_text(x, p->name, 4, bl, bt, pll ? pll : "", plt ? plt : "") < 0)
 		goto io;
-	free(sizes);
 	return 0;
 io:
-	free(sizes);
 	return data_err();
 }
 
@@ -1124,10 +1098,9 @@ int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	x.pics = calloc(sizeof(pictures) / sizeof(pictures[0]), sizeof(*x.pics));
-	if (!x.pics || rep_run_backends(run, &x.backends, &x.nbackends) < 0) {
-		free(x.pics);
-		return -ENOMEM;
-	}
+	x.sizes = calloc(2 * run->ncells + 2, sizeof(*x.sizes));
+	if (rep_run_backends(run, &x.backends, &x.nbackends) < 0 || !x.pics || !x.sizes)
+		ret = -ENOMEM;
 	x.placement = rep_main_placement(run, NULL);
 	for (size_t i = run->ncells; i-- > 0;)
 		if (mode_is(&run->cells[i], "floor") && rep_cell_ok(&run->cells[i]))
@@ -1136,6 +1109,7 @@ int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const
 		if (!pictures[i].compare || cmp)
 			ret = draw_one(&x, &pictures[i]);
 	free(x.backends);
+	free(x.sizes);
 	if (ret < 0) {
 		free(x.pics);
 		return ret;

@@ -149,5 +149,6 @@ const char *rep_basename(const char *path);
 void rep_size_label(long size, char *buf, size_t len);
 void rep_fmt_num(double v, char *buf, size_t len);
 void rep_fmt_ns(double v, char *buf, size_t len);
+void rep_fmt_bps(double v, char *buf, size_t len);
 
 #endif

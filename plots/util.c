@@ -62,30 +62,44 @@ void rep_size_label(long size, char *buf, size_t len)
 		snprintf(buf, len, "%ld B", size);
 }
 
+/*
+ * V over the largest step of 1e9, 1e6, 1e3 it reaches whose UNIT is not
+ * NULL, with that unit; below them V itself with UNIT[3].  "–" for NAN.
+ */
+static void fmt_scaled(double v, const char *const unit[4], char *buf, size_t len)
+{
+	static const double step[4] = {1e9, 1e6, 1e3, 1};
+	size_t k = 0;
+
+	if (isnan(v)) {
+		snprintf(buf, len, "–");
+		return;
+	}
+	while (k < 3 && (!unit[k] || !(v >= step[k])))
+		k++;
+	snprintf(buf, len, "%.3g%s", v / step[k], unit[k]);
+}
+
 /* 23.4 µs, 105 ns, 1.25 ms */
 void rep_fmt_ns(double v, char *buf, size_t len)
 {
-	if (isnan(v))
-		snprintf(buf, len, "–");
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.3g ms", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.3g µs", v / 1e3);
-	else
-		snprintf(buf, len, "%.3g ns", v);
+	static const char *const unit[4] = {NULL, " ms", " µs", " ns"};
+
+	fmt_scaled(v, unit, buf, len);
 }
 
 /* 310k, 4.2M, 8.1G */
 void rep_fmt_num(double v, char *buf, size_t len)
 {
-	if (isnan(v))
-		snprintf(buf, len, "–");
-	else if (v >= 1e9)
-		snprintf(buf, len, "%.3gG", v / 1e9);
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.3gM", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.3gk", v / 1e3);
-	else
-		snprintf(buf, len, "%.3g", v);
+	static const char *const unit[4] = {"G", "M", "k", ""};
+
+	fmt_scaled(v, unit, buf, len);
+}
+
+/* 19.0 MB/s, 8.1 GB/s */
+void rep_fmt_bps(double v, char *buf, size_t len)
+{
+	static const char *const unit[4] = {" GB/s", " MB/s", " kB/s", " B/s"};
+
+	fmt_scaled(v, unit, buf, len);
 }

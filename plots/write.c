@@ -31,21 +31,6 @@ static const char *const env_keys[][2] = {
 	{"ipcbench_version", "ipcbench"},
 };
 
-/* 19.0 MB/s, 8.1 GB/s */
-static void fmt_bps(double v, char *buf, size_t len)
-{
-	if (isnan(v))
-		snprintf(buf, len, "–");
-	else if (v >= 1e9)
-		snprintf(buf, len, "%.3g GB/s", v / 1e9);
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.3g MB/s", v / 1e6);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.3g kB/s", v / 1e3);
-	else
-		snprintf(buf, len, "%.3g B/s", v);
-}
-
 /* The cells of one table row, as text (both writers escape them their own way). */
 struct row_text {
 	char size[32], pc[32], p50[32], p99[32], max[32], msgs[32], bytes[40], cv[32], reps[16];
@@ -69,7 +54,7 @@ static void row_text(const struct rep_cell *c, struct row_text *t)
 	rep_fmt_ns(c->lat[LAT_P99], t->p99, sizeof(t->p99));
 	rep_fmt_ns(c->lat[LAT_MAX], t->max, sizeof(t->max));
 	rep_fmt_num(c->msgs_per_s, t->msgs, sizeof(t->msgs));
-	fmt_bps(c->bytes_per_s, t->bytes, sizeof(t->bytes));
+	rep_fmt_bps(c->bytes_per_s, t->bytes, sizeof(t->bytes));
 	if (isnan(c->cv))
 		snprintf(t->cv, sizeof(t->cv), "–");
 	else
@@ -193,7 +178,7 @@ static void glance_text(const struct glance_row *r, char t[GLANCE_COLS][48], con
 	rep_fmt_ns(l ? l->lat[LAT_P50] : NAN, t[0], 48);
 	rep_fmt_ns(l ? l->lat[LAT_P99] : NAN, t[1], 48);
 	rep_fmt_num(p ? p->msgs_per_s : NAN, t[2], 48);
-	fmt_bps(p ? p->bytes_per_s : NAN, t[3], 48);
+	rep_fmt_bps(p ? p->bytes_per_s : NAN, t[3], 48);
 	if (isnan(r->vs_floor))
 		snprintf(t[4], 48, "–");
 	else
@@ -284,25 +269,17 @@ static const char harness_title[] = "harness: encode+verify per message, no queu
 static void html_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
+		const char *e = *s == '<'    ? "&lt;"
+				: *s == '>'  ? "&gt;"
+				: *s == '&'  ? "&amp;"
+				: *s == '"'  ? "&quot;"
+				: *s == '\'' ? "&#39;"
+					     : NULL;
+
+		if (e)
+			fputs(e, f);
+		else
 			fputc(*s, f);
-		}
 	}
 }
 
@@ -686,6 +663,16 @@ static void compare_table(FILE *f, const struct writer *w, const struct rep_comp
 	fputs(w->tab_end, f);
 }
 
+/* What both pages show. */
+struct page {
+	const struct rep_run *run, *base; /* base: NULL without --compare */
+	const struct rep_compare *cmp;
+	const struct rep_picture *pics;
+	size_t npics;
+	const struct rep_notes *notes;
+	struct glance glance;
+};
+
 /* ---- HTML ---- */
 
 static const char css[] =
@@ -759,23 +746,18 @@ static void html_pictures(FILE *f, const struct rep_picture *pics, size_t npics,
 }
 
 /*
- * Writes index.html: machine, command, pictures, comparison, results, notes.
+ * index.html: machine, command, pictures, comparison, results, notes.
  * Pictures are <img> of files in the same directory, so the page needs no
- * server and nothing from the network.  Returns 0 or -errno.
+ * server and nothing from the network.
  */
-int rep_write_html(const struct rep_run *run, const struct rep_run *base,
-		   const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
-		   const struct rep_notes *notes, const char *path)
+static void html_page(FILE *f, const struct page *pg)
 {
-	struct glance g;
+	const struct rep_run *run = pg->run, *base = pg->base;
+	const struct rep_compare *cmp = pg->cmp;
+	const struct rep_picture *pics = pg->pics;
+	size_t npics = pg->npics;
 	char cmd[2048];
-	FILE *f;
 
-	if (glance_build(run, &g) < 0)
-		return -ENOMEM;
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
 	      "ipcbench report: ",
@@ -795,19 +777,18 @@ int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 		html_compare(f, base, cmp);
 	}
 	fputs("<h2>At a glance</h2>\n", f);
-	glance_table(f, &html, run, &g);
+	glance_table(f, &html, run, &pg->glance);
 	harness_section(f, &html, run);
 	fputs("<h2>Pictures</h2>\n", f);
 	html_pictures(f, pics, npics, false);
 	fputs("<h2>Results</h2>\n", f);
 	html_results(f, run);
-	notes_section(f, &html, notes);
+	notes_section(f, &html, pg->notes);
 	fputs("<p><small>The data behind each picture is in <code>data/</code>; redraw one in this "
 	      "directory with <code>GNUPLOT_LIB=PLOTS gnuplot -e \"in='data/NAME';out='NAME'\" "
 	      "PLOTS/NAME.gp</code>, PLOTS being ipcbench's <code>plots/</code> directory."
 	      "</small></p>\n</body>\n</html>\n",
 	      f);
-	return fclose(f) ? -errno : 0;
 }
 
 /* ---- Markdown ---- */
@@ -865,20 +846,13 @@ static void md_results(FILE *f, const struct rep_run *run)
 	results_table(f, &md, run);
 }
 
-/* Writes summary.md: the tables of index.html in Markdown.  Returns 0 or -errno. */
-int rep_write_md(const struct rep_run *run, const struct rep_run *base,
-		 const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
-		 const struct rep_notes *notes, const char *path)
+/* summary.md: the tables of index.html in Markdown. */
+static void md_page(FILE *f, const struct page *pg)
 {
-	struct glance g;
+	const struct rep_run *run = pg->run, *base = pg->base;
+	const struct rep_compare *cmp = pg->cmp;
 	char buf[2048];
-	FILE *f;
 
-	if (glance_build(run, &g) < 0)
-		return -ENOMEM;
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
 	fputs("# ipcbench report: ", f);
 	md_esc(f, rep_basename(run->dir));
 	fputc('\n', f);
@@ -898,11 +872,11 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 		compare_table(f, &md, cmp);
 	}
 	fputs("\n## At a glance\n\n", f);
-	glance_table(f, &md, run, &g);
+	glance_table(f, &md, run, &pg->glance);
 	harness_section(f, &md, run);
 	fputs("\n## Pictures\n\n", f);
-	for (size_t i = 0; i < npics; i++) {
-		const struct rep_picture *p = &pics[i];
+	for (size_t i = 0; i < pg->npics; i++) {
+		const struct rep_picture *p = &pg->pics[i];
 
 		if (p->drawn) {
 			fputs("![", f);
@@ -918,6 +892,40 @@ int rep_write_md(const struct rep_run *run, const struct rep_run *base,
 	}
 	fputs("\n## Results\n\n", f);
 	md_results(f, run);
-	notes_section(f, &md, notes);
+	notes_section(f, &md, pg->notes);
+}
+
+/* Writes PATH with PAGE (html_page, md_page).  Returns 0 or -errno. */
+static int write_page(const char *path, void (*page)(FILE *f, const struct page *pg),
+		      const struct rep_run *run, const struct rep_run *base,
+		      const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
+		      const struct rep_notes *notes)
+{
+	struct page pg = {
+		.run = run, .base = base, .cmp = cmp, .pics = pics, .npics = npics, .notes = notes};
+	FILE *f;
+
+	if (glance_build(run, &pg.glance) < 0)
+		return -ENOMEM;
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	page(f, &pg);
 	return fclose(f) ? -errno : 0;
+}
+
+/* Writes index.html.  Returns 0 or -errno. */
+int rep_write_html(const struct rep_run *run, const struct rep_run *base,
+		   const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
+		   const struct rep_notes *notes, const char *path)
+{
+	return write_page(path, html_page, run, base, cmp, pics, npics, notes);
+}
+
+/* Writes summary.md.  Returns 0 or -errno. */
+int rep_write_md(const struct rep_run *run, const struct rep_run *base,
+		 const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
+		 const struct rep_notes *notes, const char *path)
+{
+	return write_page(path, md_page, run, base, cmp, pics, npics, notes);
 }
