@@ -15,14 +15,12 @@ enum rep_lat { LAT_MIN, LAT_MEAN, LAT_P50, LAT_P90, LAT_P99, LAT_P999, LAT_MAX, 
 /*
  * What a run's text columns may hold: rep_run_load refuses anything else, so
  * that no text of a results file can mean anything to gnuplot, HTML,
- * Markdown or CSV.  Placements in order from near to far.
+ * Markdown or CSV.  Placements (rep_placements) in order from near to far.
  */
 #define REP_NPLACEMENTS	 8
 #define REP_MAX_BACKENDS 64   /* distinct backends in one run */
 #define REP_BACKEND_MAX	 32   /* characters of a backend name: [a-z][a-z0-9_-]* */
 #define REP_MAX_PROCS	 4096 /* producers, consumers */
-extern const char *const rep_placements[REP_NPLACEMENTS];
-int rep_placement_index(const char *pl); /* -1 when not one of rep_placements */
 
 /* One row of results.csv: one cell of the matrix.  Numbers absent in the CSV are NAN. */
 struct rep_cell {
@@ -110,6 +108,8 @@ const char *rep_csv_get(const struct rep_csv *csv, size_t row, int col);
 void rep_csv_free(struct rep_csv *csv);
 
 /* run.c */
+extern const char *const rep_placements[REP_NPLACEMENTS];
+int rep_placement_index(const char *pl); /* -1 when not one of rep_placements */
 int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen);
 void rep_run_free(struct rep_run *run);
 bool rep_cell_ok(const struct rep_cell *c);
