@@ -160,6 +160,25 @@ static int check_text(const char *path, size_t row, const char *mode, const char
 	return 0;
 }
 
+/*
+ * A row's key texts, checked by check_text, copied into *M, *B (the
+ * floor's whatever the CSV says) and *P.  Returns 0, -EINVAL or -ENOMEM
+ * with err set.
+ */
+static int copy_key(const char *path, size_t row, const char *mode, const char *backend,
+		    const char *placement, const char *status, char **m, char **b, char **p,
+		    char *err, size_t errlen)
+{
+	int ret = check_text(path, row, mode, backend, placement, status, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	*m = rep_strdup(mode);
+	*b = rep_strdup(norm_backend(mode, backend));
+	*p = rep_strdup(placement);
+	return *m && *b && *p ? 0 : nomem(err, errlen);
+}
+
 /* Producers or consumers: empty (1: a latency cell is one pair), else 1..REP_MAX_PROCS. */
 static int parse_procs(const char *s, int *out)
 {
@@ -188,6 +207,24 @@ static int require_cols(const struct rep_csv *csv, const char *const *cols, size
 		}
 	}
 	return 0;
+}
+
+/*
+ * Reads the CSV file PATH, the index in it of each of the columns COLS[N]
+ * it must have into IDX, and allocates *ROWS: room for one element of SIZE
+ * bytes per row.  Returns 0 or -errno with err set; free CSV either way.
+ */
+static int read_table(struct rep_csv *csv, const char *path, const char *const *cols, size_t n,
+		      int *idx, void **rows, size_t size, char *err, size_t errlen)
+{
+	int ret = rep_csv_read(csv, path, err, errlen);
+
+	*rows = NULL;
+	if (ret == 0)
+		ret = require_cols(csv, cols, n, idx, path, err, errlen);
+	if (ret == 0 && !(*rows = calloc(csv->nrows ? csv->nrows : 1, size)))
+		ret = nomem(err, errlen);
+	return ret;
 }
 
 /* A run of more backends than any machine has is not a run: the pictures have one line each. */
@@ -227,11 +264,11 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 	const char *seen[REP_MAX_BACKENDS];
 	size_t nseen = 0;
 	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS];
-	int ret = rep_csv_read(&csv, path, err, errlen);
+	void *rows;
+	int ret = read_table(&csv, path, result_cols, IPCB_RESULT_NCOLS, idx, &rows,
+			     sizeof(*run->cells), err, errlen);
 
-	if (ret < 0)
-		return ret;
-	ret = require_cols(&csv, result_cols, IPCB_RESULT_NCOLS, idx, path, err, errlen);
+	run->cells = rows;
 	if (ret < 0)
 		goto out;
 	for (size_t k = 0; k < IPCB_CPU_NCOLS; k++)
@@ -240,11 +277,6 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 		ret = require_cols(&csv, cpu_cols, IPCB_CPU_NCOLS, cidx, path, err, errlen);
 		if (ret < 0)
 			goto out;
-	}
-	run->cells = calloc(csv.nrows ? csv.nrows : 1, sizeof(*run->cells));
-	if (!run->cells) {
-		ret = nomem(err, errlen);
-		goto out;
 	}
 	for (size_t r = 0; r < csv.nrows; r++) {
 		struct rep_cell *c = &run->cells[run->ncells++];
@@ -268,15 +300,13 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 		const char *status = rep_csv_get(&csv, r, idx[IPCB_RES_STATUS]);
 		const char *size = rep_csv_get(&csv, r, idx[IPCB_RES_SIZE]);
 
-		ret = check_text(path, r + 2, mode, backend, placement, status, err, errlen);
+		ret = copy_key(path, r + 2, mode, backend, placement, status, &c->mode, &c->backend,
+			       &c->placement, err, errlen);
 		if (ret < 0)
 			goto out;
-		c->mode = rep_strdup(mode);
-		c->backend = rep_strdup(norm_backend(mode, backend));
-		c->placement = rep_strdup(placement);
 		c->status = rep_strdup(status);
 		c->note = rep_strdup(rep_csv_get(&csv, r, idx[IPCB_RES_NOTE]));
-		if (!c->mode || !c->backend || !c->placement || !c->status || !c->note) {
+		if (!c->status || !c->note) {
 			ret = nomem(err, errlen);
 			goto out;
 		}
@@ -327,18 +357,13 @@ static int load_hist(struct rep_run *run, const char *path, char *err, size_t er
 {
 	struct rep_csv csv;
 	int idx[IPCB_HIST_NCOLS];
-	int ret = rep_csv_read(&csv, path, err, errlen);
+	void *rows;
+	int ret = read_table(&csv, path, hist_cols, IPCB_HIST_NCOLS, idx, &rows, sizeof(*run->hist),
+			     err, errlen);
 
-	if (ret < 0)
-		return ret;
-	ret = require_cols(&csv, hist_cols, IPCB_HIST_NCOLS, idx, path, err, errlen);
+	run->hist = rows;
 	if (ret < 0)
 		goto out;
-	run->hist = calloc(csv.nrows ? csv.nrows : 1, sizeof(*run->hist));
-	if (!run->hist) {
-		ret = nomem(err, errlen);
-		goto out;
-	}
 	for (size_t r = 0; r < csv.nrows; r++) {
 		struct rep_hist *h = &run->hist[run->nhist++];
 		const char *mode = rep_csv_get(&csv, r, idx[IPCB_HIST_MODE]);
@@ -355,16 +380,10 @@ static int load_hist(struct rep_run *run, const char *path, char *err, size_t er
 			ret = -EINVAL;
 			goto out;
 		}
-		ret = check_text(path, r + 2, mode, backend, placement, NULL, err, errlen);
+		ret = copy_key(path, r + 2, mode, backend, placement, NULL, &h->mode, &h->backend,
+			       &h->placement, err, errlen);
 		if (ret < 0)
 			goto out;
-		h->mode = rep_strdup(mode);
-		h->backend = rep_strdup(norm_backend(mode, backend));
-		h->placement = rep_strdup(placement);
-		if (!h->mode || !h->backend || !h->placement) {
-			ret = nomem(err, errlen);
-			goto out;
-		}
 	}
 	run->have_hist = true;
 out:
