@@ -30,6 +30,9 @@ struct run_result {
 	double msgs_per_s;
 	double bytes_per_s;
 	double lat[7]; /* min, mean, p50, p90, p99, p99.9, max in ns (round trip) */
+	double cpu_ns; /* CPU (user + sys) of all the cell's processes per message or round trip */
+	double cpu_util; /* their CPU-seconds per wall-second of the timed part */
+	double csw;	 /* their context switches per message or round trip */
 };
 
 struct cell {
@@ -134,6 +137,9 @@ struct bench_env {
 	const char *command;
 	double timer_ns;
 	struct topo *topo;
+	const size_t *sizes; /* the run's message sizes, with the harness's cost of each */
+	const double *harness_ns;
+	int nsizes;
 };
 
 /* Writes @json (google-benchmark's) as benchmarks.json into @dirfd.  0 or -errno. */

@@ -22,6 +22,7 @@
 #include "gb.h"
 #include "ipcq_ext.h"
 #include "matrix.h"
+#include "msg.h"
 #include "report.h"
 
 #ifndef IPCB_VERSION
@@ -41,10 +42,12 @@ static const char usage[] =
 	"\n"
 	"run options (lists are comma-separated; each replaces the profile's list):\n"
 	"  --profile quick|full     quick (default): every backend at 64 B and 4 KiB, both\n"
-	"                           modes, 1x1, floor and bare loops, one cross-core placement;\n"
+	"                           modes, 1x1, floor and bare loops (pipe-stream's too), one\n"
+	"                           cross-core placement;\n"
 	"                           full: sizes 8..64K, pairs 1x1,2x2,4x1, every placement\n"
 	"  --mode LIST              latency,throughput,floor,bare\n"
-	"  --backends LIST          ipcq backends: %s\n"
+	"  --backends LIST          ipcq backends: %s;\n"
+	"                           pipe-stream: the stream pipe's bare loop only\n"
 	"  --sizes LIST             message sizes in bytes, 8 to 1M, suffix K or M (64,4K)\n"
 	"  --pairs LIST             producers x consumers for throughput, 1..64 each (1x1,4x1)\n"
 	"  --placement LIST         same-cpu,smt,same-l2,same-l3,cross-l3,cross-numa,\n"
@@ -148,6 +151,9 @@ static void parse_modes(const char *v, struct matrix_opts *o)
 	}
 }
 
+/* Not ipcq backends, but bare loops of their own: the stream pipe. */
+static const char *const bare_only[] = {"pipe-stream", NULL};
+
 static void parse_backends(const char *v, struct matrix_opts *o)
 {
 	char *t[MATRIX_MAX], list[256] = "";
@@ -162,7 +168,10 @@ static void parse_backends(const char *v, struct matrix_opts *o)
 		for (b = all; b && *b && strcmp(*b, t[i]); b++)
 			;
 		if (!b || !*b)
-			bad("--backends", t[i], "%s", list);
+			for (b = bare_only; *b && strcmp(*b, t[i]); b++)
+				;
+		if (!*b)
+			bad("--backends", t[i], "%s, %s (bare loop only)", list, bare_only[0]);
 		for (j = 0; j < o->nbackends; j++)
 			if (!strcmp(o->backends[j], *b))
 				repeated("--backends", t[i]);
@@ -373,7 +382,9 @@ static void profile_defaults(bool full, struct matrix_opts *o, struct topo *t, i
 	memset(o, 0, sizeof(*o));
 	for (i = 0; i < MODE_N; i++)
 		o->modes[i] = true;
-	for (b = ipcq_backends(); b && *b && o->nbackends < MATRIX_MAX; b++)
+	for (b = ipcq_backends(); b && *b && o->nbackends < MATRIX_MAX - 1; b++)
+		o->backends[o->nbackends++] = *b;
+	for (b = bare_only; *b && o->nbackends < MATRIX_MAX; b++)
 		o->backends[o->nbackends++] = *b;
 	o->pairs[0][0] = o->pairs[0][1] = 1;
 	o->npairs = 1;
@@ -632,7 +643,7 @@ static int cmd_run(int argc, char **argv, char *command)
 		free(cells);
 		bad("--mode", val[1] ? val[1] : "",
 		    "modes that make cells with these backends "
-		    "(bare loops exist for pipe, sysv and mqueue only)");
+		    "(pipe-stream has only a bare loop)");
 	}
 	rc = count_selected(filter, cells, n, why, sizeof(why));
 	if (rc <= 0) {
@@ -658,6 +669,13 @@ static int cmd_run(int argc, char **argv, char *command)
 		bad("--out", od.path, "%s", why);
 	}
 	env.timer_ns = bench_timer_cost_ns();
+	/* The harness's own work per message, per size, without a queue (msg.c). */
+	double harness[MATRIX_MAX];
+	for (i = 0; i < o.nsizes; i++)
+		harness[i] = msg_cost_ns(o.sizes[i]);
+	env.sizes = o.sizes;
+	env.harness_ns = harness;
+	env.nsizes = o.nsizes;
 	if (matrix_register(cells, n, t, reps, isatty(2)) < 0) {
 		fprintf(stderr, "ipcbench: cannot register the benchmarks\n");
 		out_abort(&od);

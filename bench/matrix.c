@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "gb.h"
+#include "ipcq.h"
 #include "matrix.h"
 
-static const char *const bare_mechs[] = {"pipe", "sysv", "mqueue"};
+/* The mechanisms with a bare loop; pipe-stream has nothing else (not an ipcq backend). */
+static const char *const bare_mechs[] = {"pipe", "pipe-stream", "sysv", "mqueue", "shm"};
 
 static struct cell *add(struct cell **cells, int *n, int *cap)
 {
@@ -62,13 +64,27 @@ static int fill(struct cell *c, enum bench_mode m, const char *backend, size_t s
 	return 0;
 }
 
-/* The kernel mechanisms that have a bare loop (shm's bare counterpart is the floor). */
-static bool is_bare(const char *backend)
+static bool in_list(const char *const *list, size_t n, const char *s)
 {
-	for (size_t k = 0; k < sizeof(bare_mechs) / sizeof(bare_mechs[0]); k++)
-		if (!strcmp(bare_mechs[k], backend))
+	for (size_t k = 0; k < n; k++)
+		if (list[k] && !strcmp(list[k], s))
 			return true;
 	return false;
+}
+
+static bool is_bare(const char *backend)
+{
+	return in_list(bare_mechs, sizeof(bare_mechs) / sizeof(bare_mechs[0]), backend);
+}
+
+static bool is_ipcq(const char *backend)
+{
+	const char *const *b = ipcq_backends();
+	size_t n = 0;
+
+	while (b && b[n])
+		n++;
+	return in_list(b, n, backend);
 }
 
 int matrix_plan(const struct matrix_opts *o, struct topo *t, struct cell **out)
@@ -98,15 +114,17 @@ int matrix_plan(const struct matrix_opts *o, struct topo *t, struct cell **out)
 				if (o->modes[MODE_BARE] && is_bare(o->backends[b]))
 					ADD(MODE_BARE, o->backends[b], o->sizes[s], 1, 1,
 					    o->rels[r], cpus, why);
-				if (o->modes[MODE_LATENCY])
+				if (o->modes[MODE_LATENCY] && is_ipcq(o->backends[b]))
 					ADD(MODE_LATENCY, o->backends[b], o->sizes[s], 1, 1,
 					    o->rels[r], cpus, why);
 			}
 		for (s = 0; o->modes[MODE_THROUGHPUT] && s < o->nsizes; s++)
 			for (p = 0; p < o->npairs; p++)
 				for (b = 0; b < o->nbackends; b++)
-					ADD(MODE_THROUGHPUT, o->backends[b], o->sizes[s],
-					    o->pairs[p][0], o->pairs[p][1], o->rels[r], cpus, why);
+					if (is_ipcq(o->backends[b]))
+						ADD(MODE_THROUGHPUT, o->backends[b], o->sizes[s],
+						    o->pairs[p][0], o->pairs[p][1], o->rels[r],
+						    cpus, why);
 	}
 #undef ADD
 	*out = cells;

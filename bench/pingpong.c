@@ -2,10 +2,13 @@
 /*
  * Ping-pong between two pinned processes: one message there and back, every
  * round trip timed with CLOCK_MONOTONIC.  The same loop runs over an ipcq
- * queue pair (latency), over the bare system calls without ipcq (bare: pipe
- * write/read, msgsnd/msgrcv, mq_send/mq_receive) and, as the hardware floor,
- * over one cache line in shared memory with no system call at all.
- * Latency is the round-trip time (RTT), never halved.
+ * queue pair (latency), over the bare mechanisms without ipcq (bare: pipe
+ * write/read in packet mode as the pipe backend uses, and in stream mode;
+ * msgsnd/msgrcv; mq_send/mq_receive; a minimal SPSC ring in shared memory,
+ * spsc.c) and, as the hardware floor, over one cache line in shared memory
+ * with no system call at all.  Every echo is checked whole: its length and
+ * every byte (msg.h), outside the timed span.  Latency is the round-trip
+ * time (RTT), never halved.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +21,11 @@
 #include <unistd.h>
 
 #include "ipcq_ext.h"
+#include "msg.h"
+#include "spsc.h"
 #include "work.h"
 
-enum pp_kind { PP_IPCQ, PP_PIPE, PP_SYSV, PP_MQUEUE, PP_FLOOR };
+enum pp_kind { PP_IPCQ, PP_PIPE, PP_PIPE_STREAM, PP_SYSV, PP_MQUEUE, PP_SHM, PP_FLOOR };
 
 #define PP_WARM	      200  /* round trips before timing starts */
 #define PP_FLOOR_WARM 2000 /* the floor's rounds are much shorter */
@@ -31,9 +36,11 @@ struct pp {
 	int fd[2][2];
 	int msqid[2];
 	mqd_t mq[2];
+	struct spsc *ring[2];
 	size_t size;
 	int64_t warm, rounds;
-	unsigned yield_after; /* floor: spins before sched_yield */
+	unsigned yield_after; /* floor and bare shm: spins before sched_yield */
+	enum work_fault fault;
 	struct shared *sh;
 	pid_t parent;
 };
@@ -85,7 +92,12 @@ static int pp_send(struct pp *p, int dir, unsigned char *buf, size_t len)
 	case PP_IPCQ:
 		return ipcq_put(p->q[dir], buf, len, IPCQ_FOREVER);
 	case PP_PIPE:
+	case PP_PIPE_STREAM:
+		/* Packet mode: the kernel cuts a write into packets of a page each. */
 		return write_full(p->fd[dir][1], buf, len);
+	case PP_SHM:
+		spsc_put(p->ring[dir], buf, len, p->yield_after);
+		return 0;
 	case PP_SYSV:
 		m = (long *)(void *)(buf - sizeof(long));
 		*m = 1;
@@ -111,7 +123,11 @@ static ssize_t pp_recv(struct pp *p, int dir, unsigned char *buf, size_t cap)
 	case PP_IPCQ:
 		return ipcq_get(p->q[dir], buf, cap, IPCQ_FOREVER);
 	case PP_PIPE:
+	case PP_PIPE_STREAM:
+		/* Packet mode: each read returns one packet, whole. */
 		return read_full(p->fd[dir][0], buf, p->size);
+	case PP_SHM:
+		return (ssize_t)spsc_get(p->ring[dir], buf, p->yield_after);
 	case PP_SYSV:
 		while ((n = msgrcv(p->msqid[dir], buf - sizeof(long), cap, 0, 0)) < 0)
 			if (errno != EINTR)
@@ -132,22 +148,20 @@ static void spin_until(_Atomic uint64_t *line, uint64_t v, unsigned yield_after)
 {
 	unsigned n = 0;
 
-	while (atomic_load_explicit(line, memory_order_acquire) != v) {
-		__builtin_ia32_pause();
-		if (++n >= yield_after) {
-			n = 0;
-			sched_yield();
-		}
-	}
+	while (atomic_load_explicit(line, memory_order_acquire) != v)
+		work_relax(&n, yield_after);
 }
 
 static int floor_side(struct pp *p, int side)
 {
 	struct shared *sh = p->sh;
 	int64_t i, total = p->warm + p->rounds, t0, t1;
+	struct work_mark start;
 	uint64_t sum = 0;
 
 	for (i = 0; i < total; i++) {
+		if (i == p->warm)
+			work_mark(&start);
 		if (side) {
 			spin_until(&sh->line, 2 * (uint64_t)i + 1, p->yield_after);
 			atomic_store_explicit(&sh->line, 2 * (uint64_t)i + 2, memory_order_release);
@@ -164,22 +178,41 @@ static int floor_side(struct pp *p, int side)
 		if (!(i & 1023))
 			atomic_store_explicit(&sh->progress, (uint64_t)i, memory_order_relaxed);
 	}
-	sh->rtt_sum = sum;
+	work_mark_end(sh, side, &start);
+	if (!side)
+		sh->rtt_sum = sum; /* the pong's is 0: were it last, the run would look free */
 	return 0;
+}
+
+/* NULL when @in (@n bytes) is the echo of round @i, whole; else what is wrong. */
+static const char *check_echo(const struct pp *p, const unsigned char *in, ssize_t n, int64_t i,
+			      char *why, size_t len)
+{
+	const char *bad;
+	unsigned pid;
+	uint64_t seq;
+
+	bad = msg_check(in, (size_t)n, p->size, 1, &pid, &seq, why, len);
+	if (!bad && seq != ((uint64_t)i & MSG_SEQ_MASK))
+		bad = "corrupt: the echo of another round trip";
+	return bad;
 }
 
 static int ping(struct pp *p, unsigned char *out, unsigned char *in)
 {
 	struct shared *sh = p->sh;
 	int64_t i, total = p->warm + p->rounds, t0, t1;
+	struct work_mark start;
+	char why[BENCH_NOTE];
+	const char *bad;
 	uint64_t sum = 0;
 	ssize_t n;
 	int rc;
 
-	for (size_t k = 8; k < p->size; k++)
-		out[k] = (unsigned char)(k * 31 + 7);
 	for (i = 0; i < total; i++) {
-		memcpy(out, &i, sizeof(i)); /* the tag the echo must carry back */
+		if (i == p->warm)
+			work_mark(&start);
+		msg_encode(out, p->size, 0, (uint64_t)i); /* the echo must carry it back whole */
 		t0 = bench_now_ns();
 		rc = pp_send(p, 0, out, p->size);
 		n = rc < 0 ? rc : pp_recv(p, 1, in, p->size);
@@ -188,9 +221,9 @@ static int ping(struct pp *p, unsigned char *out, unsigned char *in)
 			work_error(sh, "round trip %lld: %s", (long long)i, strerror((int)-n));
 			return 1;
 		}
-		if ((size_t)n != p->size || memcmp(in, out, sizeof(i))) {
-			work_error(sh, "round trip %lld: echo of %zd bytes does not match",
-				   (long long)i, n);
+		if ((bad = check_echo(p, in, n, i, why, sizeof(why)))) {
+			work_error(sh, "round trip %lld: echo of %zd bytes: %s", (long long)i, n,
+				   bad);
 			return 1;
 		}
 		if (i >= p->warm) {
@@ -200,6 +233,7 @@ static int ping(struct pp *p, unsigned char *out, unsigned char *in)
 		if (!(i & 255))
 			atomic_store_explicit(&sh->progress, (uint64_t)i, memory_order_relaxed);
 	}
+	work_mark_end(sh, 0, &start);
 	sh->rtt_sum = sum;
 	return 0;
 }
@@ -207,17 +241,24 @@ static int ping(struct pp *p, unsigned char *out, unsigned char *in)
 static int pong(struct pp *p, unsigned char *buf)
 {
 	int64_t i, total = p->warm + p->rounds;
+	long bad = work_fault_offset(p->fault, p->size);
+	struct work_mark start;
 	ssize_t n;
 	int rc;
 
 	for (i = 0; i < total; i++) {
+		if (i == p->warm)
+			work_mark(&start);
 		n = pp_recv(p, 0, buf, p->size);
+		if (i == 0 && bad >= 0 && n > bad)
+			buf[bad] ^= 0x40; /* test only: a broken echo (IPCBENCH_FAULT) */
 		rc = n < 0 ? (int)n : pp_send(p, 1, buf, (size_t)n);
 		if (rc < 0) {
 			work_error(p->sh, "echo %lld: %s", (long long)i, strerror(-rc));
 			return 1;
 		}
 	}
+	work_mark_end(p->sh, 1, &start);
 	return 0;
 }
 
@@ -256,6 +297,10 @@ static enum pp_kind kind_of(const struct cell *c)
 		return PP_SYSV;
 	if (!strcmp(c->backend, "mqueue"))
 		return PP_MQUEUE;
+	if (!strcmp(c->backend, "shm"))
+		return PP_SHM;
+	if (!strcmp(c->backend, "pipe-stream"))
+		return PP_PIPE_STREAM;
 	return PP_PIPE;
 }
 
@@ -272,6 +317,8 @@ static void pp_close(struct pp *p)
 			close(p->fd[d][1]);
 		if (p->mq[d] != (mqd_t)-1)
 			mq_close(p->mq[d]);
+		spsc_free(p->ring[d]);
+		p->ring[d] = NULL;
 		p->q[d] = NULL;
 		p->fd[d][0] = p->fd[d][1] = p->msqid[d] = -1;
 		p->mq[d] = (mqd_t)-1;
@@ -299,6 +346,7 @@ static int pp_open(struct pp *p, const struct cell *c)
 
 	for (d = 0; d < 2; d++) {
 		p->q[d] = NULL;
+		p->ring[d] = NULL;
 		p->fd[d][0] = p->fd[d][1] = p->msqid[d] = -1;
 		p->mq[d] = (mqd_t)-1;
 	}
@@ -308,7 +356,14 @@ static int pp_open(struct pp *p, const struct cell *c)
 			rc = ipcq_create(&p->q[d], &o);
 			break;
 		case PP_PIPE:
+			/* Packet mode, as the pipe backend's: one write, one packet. */
+			rc = pipe2(p->fd[d], O_CLOEXEC | O_DIRECT) ? -errno : 0;
+			break;
+		case PP_PIPE_STREAM:
 			rc = pipe2(p->fd[d], O_CLOEXEC) ? -errno : 0;
+			break;
+		case PP_SHM:
+			rc = spsc_new(&p->ring[d], c->size, 2);
 			break;
 		case PP_SYSV:
 			/*
@@ -394,7 +449,11 @@ int pingpong_probe(const struct cell *c, char *why, size_t len)
 int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
 		     struct hist *h, char *err, size_t len)
 {
-	struct pp p = {.kind = kind_of(c), .size = c->size, .rounds = iters, .parent = getpid()};
+	struct pp p = {.kind = kind_of(c),
+		       .size = c->size,
+		       .rounds = iters,
+		       .parent = getpid(),
+		       .fault = work_fault()};
 	struct pp_arg args[2] = {{&p, 0}, {&p, 1}};
 	struct work_watch w = {.stall_ns = 10 * INT64_C(1000000000)};
 	struct proc *procs[2];
@@ -425,6 +484,8 @@ int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct
 		goto out;
 	r->messages = (double)iters;
 	r->seconds = (double)p.sh->rtt_sum / 1e9;
+	/* CPU over the ping's span of the timed round trips, both sides summed. */
+	work_cpu_result(p.sh, 2, (double)p.sh->slot[0].wall_ns / 1e9, r->messages, r);
 	r->lat[0] = (double)p.sh->hist.min;
 	r->lat[1] = hist_mean(&p.sh->hist);
 	r->lat[2] = (double)hist_percentile(&p.sh->hist, 50);

@@ -34,7 +34,7 @@
 static const char csv_header[] =
 	"mode,backend,size,producers,consumers,placement,status,repetitions,messages,seconds,"
 	"msgs_per_s,bytes_per_s,lat_min_ns,lat_mean_ns,lat_p50_ns,lat_p90_ns,lat_p99_ns,"
-	"lat_p999_ns,lat_max_ns,cv,note\n";
+	"lat_p999_ns,lat_max_ns,cv,note,cpu_ns_per_msg,cpu_util,csw_per_msg\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -90,6 +90,24 @@ static void put_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* What a bare loop runs on. */
+static const char *bare_what(const struct cell *c)
+{
+	if (!strcmp(c->backend, "pipe"))
+		return c->size < 4096 ? "two pipes in packet mode (O_DIRECT), one write/read"
+				      : "two pipes in packet mode (O_DIRECT), one write cut into "
+					"4096-byte packets, one read per packet";
+	if (!strcmp(c->backend, "pipe-stream"))
+		return "two stream pipes, write/read";
+	if (!strcmp(c->backend, "sysv"))
+		return "two SysV queues, msgsnd/msgrcv";
+	if (!strcmp(c->backend, "mqueue"))
+		return "two POSIX queues, mq_send/mq_receive";
+	if (!strcmp(c->backend, "shm"))
+		return "two minimal SPSC rings in shared memory (busy polling, no futex)";
+	return c->backend;
+}
+
 /* What an ok row measured, said once per row so that the CSV reads alone. */
 static const char *ok_note(const struct cell *c, char *buf, size_t len)
 {
@@ -101,16 +119,22 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 			 c->cpus[0], c->cpus[1]);
 		break;
 	case MODE_BARE:
-		snprintf(buf, len, "RTT of the bare %s system calls without ipcq; cpus %d,%d",
-			 c->backend, c->cpus[0], c->cpus[1]);
+		snprintf(buf, len,
+			 "RTT of %s without ipcq; every echo checked: length, all %zu bytes; "
+			 "cpus %d,%d",
+			 bare_what(c), c->size, c->cpus[0], c->cpus[1]);
 		break;
 	case MODE_LATENCY:
-		snprintf(buf, len, "RTT through two ipcq %s queues, every echo checked; cpus %d,%d",
-			 c->backend, c->cpus[0], c->cpus[1]);
+		snprintf(buf, len,
+			 "RTT through two ipcq %s queues; every echo checked: length, all %zu "
+			 "bytes; "
+			 "cpus %d,%d",
+			 c->backend, c->size, c->cpus[0], c->cpus[1]);
 		break;
 	default:
 		snprintf(buf, len,
-			 "every message verified; producers on cpu %d, consumers on cpu %d",
+			 "every message verified: length, all bytes, order per producer, each "
+			 "exactly once; producers on cpu %d, consumers on cpu %d",
 			 c->cpus[0], c->cpus[1]);
 		break;
 	}
@@ -138,7 +162,7 @@ static void write_row(FILE *f, const struct cell *c)
 	if (strcmp(status, "ok")) {
 		fputs(",,,,,,,,,,,,,", f);
 		put_field(f, note);
-		fputc('\n', f);
+		fputs(",,,\n", f);
 		return;
 	}
 	fprintf(f, "%d,%.0f,%.6f,", c->nreps, median(c, RR(messages)), median(c, RR(seconds)));
@@ -152,7 +176,8 @@ static void write_row(FILE *f, const struct cell *c)
 		fprintf(f, "%.4f,", cv(c, RR(lat) + 2 * sizeof(double)));
 	}
 	put_field(f, note);
-	fputc('\n', f);
+	fprintf(f, ",%.1f,%.3f,%.4g\n", median(c, RR(cpu_ns)), median(c, RR(cpu_util)),
+		median(c, RR(csw)));
 }
 
 /* A new file @name in @dirfd as a stream, or NULL with errno set. */
@@ -329,6 +354,41 @@ static json_t *ipc_limits(void)
 	return o;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* Whether /proc/cpuinfo's flags hold both constant_tsc and nonstop_tsc. */
+static bool tsc_invariant(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	bool constant = false, nonstop = false;
+	char line[16384];
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		constant = strstr(line, " constant_tsc") != NULL;
+		nonstop = strstr(line, " nonstop_tsc") != NULL;
+		break;
+	}
+	fclose(f);
+	return constant && nonstop;
+}
+#endif
+
+/* {"64": ns, ...}: the harness's encode + verify per message of each size of the run. */
+static json_t *harness(const struct bench_env *e)
+{
+	json_t *o = json_object();
+	char key[32];
+
+	for (int i = 0; i < e->nsizes; i++) {
+		snprintf(key, sizeof(key), "%zu", e->sizes[i]);
+		json_object_set_new(o, key, json_real(e->harness_ns[i]));
+	}
+	return o;
+}
+
 int bench_write_env(int dirfd, const struct bench_env *e)
 {
 	char path[64], buf[512], rev[128], dirty[128], date[64];
@@ -379,6 +439,13 @@ int bench_write_env(int dirfd, const struct bench_env *e)
 	json_object_set_new(o, "ipcbench_version", json_string(IPCB_VERSION));
 	json_object_set_new(o, "timer", json_string("clock_gettime(CLOCK_MONOTONIC) via vDSO"));
 	json_object_set_new(o, "timer_cost_ns", json_real(e->timer_ns));
+	read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource", buf,
+		  sizeof(buf), "unknown");
+	json_object_set_new(o, "clocksource", json_string(buf));
+#if defined(__x86_64__) || defined(__i386__)
+	json_object_set_new(o, "tsc_invariant", json_boolean(tsc_invariant()));
+#endif
+	json_object_set_new(o, "harness_ns_per_msg", harness(e));
 	json_object_set_new(o, "latency", json_string("round-trip time (RTT), not halved"));
 	fd = out_file(dirfd, "env.json");
 	rc = fd < 0 ? fd : json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;

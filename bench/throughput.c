@@ -3,30 +3,28 @@
  * Throughput: P producers -> one ipcq queue -> C consumers, released together
  * at a barrier; messages/s and payload bytes/s from the first put to the
  * last get.  Every message carries its producer, its sequence number and a
- * checksum; consumers verify length, content and per-producer order, and
- * the parent checks that every message arrived exactly once.  Any loss,
- * duplicate, reordering or corruption fails the run.
+ * payload derived from both (msg.h); consumers verify length, every byte and
+ * per-producer order, and the parent checks that every message arrived
+ * exactly once.  Any loss, duplicate, reordering or corruption fails the run.
  *
- * Message layout (size >= 8, little endian):
- *   word 0: producer (8 bits) | sequence (40 bits) | check of both (16 bits)
- *   word 1: (size >= 16) checksum over word 0 and the payload bytes [16, size)
- *   bytes [16, size): a pattern fixed per producer
- * A zero-length message from the parent tells a consumer to stop.
+ * Nothing is shared on the hot path: each worker writes only its own cache
+ * lines (struct wslot, its own struct pstat rows); the parent learns that
+ * all messages arrived by summing the consumers' counts every few ms.  The
+ * end is the latest consumer's last get.  A zero-length message from the
+ * parent tells a consumer to stop.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipcq_ext.h"
+#include "msg.h"
 #include "work.h"
 
-#define SEQ_BITS 40
-#define SEQ_MASK ((UINT64_C(1) << SEQ_BITS) - 1)
-
-/* Test-only fault injection in the harness (never in libipcq): IPCBENCH_FAULT. */
-enum fault { FAULT_NONE, FAULT_CORRUPT, FAULT_DROP, FAULT_DUP, FAULT_REORDER };
+#define SLEEPY_NS 1000000 /* FAULT_SLEEPY: awake this long, then asleep as long */
 
 struct tp {
 	struct ipcq *q;
@@ -34,7 +32,7 @@ struct tp {
 	size_t size;
 	int producers, consumers;
 	uint64_t total;
-	enum fault fault;
+	enum work_fault fault;
 	pid_t parent;
 };
 
@@ -42,65 +40,6 @@ struct tp_arg {
 	struct tp *tp;
 	int id; /* producers 0..P-1, then consumers 0..C-1 */
 };
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
-}
-
-/* Sum of the payload as 64-bit words plus the tail: fast, and any flipped bit shows. */
-static uint64_t payload_sum(const unsigned char *p, size_t len)
-{
-	uint64_t s = 0, w;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, p + i, 8);
-		s += w;
-	}
-	for (; i < len; i++)
-		s += (uint64_t)p[i] << (8 * (i & 7));
-	return s;
-}
-
-static uint64_t tag_of(unsigned pid, uint64_t seq)
-{
-	uint64_t t = (uint64_t)pid << 56 | (seq & SEQ_MASK) << 16;
-
-	return t | (mix64(t) & 0xffff);
-}
-
-static void encode(unsigned char *m, size_t size, unsigned pid, uint64_t seq, uint64_t psum)
-{
-	uint64_t tag = tag_of(pid, seq), sum;
-
-	memcpy(m, &tag, 8);
-	if (size >= 16) {
-		sum = mix64(tag ^ psum);
-		memcpy(m + 8, &sum, 8);
-	}
-}
-
-static enum fault fault_from_env(void)
-{
-	const char *f = getenv("IPCBENCH_FAULT");
-
-	if (!f)
-		return FAULT_NONE;
-	if (!strcmp(f, "corrupt"))
-		return FAULT_CORRUPT;
-	if (!strcmp(f, "drop"))
-		return FAULT_DROP;
-	if (!strcmp(f, "dup"))
-		return FAULT_DUP;
-	if (!strcmp(f, "reorder"))
-		return FAULT_REORDER;
-	return FAULT_NONE;
-}
 
 /*
  * The producer's put, through a deliberately broken wrapper when a test
@@ -110,19 +49,21 @@ static enum fault fault_from_env(void)
 static int tp_put(struct tp *t, int id, unsigned char *m, uint64_t seq, uint64_t n,
 		  unsigned char *held)
 {
+	long off = work_fault_offset(t->fault, t->size);
 	int rc;
 
 	if (t->fault == FAULT_NONE || id != 0 || seq > 1)
 		return ipcq_put(t->q, m, t->size, IPCQ_FOREVER);
-	switch (t->fault) {
-	case FAULT_CORRUPT:
+	if (off >= 0) {
 		if (seq == 0) {
-			m[t->size - 1] ^= 0x40;
+			m[off] ^= 0x40;
 			rc = ipcq_put(t->q, m, t->size, IPCQ_FOREVER);
-			m[t->size - 1] ^= 0x40;
+			m[off] ^= 0x40;
 			return rc;
 		}
-		break;
+		return ipcq_put(t->q, m, t->size, IPCQ_FOREVER);
+	}
+	switch (t->fault) {
 	case FAULT_DROP:
 		if (seq == 0)
 			return 0;
@@ -147,21 +88,23 @@ static int tp_put(struct tp *t, int id, unsigned char *m, uint64_t seq, uint64_t
 	return ipcq_put(t->q, m, t->size, IPCQ_FOREVER);
 }
 
+static uint64_t share_of(const struct tp *t, int id)
+{
+	return t->total / (uint64_t)t->producers +
+	       ((uint64_t)id < t->total % (uint64_t)t->producers);
+}
+
 static int producer(struct tp *t, int id, unsigned char *m, unsigned char *held)
 {
-	uint64_t n = t->total / (uint64_t)t->producers +
-		     ((uint64_t)id < t->total % (uint64_t)t->producers);
-	uint64_t seq, psum = 0;
+	uint64_t n = share_of(t, id), seq;
+	struct work_mark start;
 	int rc;
 
-	for (size_t k = 16; k < t->size; k++)
-		m[k] = (unsigned char)(k * 31 + (size_t)id * 101 + 7);
-	if (t->size > 16)
-		psum = payload_sum(m + 16, t->size - 16);
 	work_barrier(t->sh);
-	t->sh->t_start[id] = bench_now_ns();
+	work_mark(&start);
+	t->sh->slot[id].t_first = start.t;
 	for (seq = 0; seq < n; seq++) {
-		encode(m, t->size, (unsigned)id, seq, psum);
+		msg_encode(m, t->size, (unsigned)id, seq);
 		rc = tp_put(t, id, m, seq, n, held);
 		if (rc < 0) {
 			work_error(t->sh, "producer %d: put #%llu: %s", id, (unsigned long long)seq,
@@ -169,39 +112,37 @@ static int producer(struct tp *t, int id, unsigned char *m, unsigned char *held)
 			return 1;
 		}
 	}
+	work_mark_end(t->sh, id, &start);
 	return 0;
 }
 
-/* Verifies one message; returns NULL or what is wrong with it. */
-static const char *check(struct tp *t, const unsigned char *m, ssize_t n, unsigned *pid,
-			 uint64_t *seq)
+/* FAULT_SLEEPY: after SLEEPY_NS awake (looked at every 64 messages), sleep as long. */
+static void sleepy(int64_t *awake_since, uint64_t count)
 {
-	uint64_t tag, sum;
+	struct timespec ts = {0, SLEEPY_NS};
 
-	if ((size_t)n != t->size)
-		return "corrupt: wrong length";
-	memcpy(&tag, m, 8);
-	*pid = (unsigned)(tag >> 56);
-	*seq = (tag >> 16) & SEQ_MASK;
-	if (tag != tag_of(*pid, *seq) || *pid >= (unsigned)t->producers)
-		return "corrupt: bad tag";
-	if (t->size >= 16) {
-		memcpy(&sum, m + 8, 8);
-		if (sum != mix64(tag ^ (t->size > 16 ? payload_sum(m + 16, t->size - 16) : 0)))
-			return "corrupt: payload checksum mismatch";
-	}
-	return NULL;
+	if (count % 64 || bench_now_ns() - *awake_since < SLEEPY_NS)
+		return;
+	nanosleep(&ts, NULL);
+	*awake_since = bench_now_ns();
 }
 
-static int consumer(struct tp *t, int cid, unsigned char *m)
+static int consumer(struct tp *t, int cid, unsigned char *m, struct pstat *st)
 {
-	struct pstat *st = &t->sh->stats[(size_t)cid * (size_t)t->producers];
+	struct wslot *me = &t->sh->slot[t->producers + cid];
+	/* With one consumer, the last message is known: no clock read per message. */
+	bool alone = t->consumers == 1, marked = false;
+	char why[BENCH_NOTE];
+	struct work_mark start;
+	uint64_t seq, count = 0;
+	int64_t awake;
 	const char *bad;
 	unsigned pid;
-	uint64_t seq;
 	ssize_t n;
 
 	work_barrier(t->sh);
+	work_mark(&start);
+	awake = start.t;
 	for (;;) {
 		n = ipcq_get(t->q, m, t->size, IPCQ_FOREVER);
 		if (n < 0) {
@@ -209,10 +150,17 @@ static int consumer(struct tp *t, int cid, unsigned char *m)
 			return 1;
 		}
 		if (n == 0)
-			return 0; /* the parent's stop */
-		if (atomic_fetch_add(&t->sh->consumed, 1) + 1 == t->total)
-			t->sh->t_end = bench_now_ns();
-		bad = check(t, m, n, &pid, &seq);
+			break; /* the parent's stop */
+		atomic_store_explicit(&me->count, ++count, memory_order_relaxed);
+		if (!alone)
+			me->t_last = bench_now_ns();
+		else if (count == t->total) {
+			me->t_last = bench_now_ns();
+			work_mark_end(t->sh, t->producers + cid, &start);
+			marked = true;
+		}
+		bad = msg_check(m, (size_t)n, t->size, (unsigned)t->producers, &pid, &seq, why,
+				sizeof(why));
 		if (bad) {
 			work_error(t->sh, "%s (message of %zd bytes)", bad, n);
 			continue; /* keep draining so that nothing blocks */
@@ -225,7 +173,15 @@ static int consumer(struct tp *t, int cid, unsigned char *m)
 		st[pid].count++;
 		st[pid].sum += seq;
 		st[pid].sumsq += seq * seq;
+		if (t->fault == FAULT_SLEEPY)
+			sleepy(&awake, count);
 	}
+	/* Several consumers: each one's span ends with the stop, a few ms after its last get. */
+	if (!marked)
+		work_mark_end(t->sh, t->producers + cid, &start);
+	memcpy(&t->sh->stats[(size_t)cid * (size_t)t->producers], st,
+	       (size_t)t->producers * sizeof(*st));
+	return 0;
 }
 
 static int tp_child(void *arg)
@@ -233,22 +189,38 @@ static int tp_child(void *arg)
 	struct tp_arg *a = arg;
 	struct tp *t = a->tp;
 	unsigned char *m, *held;
+	struct pstat *st;
 	int rc;
 
 	work_child_init(t->parent);
-	m = calloc(1, t->size + 64);
-	held = calloc(1, t->size + 64);
-	if (!m || !held) {
+	m = aligned_alloc(64, (t->size + 127) / 64 * 64);
+	held = aligned_alloc(64, (t->size + 127) / 64 * 64);
+	st = aligned_alloc(64, (size_t)t->producers * sizeof(*st));
+	if (st)
+		memset(st, 0, (size_t)t->producers * sizeof(*st));
+	if (!m || !held || !st) {
 		work_error(t->sh, "out of memory");
 		return 1;
 	}
 	if (a->id < t->producers)
 		rc = producer(t, a->id, m, held);
 	else
-		rc = consumer(t, a->id - t->producers, m);
+		rc = consumer(t, a->id - t->producers, m, st);
 	free(m);
 	free(held);
+	free(st);
 	return rc;
+}
+
+/* Messages the consumers got: their own counters summed, read every few ms. */
+static uint64_t consumed(const struct tp *t)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < t->consumers; i++)
+		n += atomic_load_explicit(&t->sh->slot[t->producers + i].count,
+					  memory_order_relaxed);
+	return n;
 }
 
 struct tp_watch {
@@ -279,7 +251,7 @@ static int tp_poll(void *ctx)
 			all_done = 0;
 	if (!all_done)
 		return 0;
-	if (atomic_load(&t->sh->consumed) < t->total) {
+	if (consumed(t) < t->total) {
 		/* A message lost: give the consumers 2 s to show it is only late. */
 		if (!w->producers_done)
 			w->producers_done = bench_now_ns();
@@ -294,27 +266,25 @@ static int tp_poll(void *ctx)
 
 static void verify(struct tp *t, char *err, size_t len)
 {
-	uint64_t consumed = atomic_load(&t->sh->consumed);
+	uint64_t got = consumed(t);
 	int p, c;
 
 	if (atomic_load(&t->sh->nerr)) {
 		snprintf(err, len, "%s", t->sh->err);
 		return;
 	}
-	if (consumed < t->total) {
+	if (got < t->total) {
 		snprintf(err, len, "lost: %llu of %llu messages never arrived",
-			 (unsigned long long)(t->total - consumed), (unsigned long long)t->total);
+			 (unsigned long long)(t->total - got), (unsigned long long)t->total);
 		return;
 	}
-	if (consumed > t->total) {
+	if (got > t->total) {
 		snprintf(err, len, "duplicate: %llu messages more than the %llu sent",
-			 (unsigned long long)(consumed - t->total), (unsigned long long)t->total);
+			 (unsigned long long)(got - t->total), (unsigned long long)t->total);
 		return;
 	}
 	for (p = 0; p < t->producers; p++) {
-		uint64_t n = t->total / (uint64_t)t->producers +
-			     ((uint64_t)p < t->total % (uint64_t)t->producers);
-		uint64_t cnt = 0, sum = 0, sumsq = 0, i;
+		uint64_t n = share_of(t, p), cnt = 0, sum = 0, sumsq = 0, i;
 
 		for (c = 0; c < t->consumers; c++) {
 			const struct pstat *s =
@@ -345,7 +315,7 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 			.producers = c->producers,
 			.consumers = c->consumers,
 			.total = (uint64_t)iters,
-			.fault = fault_from_env(),
+			.fault = work_fault(),
 			.parent = getpid()};
 	int nw = c->producers + c->consumers, i, rc;
 	struct proc *procs[2 * BENCH_MAX_PROCS];
@@ -354,7 +324,7 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 	struct tp_watch tw = {.t = &tp, .procs = procs, .err = err, .len = len};
 	struct work_watch w = {.stall_ns = 10 * INT64_C(1000000000), .poll = tp_poll, .ctx = &tw};
 	size_t shlen;
-	int64_t t0;
+	int64_t t0, t1;
 
 	err[0] = '\0';
 	tp.sh = work_shared_new((size_t)c->producers * (size_t)c->consumers, &shlen);
@@ -392,14 +362,19 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 	}
 	if (rc)
 		goto out;
-	t0 = tp.sh->t_start[0];
+	t0 = tp.sh->slot[0].t_first;
 	for (i = 1; i < c->producers; i++)
-		if (tp.sh->t_start[i] < t0)
-			t0 = tp.sh->t_start[i];
+		if (tp.sh->slot[i].t_first < t0)
+			t0 = tp.sh->slot[i].t_first;
+	t1 = tp.sh->slot[c->producers].t_last;
+	for (i = 1; i < c->consumers; i++)
+		if (tp.sh->slot[c->producers + i].t_last > t1)
+			t1 = tp.sh->slot[c->producers + i].t_last;
 	r->messages = (double)iters;
-	r->seconds = (double)(tp.sh->t_end - t0) / 1e9;
+	r->seconds = (double)(t1 - t0) / 1e9;
 	if (r->seconds <= 0)
 		r->seconds = 1e-9;
+	work_cpu_result(tp.sh, nw, r->seconds, r->messages, r);
 	r->msgs_per_s = (double)iters / r->seconds;
 	r->bytes_per_s = r->msgs_per_s * (double)c->size;
 out:

@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -151,10 +153,20 @@ static void describe_exit(int i, int code, char *err, size_t len)
 		snprintf(err, len, "worker %d exited with code %d", i, code);
 }
 
+/* Anything that moves while a run is alive: ping-pong's progress, the consumers' counts. */
+static uint64_t progress_of(struct shared *sh)
+{
+	uint64_t v = atomic_load_explicit(&sh->progress, memory_order_relaxed);
+
+	for (int i = 0; i < 2 * BENCH_MAX_PROCS; i++)
+		v += atomic_load_explicit(&sh->slot[i].count, memory_order_relaxed);
+	return v;
+}
+
 int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_t len)
 {
 	int64_t last_change = bench_now_ns(), now;
-	uint64_t last = atomic_load(&w->sh->progress) + atomic_load(&w->sh->consumed);
+	uint64_t last = progress_of(w->sh);
 	int left = n, i, code, rc = 0;
 	bool done[2 * BENCH_MAX_PROCS] = {false};
 
@@ -189,7 +201,7 @@ int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_
 		if (w->poll && w->poll(w->ctx))
 			w->poll = NULL;
 		now = bench_now_ns();
-		uint64_t cur = atomic_load(&w->sh->progress) + atomic_load(&w->sh->consumed);
+		uint64_t cur = progress_of(w->sh);
 		if (cur != last) {
 			last = cur;
 			last_change = now;
@@ -204,6 +216,79 @@ out:
 	if (rc)
 		work_reap(procs, n);
 	return rc;
+}
+
+void work_mark(struct work_mark *m)
+{
+	struct rusage u;
+
+	getrusage(RUSAGE_SELF, &u);
+	m->t = bench_now_ns();
+	m->cpu_ns = ((int64_t)u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000000 +
+		    ((int64_t)u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000;
+	m->csw = u.ru_nvcsw + u.ru_nivcsw;
+}
+
+void work_mark_end(struct shared *sh, int i, const struct work_mark *start)
+{
+	struct work_mark e;
+
+	work_mark(&e);
+	sh->slot[i].cpu_ns = e.cpu_ns - start->cpu_ns;
+	sh->slot[i].csw = e.csw - start->csw;
+	sh->slot[i].wall_ns = e.t - start->t;
+}
+
+void work_cpu_result(const struct shared *sh, int n, double wall_s, double msgs,
+		     struct run_result *r)
+{
+	double cpu = 0, csw = 0;
+
+	for (int i = 0; i < n; i++) {
+		cpu += (double)sh->slot[i].cpu_ns;
+		csw += (double)sh->slot[i].csw;
+	}
+	r->cpu_ns = msgs > 0 ? cpu / msgs : 0;
+	r->csw = msgs > 0 ? csw / msgs : 0;
+	r->cpu_util = wall_s > 0 ? cpu / 1e9 / wall_s : 0;
+}
+
+enum work_fault work_fault(void)
+{
+	static const char *const names[] = {
+		[FAULT_CORRUPT] = "corrupt",
+		[FAULT_CORRUPT_FIRST] = "corrupt-first",
+		[FAULT_CORRUPT_MID] = "corrupt-mid",
+		[FAULT_CORRUPT_LAST] = "corrupt-last",
+		[FAULT_DROP] = "drop",
+		[FAULT_DUP] = "dup",
+		[FAULT_REORDER] = "reorder",
+		[FAULT_SLEEPY] = "sleepy",
+	};
+	const char *f = getenv("IPCBENCH_FAULT");
+
+	for (size_t i = 1; f && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(f, names[i]))
+			return (enum work_fault)i;
+	return FAULT_NONE;
+}
+
+long work_fault_offset(enum work_fault f, size_t size)
+{
+	/* The payload is [8, size); a message of 8 bytes has only its tag. */
+	size_t first = size > 8 ? 8 : size - 1;
+
+	switch (f) {
+	case FAULT_CORRUPT:
+	case FAULT_CORRUPT_LAST:
+		return (long)size - 1;
+	case FAULT_CORRUPT_FIRST:
+		return (long)first;
+	case FAULT_CORRUPT_MID:
+		return (long)(first + (size - 1 - first) / 2);
+	default:
+		return -1;
+	}
 }
 
 void work_random_hex(char *buf, size_t nhex)

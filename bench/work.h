@@ -6,29 +6,46 @@
 #ifndef BENCH_WORK_H
 #define BENCH_WORK_H
 
+#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 
 #include "bench.h"
 #include "proc.h"
 
-/* Per consumer and producer: what the consumer saw of that producer. */
+/* Per consumer and producer: what the consumer saw of that producer (a line each). */
 struct pstat {
-	uint64_t count;
+	alignas(64) uint64_t count;
 	uint64_t sum;	/* of sequence numbers */
 	uint64_t sumsq; /* of their squares (mod 2^64) */
 	uint64_t last;
+};
+
+/*
+ * One per worker, on a cache line of its own that only that worker writes
+ * (the parent reads it every few ms, never per message).
+ */
+struct wslot {
+	alignas(64) _Atomic uint64_t count; /* consumer: messages got so far (relaxed store) */
+	int64_t t_first;		    /* producer: its first put may start */
+	int64_t t_last;			    /* consumer: its last get */
+	int64_t cpu_ns;			    /* user + system CPU over the timed part */
+	int64_t csw;	 /* voluntary + involuntary context switches, same span */
+	int64_t wall_ns; /* the timed part */
+};
+
+/* A worker's clock and CPU at one moment (work_mark). */
+struct work_mark {
+	int64_t t, cpu_ns, csw;
 };
 
 struct shared {
 	_Atomic uint32_t ready; /* workers at the barrier */
 	_Atomic uint32_t go;	/* futex word: 1 once all may start */
 	alignas(64) _Atomic uint64_t progress;
-	alignas(64) _Atomic uint64_t consumed;
-	alignas(64) _Atomic uint64_t line; /* the floor's cache line */
-	alignas(64) int64_t t_start[BENCH_MAX_PROCS];
-	int64_t t_end;
-	uint64_t rtt_sum;
+	alignas(64) _Atomic uint64_t line;	/* the floor's cache line */
+	struct wslot slot[2 * BENCH_MAX_PROCS]; /* producers, then consumers; ping, pong */
+	alignas(64) uint64_t rtt_sum;
 	_Atomic int nerr;
 	char err[BENCH_NOTE];
 	struct hist hist;
@@ -75,6 +92,51 @@ struct work_watch {
  * (stopped), -EBADMSG or -EIO with @err set; on error every worker is killed.
  */
 int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_t len);
+
+/*
+ * In a worker, at the start and at the end of its timed part (a system
+ * call each: never per message): the clock and getrusage(RUSAGE_SELF).
+ * work_mark_end stores the span since @start in slot @i.
+ */
+void work_mark(struct work_mark *m);
+void work_mark_end(struct shared *sh, int i, const struct work_mark *start);
+
+/*
+ * In the parent: the CPU columns of a run from slots [0, n), over @wall_s
+ * seconds of the timed part and @msgs messages or round trips.
+ */
+void work_cpu_result(const struct shared *sh, int n, double wall_s, double msgs,
+		     struct run_result *r);
+
+/* Test-only faults in the harness (never in libipcq): IPCBENCH_FAULT. */
+enum work_fault {
+	FAULT_NONE,
+	FAULT_CORRUPT,	     /* throughput: the last byte of producer 0's first message */
+	FAULT_CORRUPT_FIRST, /* the first, a middle or the last payload byte: producer 0's */
+	FAULT_CORRUPT_MID,   /* first message, or the pong's first echo */
+	FAULT_CORRUPT_LAST,
+	FAULT_DROP,
+	FAULT_DUP,
+	FAULT_REORDER,
+	FAULT_SLEEPY, /* throughput: consumers sleep about half of their time */
+};
+
+enum work_fault work_fault(void);
+
+/* The byte a corrupting @f flips in a message of @size bytes, or -1. */
+long work_fault_offset(enum work_fault f, size_t size);
+
+/* One poll of a busy wait: pause, and sched_yield after every @yield_after. */
+static inline void work_relax(unsigned *n, unsigned yield_after)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+	if (++*n >= yield_after) {
+		*n = 0;
+		sched_yield();
+	}
+}
 
 /* Random hex for object names. */
 void work_random_hex(char *buf, size_t nhex);

@@ -102,7 +102,7 @@ STRICT = [
     (["--benchmark_filter=zzz"], "--benchmark_filter", "zzz"),
     (["--benchmark_filter=(("], "--benchmark_filter", "(("),
     (["--benchmark_filter=-."], "--benchmark_filter", "-."),
-    (["--mode", "bare", "--backends", "shm"], "--mode", "bare"),  # no cell at all
+    (["--mode", "latency", "--backends", "pipe-stream"], "--mode", "latency"),  # no cell at all
 ]
 for args, flag, value in STRICT:
     what = " ".join(args)

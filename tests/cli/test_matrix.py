@@ -13,8 +13,8 @@ check(out in r.stdout, "run does not say where the results went")
 
 header, rows = read_csv(os.path.join(out, "results.csv"))
 check(header == COLUMNS, f"results.csv columns: {header}")
-# floor 1 + bare 3x2 + latency 4x2 + throughput 4x2
-check(len(rows) == 23, f"{len(rows)} rows, expected 23")
+# floor 1 + bare 4x2 + latency 4x2 + throughput 4x2
+check(len(rows) == 25, f"{len(rows)} rows, expected 25")
 names = set()
 for row in rows:
     name = "/".join(row[k] for k in ("mode", "backend", "size", "producers", "placement"))
@@ -22,7 +22,7 @@ for row in rows:
     check(row["status"] in ("ok", "skipped"), f"{name}: status {row['status']}: {row['note']}")
     if row["status"] != "ok":
         check(len(row["note"]) > 10, f"{name}: skipped without a reason")
-        for k in COLUMNS[7:20]:
+        for k in COLUMNS[7:20] + COLUMNS[21:]:
             check(row[k] == "", f"{name}: skipped cell has {k}={row[k]}")
         continue
     check(int(row["repetitions"]) == 2, f"{name}: repetitions {row['repetitions']}")
@@ -41,13 +41,17 @@ for row in rows:
         check(lat[0] <= lat[1] <= lat[6], f"{name}: mean outside [min,max]")
         check(row["msgs_per_s"] == "", f"{name}: latency row has msgs_per_s")
     check(row["cv"] != "" and float(row["cv"]) >= 0, f"{name}: cv {row['cv']}")
+    for k in COLUMNS[21:]:
+        check(row[k] != "" and float(row[k]) >= 0, f"{name}: {k} {row[k]!r}")
+    check(row["cpu_ns_per_msg"] == "" or float(row["cpu_ns_per_msg"]) > 0,
+          f"{name}: no CPU time")
 
 by = {(r["mode"], r["backend"], r["size"]): r for r in rows}
 sysv64k = by.get(("latency", "sysv", "65536"))
 check(sysv64k is not None and sysv64k["status"] == "skipped" and "msgmax" in sysv64k["note"],
       f"latency sysv 64K not skipped naming kernel.msgmax: {sysv64k}")
 check(("floor", "floor", "64") in names, "no floor row")
-for m in ("pipe", "sysv", "mqueue"):
+for m in ("pipe", "sysv", "mqueue", "shm"):
     check(("bare", m, "64") in names, f"no bare {m} row")
 
 hh, hrows = read_csv(os.path.join(out, "histograms.csv"))
@@ -59,8 +63,15 @@ check(all(int(h["count"]) > 0 for h in hrows), "empty histogram bucket written")
 env = json.load(open(os.path.join(out, "env.json")))
 for k in ("date", "host", "kernel", "cpu_model", "cores", "pus", "smt", "numa_nodes", "topology",
           "governor", "ipc_limits", "compiler", "cflags", "git_revision", "command", "profile",
-          "ipcbench_version"):
+          "ipcbench_version", "clocksource", "harness_ns_per_msg", "timer_cost_ns"):
     check(k in env, f"env.json lacks {k}")
+check(isinstance(env.get("clocksource"), str) and env.get("clocksource"), "env.json clocksource")
+if os.uname().machine in ("x86_64", "i686", "i386"):
+    check(isinstance(env.get("tsc_invariant"), bool), "env.json tsc_invariant on x86")
+h = env.get("harness_ns_per_msg", {})
+check(sorted(h) == ["64", "65536"] and all(isinstance(v, (int, float)) and v > 0
+                                           for v in h.values()),
+      f"env.json harness_ns_per_msg: {h}")
 check(isinstance(env.get("smt"), bool) and isinstance(env.get("ipc_limits"), dict),
       "env.json types")
 check("--sizes 64,64K" in env.get("command", ""), "env.json command line")
