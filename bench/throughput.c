@@ -24,7 +24,7 @@
 #include "msg.h"
 #include "work.h"
 
-#define SLEEPY_NS 1000000 /* FAULT_SLEEPY: awake this long, then asleep as long */
+#define SLEEPY_NS 1000000 /* FAULT_SLEEPY: awake this long, then asleep twice as long */
 
 struct tp {
 	struct ipcq *q;
@@ -116,10 +116,14 @@ static int producer(struct tp *t, int id, unsigned char *m, unsigned char *held)
 	return 0;
 }
 
-/* FAULT_SLEEPY: after SLEEPY_NS awake (looked at every 64 messages), sleep as long. */
+/*
+ * FAULT_SLEEPY: after SLEEPY_NS awake (looked at every 64 messages), sleep
+ * twice as long: the consumer is asleep two thirds of the time, so that its
+ * CPU per wall-second is at most a third whatever else the machine runs.
+ */
 static void sleepy(int64_t *awake_since, uint64_t count)
 {
-	struct timespec ts = {0, SLEEPY_NS};
+	struct timespec ts = {0, 2 * SLEEPY_NS};
 
 	if (count % 64 || bench_now_ns() - *awake_since < SLEEPY_NS)
 		return;

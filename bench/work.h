@@ -118,7 +118,7 @@ enum work_fault {
 	FAULT_DROP,
 	FAULT_DUP,
 	FAULT_REORDER,
-	FAULT_SLEEPY, /* throughput: consumers sleep about half of their time */
+	FAULT_SLEEPY, /* throughput: consumers sleep two thirds of their time */
 };
 
 enum work_fault work_fault(void);

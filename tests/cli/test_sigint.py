@@ -44,9 +44,18 @@ except subprocess.TimeoutExpired:
     finish()
 check(p.returncode == 130, f"exit {p.returncode}, expected 130: {err[-1000:]!r}")
 time.sleep(0.3)
-left = [pid for pid in os.listdir("/proc") if pid.isdigit() and
-        os.path.exists(f"/proc/{pid}/stat") and
-        open(f"/proc/{pid}/stat").read().rsplit(")", 1)[-1].split()[2] == str(p.pid)]
+
+
+def parent_of(pid):
+    """The parent pid of @pid, or None once it is gone (any process may end meanwhile)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[2]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+left = [pid for pid in os.listdir("/proc") if pid.isdigit() and parent_of(pid) == str(p.pid)]
 check(not left, f"processes of the run still alive: {left}")
 leaked = ipc_snapshot() - before
 check(not leaked, f"IPC objects left behind: {leaked}")
