@@ -2,10 +2,11 @@
 /*
  * The messages the workloads send and verify, throughput and ping-pong
  * alike.  Layout (size >= 8, little endian):
- *   word 0: producer (8 bits) | sequence (40 bits) | check of both (16 bits)
+ *   word 0: producer (8 bits) | sequence (40 bits) | check of both (16 bits:
+ *           the top bits of their product with an odd constant)
  *   bytes [8, size): a pattern derived from word 0, so that every message of
  *   every producer differs in every word: word k is s + k * MSG_STEP with
- *   s = mix64(word 0); a tail shorter than a word holds the low bytes of
+ *   s = word 0 times an odd constant (a bijection); a tail shorter than a word holds the low bytes of
  *   the next word.
  * The check compares every byte with the pattern 32 bytes at a time in two
  * 16-byte vectors (GCC vector extensions), so it is SIMD at any optimisation
