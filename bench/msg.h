@@ -6,8 +6,8 @@
  *           the top bits of their product with an odd constant)
  *   bytes [8, size): a pattern derived from word 0, so that every message of
  *   every producer differs in every word: word k is s + k * MSG_STEP with
- *   s = word 0 times an odd constant (a bijection); a tail shorter than a word holds the low bytes of
- *   the next word.
+ *   s = word 0 times an odd constant (a bijection); a tail shorter than a
+ *   word holds the low bytes of the next word.
  * The check compares every byte with the pattern 32 bytes at a time in two
  * 16-byte vectors (GCC vector extensions), so it is SIMD at any optimisation
  * level; encoding writes the pattern the same way.
