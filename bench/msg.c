@@ -26,66 +26,98 @@ static uint64_t seed_of(uint64_t tag)
 	return tag * UINT64_C(0x94d049bb133111eb);
 }
 
-void msg_encode(unsigned char *m, size_t size, unsigned pid, uint64_t seq)
+/* The part of the pattern fixed per producer. */
+static uint64_t base_of(unsigned pid)
 {
-	uint64_t tag = tag_of(pid, seq), s = seed_of(tag), w;
-	const v2u64 step = {4 * MSG_STEP, 4 * MSG_STEP};
-	/* Words 1..4 of the pattern, one per lane of two registers. */
-	v2u64 e0 = {s + MSG_STEP, s + 2 * MSG_STEP}, e1 = {s + 3 * MSG_STEP, s + 4 * MSG_STEP};
-	size_t off = 8, k = 1;
-
-	memcpy(m, &tag, 8);
-	for (; off + 32 <= size; off += 32, k += 4, e0 += step, e1 += step) {
-		memcpy(m + off, &e0, 16);
-		memcpy(m + off + 16, &e1, 16);
-	}
-	for (; off + 8 <= size; off += 8, k++) {
-		w = s + k * MSG_STEP;
-		memcpy(m + off, &w, 8);
-	}
-	w = s + k * MSG_STEP;
-	for (size_t j = 0; off + j < size; j++)
-		m[off + j] = (unsigned char)(w >> (8 * j));
+	return ((uint64_t)pid + 1) * UINT64_C(0xd6e8feb86659fd93);
 }
 
-/* OR of the differences between the payload of @m and the pattern of @s: 0 when equal. */
-static uint64_t payload_diff(const unsigned char *m, size_t size, uint64_t s)
+/*
+ * Word @k >= 1 of the message of producer base @b and seed @s whose last
+ * (maybe partial) word is @kl: the seed in words 7, 15, ... and the last.
+ */
+static uint64_t word_at(uint64_t b, uint64_t s, size_t k, size_t kl)
 {
-	const v2u64 step = {4 * MSG_STEP, 4 * MSG_STEP};
-	v2u64 e0 = {s + MSG_STEP, s + 2 * MSG_STEP}, e1 = {s + 3 * MSG_STEP, s + 4 * MSG_STEP};
-	v2u64 a0 = {0, 0}, a1 = {0, 0}, v0, v1;
-	uint64_t d, w;
-	size_t off = 8, k = 1;
+	return b + k * MSG_STEP + ((k & 7) == 7 || k == kl ? s : 0);
+}
 
-	/* Two independent accumulators: no chain from one block to the next but the adds. */
-	for (; off + 32 <= size; off += 32, k += 4, e0 += step, e1 += step) {
-		memcpy(&v0, m + off, 16);
-		memcpy(&v1, m + off + 16, 16);
-		a0 |= v0 ^ e0;
-		a1 |= v1 ^ e1;
+/* Word @k (full, or the tail of @size) into @m. */
+static void put_word(unsigned char *m, size_t size, size_t k, uint64_t w)
+{
+	if (8 * k + 8 <= size) {
+		memcpy(m + 8 * k, &w, 8);
+		return;
+	}
+	for (size_t j = 0; 8 * k + j < size; j++)
+		m[8 * k + j] = (unsigned char)(w >> (8 * j));
+}
+
+void msg_init(unsigned char *m, size_t size, unsigned pid)
+{
+	size_t kl = (size - 1) / 8;
+
+	for (size_t k = 1; k <= kl; k++)
+		put_word(m, size, k, word_at(base_of(pid), 0, k, kl));
+}
+
+void msg_encode(unsigned char *m, size_t size, unsigned pid, uint64_t seq)
+{
+	uint64_t tag = tag_of(pid, seq), s = seed_of(tag), b = base_of(pid);
+	size_t kl = (size - 1) / 8, k;
+
+	memcpy(m, &tag, 8);
+	for (k = 7; k < kl; k += 8)
+		put_word(m, size, k, word_at(b, s, k, kl));
+	if (kl)
+		put_word(m, size, kl, word_at(b, s, kl, kl));
+}
+
+/* OR of the differences between the payload of @m and its pattern: 0 when equal. */
+static uint64_t payload_diff(const unsigned char *m, size_t size, uint64_t b, uint64_t s)
+{
+	const v2u64 step = {8 * MSG_STEP, 8 * MSG_STEP}, sv = {s, 0};
+	/* Words 1..8 of the pattern, two per register; word 7 also holds the seed. */
+	v2u64 f0 = {b + MSG_STEP, b + 2 * MSG_STEP}, f1 = {b + 3 * MSG_STEP, b + 4 * MSG_STEP};
+	v2u64 f2 = {b + 5 * MSG_STEP, b + 6 * MSG_STEP}, f3 = {b + 7 * MSG_STEP, b + 8 * MSG_STEP};
+	v2u64 a0 = {0, 0}, a1 = {0, 0}, v0, v1, v2, v3;
+	size_t kl = (size - 1) / 8, k = 1, j;
+	uint64_t d, w;
+
+	/* Blocks of 8 words before the last word; two independent accumulators. */
+	for (; 8 * k + 64 <= 8 * kl; k += 8) {
+		memcpy(&v0, m + 8 * k, 16);
+		memcpy(&v1, m + 8 * k + 16, 16);
+		memcpy(&v2, m + 8 * k + 32, 16);
+		memcpy(&v3, m + 8 * k + 48, 16);
+		a0 |= (v0 ^ f0) | (v2 ^ f2);
+		a1 |= (v1 ^ f1) | (v3 ^ (f3 + sv));
+		f0 += step;
+		f1 += step;
+		f2 += step;
+		f3 += step;
 	}
 	a0 |= a1;
 	d = a0[0] | a0[1];
-	for (; off + 8 <= size; off += 8, k++) {
-		memcpy(&w, m + off, 8);
-		d |= w ^ (s + k * MSG_STEP);
+	for (; k < kl; k++) {
+		memcpy(&w, m + 8 * k, 8);
+		d |= w ^ word_at(b, s, k, kl);
 	}
-	w = s + k * MSG_STEP;
-	for (size_t j = 0; off + j < size; j++)
-		d |= (unsigned char)(m[off + j] ^ (unsigned char)(w >> (8 * j)));
+	if (!kl)
+		return d;
+	w = word_at(b, s, kl, kl);
+	for (j = 0; 8 * kl + j < size; j++)
+		d |= (unsigned char)(m[8 * kl + j] ^ (unsigned char)(w >> (8 * j)));
 	return d;
 }
 
 /* Only once a message is known bad: where. */
-static size_t first_bad_byte(const unsigned char *m, size_t size, uint64_t s)
+static size_t first_bad_byte(const unsigned char *m, size_t size, uint64_t b, uint64_t s)
 {
-	uint64_t w;
+	size_t kl = (size - 1) / 8;
 
-	for (size_t i = 8; i < size; i++) {
-		w = s + (i / 8) * MSG_STEP;
-		if (m[i] != (unsigned char)(w >> (8 * (i % 8))))
+	for (size_t i = 8; i < size; i++)
+		if (m[i] != (unsigned char)(word_at(b, s, i / 8, kl) >> (8 * (i % 8))))
 			return i;
-	}
 	return size;
 }
 
@@ -102,9 +134,9 @@ const char *msg_check(const unsigned char *m, size_t n, size_t size, unsigned pr
 	if (tag != tag_of(*pid, *seq) || *pid >= producers)
 		return "corrupt: bad tag";
 	s = seed_of(tag);
-	if (payload_diff(m, size, s)) {
+	if (payload_diff(m, size, base_of(*pid), s)) {
 		snprintf(why, len, "corrupt: payload byte %zu of %zu differs",
-			 first_bad_byte(m, size, s), size);
+			 first_bad_byte(m, size, base_of(*pid), s), size);
 		return why;
 	}
 	return NULL;
@@ -118,6 +150,7 @@ static int64_t cost_batch(unsigned char *m, size_t size, uint64_t n, uint64_t *b
 	uint64_t seq;
 	char why[64];
 
+	msg_init(m, size, 0);
 	for (uint64_t i = 0; i < n; i++) {
 		msg_encode(m, size, 0, i);
 		*bad += msg_check(m, size, size, 1, &pid, &seq, why, sizeof(why)) != NULL;

@@ -209,6 +209,7 @@ static int ping(struct pp *p, unsigned char *out, unsigned char *in)
 	ssize_t n;
 	int rc;
 
+	msg_init(out, p->size, 0);
 	for (i = 0; i < total; i++) {
 		if (i == p->warm)
 			work_mark(&start);

@@ -100,6 +100,7 @@ static int producer(struct tp *t, int id, unsigned char *m, unsigned char *held)
 	struct work_mark start;
 	int rc;
 
+	msg_init(m, t->size, (unsigned)id);
 	work_barrier(t->sh);
 	work_mark(&start);
 	t->sh->slot[id].t_first = start.t;
