@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "bench.h"
+#include "columns.h" /* the column lists, shared with the report reader */
 #include "ipcq_ext.h"
 
 #ifndef IPCB_SOURCE_ROOT
@@ -30,11 +31,6 @@
 #ifndef IPCB_VERSION
 #define IPCB_VERSION "unknown"
 #endif
-
-static const char csv_header[] =
-	"mode,backend,size,producers,consumers,placement,status,repetitions,messages,seconds,"
-	"msgs_per_s,bytes_per_s,lat_min_ns,lat_mean_ns,lat_p50_ns,lat_p90_ns,lat_p99_ns,"
-	"lat_p999_ns,lat_max_ns,cv,note,cpu_ns_per_msg,cpu_util,csw_per_msg\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -215,8 +211,8 @@ int bench_write_csv(int dirfd, struct cell *cells, int n)
 		fclose(f);
 		return rc;
 	}
-	fputs(csv_header, f);
-	fputs("mode,backend,size,placement,bucket_ns,count\n", h);
+	fputs(IPCB_CSV_HEADER(IPCB_RESULTS_CSV), f);
+	fputs(IPCB_CSV_HEADER(IPCB_HIST_COLUMNS), h);
 	for (i = 0; i < n; i++) {
 		const struct cell *c = &cells[i];
 
