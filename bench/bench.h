@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "clock.h"
 #include "hist.h"
 #include "topo.h"
 
@@ -60,16 +61,7 @@ struct cell {
 /* The signal that stops the run (SIGINT, SIGTERM, SIGHUP, SIGPIPE): stop workers, skip the rest. */
 extern volatile sig_atomic_t bench_stop;
 
-/* CLOCK_MONOTONIC in ns (vDSO: no system call). */
-static inline int64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The cost of one bench_now_ns() call in ns, measured over many calls. */
+/* The cost of one pool_now_ns() call in ns, measured over many calls. */
 double bench_timer_cost_ns(void);
 
 const char *bench_mode_name(enum bench_mode m);

@@ -481,7 +481,7 @@ static int summary(const struct cell *cells, int n, int64_t t0, double timer_ns)
 	fprintf(stderr,
 		"ipcbench: %d cells: %d ok, %d skipped, %d failed in %.1f s (timer %.1f ns per "
 		"read)\n",
-		ran, ok, skipped, failed, (double)(bench_now_ns() - t0) / 1e9, timer_ns);
+		ran, ok, skipped, failed, (double)(pool_now_ns() - t0) / 1e9, timer_ns);
 	for (i = 0; i < n; i++)
 		if (cells[i].started && cells[i].failed && !cells[i].skip)
 			fprintf(stderr, "ipcbench: failed: %s: %s\n", cells[i].name, cells[i].note);
@@ -660,7 +660,7 @@ static int cmd_run(int argc, char **argv, char *command)
 	}
 
 	struct bench_env env = {.profile = profile, .command = command, .topo = t};
-	int64_t t0 = bench_now_ns();
+	int64_t t0 = pool_now_ns();
 
 	if (out_create(&od, why, sizeof(why))) {
 		matrix_free(cells, n);

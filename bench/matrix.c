@@ -156,7 +156,7 @@ static struct hist g_hist; /* one run's histogram, before it is kept */
  */
 static void progress(const struct cell *now)
 {
-	int64_t t = bench_now_ns(), units = 0, total = 0;
+	int64_t t = pool_now_ns(), units = 0, total = 0;
 	double el = (double)(t - g_t0) / 1e9;
 	int cells = 0;
 
@@ -285,7 +285,7 @@ int matrix_register(struct cell *cells, int n, struct topo *t, int reps, bool sh
 	g_total = n;
 	g_reps = reps > 0 ? reps : 1;
 	g_shown = 0;
-	g_t0 = bench_now_ns();
+	g_t0 = pool_now_ns();
 	for (int i = 0; i < n; i++)
 		if (!gb_register(cells[i].name, cell_bench, &cells[i]))
 			return -ENOMEM;

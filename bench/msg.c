@@ -145,7 +145,7 @@ const char *msg_check(const unsigned char *m, size_t n, size_t size, unsigned pr
 /* @n messages of @size bytes encoded and checked: ns for all. */
 static int64_t cost_batch(unsigned char *m, size_t size, uint64_t n, uint64_t *bad)
 {
-	int64_t t0 = bench_now_ns();
+	int64_t t0 = pool_now_ns();
 	unsigned pid;
 	uint64_t seq;
 	char why[64];
@@ -155,7 +155,7 @@ static int64_t cost_batch(unsigned char *m, size_t size, uint64_t n, uint64_t *b
 		msg_encode(m, size, 0, i);
 		*bad += msg_check(m, size, size, 1, &pid, &seq, why, sizeof(why)) != NULL;
 	}
-	return bench_now_ns() - t0;
+	return pool_now_ns() - t0;
 }
 
 double msg_cost_ns(size_t size)

@@ -167,10 +167,10 @@ static int floor_side(struct pp *p, int side)
 			atomic_store_explicit(&sh->line, 2 * (uint64_t)i + 2, memory_order_release);
 			continue;
 		}
-		t0 = bench_now_ns();
+		t0 = pool_now_ns();
 		atomic_store_explicit(&sh->line, 2 * (uint64_t)i + 1, memory_order_release);
 		spin_until(&sh->line, 2 * (uint64_t)i + 2, p->yield_after);
-		t1 = bench_now_ns();
+		t1 = pool_now_ns();
 		if (i >= p->warm) {
 			hist_add(&sh->hist, (uint64_t)(t1 - t0));
 			sum += (uint64_t)(t1 - t0);
@@ -214,10 +214,10 @@ static int ping(struct pp *p, unsigned char *out, unsigned char *in)
 		if (i == p->warm)
 			work_mark(&start);
 		msg_encode(out, p->size, 0, (uint64_t)i); /* the echo must carry it back whole */
-		t0 = bench_now_ns();
+		t0 = pool_now_ns();
 		rc = pp_send(p, 0, out, p->size);
 		n = rc < 0 ? rc : pp_recv(p, 1, in, p->size);
-		t1 = bench_now_ns();
+		t1 = pool_now_ns();
 		if (n < 0) {
 			work_error(sh, "round trip %lld: %s", (long long)i, strerror((int)-n));
 			return 1;
@@ -331,8 +331,10 @@ static int bare_mq_open(mqd_t *out, size_t size)
 {
 	struct mq_attr attr = {.mq_maxmsg = 1, .mq_msgsize = (long)size};
 	char name[64] = "/ipcbench-bare-";
+	int rc = work_random_hex(name + strlen(name), 16);
 
-	work_random_hex(name + strlen(name), 16);
+	if (rc)
+		return rc;
 	*out = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
 	if (*out == (mqd_t)-1)
 		return -errno;

@@ -126,10 +126,10 @@ static void sleepy(int64_t *awake_since, uint64_t count)
 {
 	struct timespec ts = {0, 2 * SLEEPY_NS};
 
-	if (count % 64 || bench_now_ns() - *awake_since < SLEEPY_NS)
+	if (count % 64 || pool_now_ns() - *awake_since < SLEEPY_NS)
 		return;
 	nanosleep(&ts, NULL);
-	*awake_since = bench_now_ns();
+	*awake_since = pool_now_ns();
 }
 
 static int consumer(struct tp *t, int cid, unsigned char *m, struct pstat *st)
@@ -158,9 +158,9 @@ static int consumer(struct tp *t, int cid, unsigned char *m, struct pstat *st)
 			break; /* the parent's stop */
 		atomic_store_explicit(&me->count, ++count, memory_order_relaxed);
 		if (!alone)
-			me->t_last = bench_now_ns();
+			me->t_last = pool_now_ns();
 		else if (count == t->total) {
-			me->t_last = bench_now_ns();
+			me->t_last = pool_now_ns();
 			work_mark_end(t->sh, t->producers + cid, &start);
 			marked = true;
 		}
@@ -259,8 +259,8 @@ static int tp_poll(void *ctx)
 	if (consumed(t) < t->total) {
 		/* A message lost: give the consumers 2 s to show it is only late. */
 		if (!w->producers_done)
-			w->producers_done = bench_now_ns();
-		if (bench_now_ns() - w->producers_done < 2 * INT64_C(1000000000))
+			w->producers_done = pool_now_ns();
+		if (pool_now_ns() - w->producers_done < 2 * INT64_C(1000000000))
 			return 0;
 	}
 	for (i = 0; i < t->consumers; i++)

@@ -35,10 +35,10 @@ double bench_timer_cost_ns(void)
 
 	/* The least of several batches: preemption only ever adds. */
 	for (b = 0; b < BATCHES; b++) {
-		t0 = bench_now_ns();
+		t0 = pool_now_ns();
 		for (i = 0; i < N; i++)
-			sink += bench_now_ns();
-		t1 = bench_now_ns();
+			sink += pool_now_ns();
+		t1 = pool_now_ns();
 		if (t1 - t0 < best)
 			best = t1 - t0;
 	}
@@ -165,7 +165,7 @@ static uint64_t progress_of(struct shared *sh)
 
 int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_t len)
 {
-	int64_t last_change = bench_now_ns(), now;
+	int64_t last_change = pool_now_ns(), now;
 	uint64_t last = progress_of(w->sh);
 	int left = n, i, code, rc = 0;
 	bool done[2 * BENCH_MAX_PROCS] = {false};
@@ -200,7 +200,7 @@ int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_
 		}
 		if (w->poll && w->poll(w->ctx))
 			w->poll = NULL;
-		now = bench_now_ns();
+		now = pool_now_ns();
 		uint64_t cur = progress_of(w->sh);
 		if (cur != last) {
 			last = cur;
@@ -223,7 +223,7 @@ void work_mark(struct work_mark *m)
 	struct rusage u;
 
 	getrusage(RUSAGE_SELF, &u);
-	m->t = bench_now_ns();
+	m->t = pool_now_ns();
 	m->cpu_ns = ((int64_t)u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000000 +
 		    ((int64_t)u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000;
 	m->csw = u.ru_nvcsw + u.ru_nivcsw;
@@ -291,19 +291,27 @@ long work_fault_offset(enum work_fault f, size_t size)
 	}
 }
 
-void work_random_hex(char *buf, size_t nhex)
+int work_random_hex(char *buf, size_t nhex)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[32];
-	size_t i;
+	size_t i, n;
+	ssize_t got;
 
 	if (nhex > 2 * sizeof(r))
 		nhex = 2 * sizeof(r);
-	if (getrandom(r, (nhex + 1) / 2, 0) < 0)
-		memset(r, 0x5a, sizeof(r));
+	n = (nhex + 1) / 2;
+	do
+		got = getrandom(r, n, 0);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return -errno;
+	if ((size_t)got < n)
+		return -EAGAIN;
 	for (i = 0; i < nhex; i++)
 		buf[i] = hex[(r[i / 2] >> (i % 2 ? 0 : 4)) & 15];
 	buf[nhex] = '\0';
+	return 0;
 }
 
 int bench_probe(const struct cell *c, char *why, size_t len)

@@ -12,6 +12,7 @@
 
 #include "bench.h"
 #include "proc.h"
+#include "relax_pvt.h"
 
 /* Per consumer and producer: what the consumer saw of that producer (a line each). */
 struct pstat {
@@ -126,20 +127,26 @@ enum work_fault work_fault(void);
 /* The byte a corrupting @f flips in a message of @size bytes, or -1. */
 long work_fault_offset(enum work_fault f, size_t size);
 
-/* One poll of a busy wait: pause, and sched_yield after every @yield_after. */
+/*
+ * One poll of a busy wait: the CPU-relax hint of libipcq (relax_pvt.h, self-
+ * contained, so that the workloads spin as the queues do, on every
+ * architecture), and sched_yield after every @yield_after.
+ */
 static inline void work_relax(unsigned *n, unsigned yield_after)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
+	__ipcq_cpu_relax();
 	if (++*n >= yield_after) {
 		*n = 0;
 		sched_yield();
 	}
 }
 
-/* Random hex for object names. */
-void work_random_hex(char *buf, size_t nhex);
+/*
+ * @nhex (at most 64) random hex digits and a NUL into @buf, for object
+ * names.  0, or -errno from getrandom (never a fixed pattern: two runs
+ * would then race for one name).
+ */
+int work_random_hex(char *buf, size_t nhex);
 
 /* Ping-pong (latency, floor, bare) and throughput runs; see bench_measure. */
 int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,

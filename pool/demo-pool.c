@@ -12,14 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "pool.h"
 
+/* The pool's clock, in seconds. */
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)pool_now_ns() / 1e9;
 }
 
 static int worker(const void *arg, size_t len, void *out, size_t *out_len)

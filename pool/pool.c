@@ -37,11 +37,11 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ipcq.h"
 #include "pool.h"
+#include "clock.h"
 #include "pool_pvt.h"
 #include "topo.h"
 
@@ -120,14 +120,6 @@ struct pool {
 static struct slot *slot(const struct pool *p, int i)
 {
 	return (struct slot *)(p->slots + (size_t)i * p->slot_size);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* ---- the worker (runs in the child) ---- */
@@ -369,9 +361,9 @@ static void *manager(void *arg)
 			deliver(p, p->rbuf, (size_t)n);
 			drain(p);
 		}
-		if (n < 0 || now_ns() - last_reap >= REAP_EVERY_NS) {
+		if (n < 0 || pool_now_ns() - last_reap >= REAP_EVERY_NS) {
 			reap_workers(p);
-			last_reap = now_ns();
+			last_reap = pool_now_ns();
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -415,13 +407,13 @@ static void pool_release(struct pool *p)
 /* Kills and reaps every live worker: SIGTERM, then SIGKILL after a grace period. */
 static void stop_workers(struct pool *p)
 {
-	int64_t deadline = now_ns() + TERM_GRACE_NS;
+	int64_t deadline = pool_now_ns() + TERM_GRACE_NS;
 	int i, status;
 
 	for (i = 0; i < p->n; i++)
 		if (p->w[i].alive)
 			kill(p->w[i].pid, SIGTERM);
-	while (p->live > 0 && now_ns() < deadline) {
+	while (p->live > 0 && pool_now_ns() < deadline) {
 		struct timespec ts = {0, 1000000};
 
 		reap_workers(p);
@@ -674,7 +666,7 @@ int pool_result_wait(struct pool_result *r, int64_t timeout_ns)
 	if (timeout_ns == 0)
 		return -ETIMEDOUT;
 	p = r->pool;
-	deadline = now_ns() + timeout_ns;
+	deadline = pool_now_ns() + timeout_ns;
 	ts.tv_sec = deadline / 1000000000;
 	ts.tv_nsec = deadline % 1000000000;
 	pthread_mutex_lock(&p->lock);

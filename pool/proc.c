@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "pool_pvt.h"
 #include "proc.h"
 #include "topo.h"
@@ -34,14 +35,6 @@ struct proc {
 	int pidfd; /* -1 when the kernel has none */
 	int code;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int proc_pidfd_open(pid_t pid)
 {
@@ -186,14 +179,14 @@ int proc_join(struct proc *p, int64_t timeout_ns)
 		return -ECHILD;
 	if (p->state == PROC_ENDED)
 		return 0;
-	deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
+	deadline = timeout_ns > 0 ? pool_now_ns() + timeout_ns : 0;
 	for (;;) {
 		if (reap(p, WNOHANG))
 			return 0;
 		if (timeout_ns == 0)
 			return -ETIMEDOUT;
 		if (timeout_ns > 0) {
-			left = deadline - now_ns();
+			left = deadline - pool_now_ns();
 			if (left <= 0)
 				return -ETIMEDOUT;
 		}
