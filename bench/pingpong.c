@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "spsc.h"
 #include "work.h"
+#include "workload.h"
 
 enum pp_kind { PP_IPCQ, PP_PIPE, PP_PIPE_STREAM, PP_SYSV, PP_MQUEUE, PP_SHM, PP_FLOOR };
 

@@ -23,6 +23,7 @@
 #include "ipcq_ext.h"
 #include "msg.h"
 #include "work.h"
+#include "workload.h"
 
 #define SLEEPY_NS 1000000 /* FAULT_SLEEPY: awake this long, then asleep twice as long */
 

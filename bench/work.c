@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* What every workload shares: the run's shared page, the barrier, supervision. */
+/*
+ * What every workload shares: the run's shared page, the barrier, supervision.
+ * It calls no workload back (measure.c dispatches to them).
+ */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -15,7 +18,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "ipcq_ext.h"
 #include "work.h"
 
 volatile sig_atomic_t bench_stop;
@@ -312,18 +314,4 @@ int work_random_hex(char *buf, size_t nhex)
 		buf[i] = hex[(r[i / 2] >> (i % 2 ? 0 : 4)) & 15];
 	buf[nhex] = '\0';
 	return 0;
-}
-
-int bench_probe(const struct cell *c, char *why, size_t len)
-{
-	return pingpong_probe(c, why, len);
-}
-
-int bench_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
-		  struct hist *h, char *err, size_t len)
-{
-	memset(r, 0, sizeof(*r));
-	if (c->mode == MODE_THROUGHPUT)
-		return throughput_measure(c, t, iters, r, err, len);
-	return pingpong_measure(c, t, iters, r, h, err, len);
 }

@@ -148,11 +148,4 @@ static inline void work_relax(unsigned *n, unsigned yield_after)
  */
 int work_random_hex(char *buf, size_t nhex);
 
-/* Ping-pong (latency, floor, bare) and throughput runs; see bench_measure. */
-int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
-		     struct hist *h, char *err, size_t len);
-int pingpong_probe(const struct cell *c, char *why, size_t len);
-int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
-		       char *err, size_t len);
-
 #endif /* BENCH_WORK_H */
