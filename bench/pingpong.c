@@ -271,7 +271,7 @@ static int pp_child(void *arg)
 	unsigned char *raw[2];
 	int rc;
 
-	work_child_init(p->parent);
+	group_child_init(p->parent);
 	if (p->kind == PP_FLOOR)
 		return floor_side(p, a->side);
 	/* 64 bytes of head room: SysV's mtype goes just before the payload. */
@@ -477,13 +477,13 @@ int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct
 		explain(c, rc, err, len);
 		goto out;
 	}
-	rc = work_start(procs, 2, pp_child, args, sizeof(args[0]), t, c->cpus);
+	rc = group_start(procs, 2, pp_child, args, sizeof(args[0]), t, c->cpus);
 	if (rc) {
 		snprintf(err, len, "starting workers: %s", strerror(-rc));
 		goto out;
 	}
 	rc = work_wait(procs, 2, &w, err, len);
-	work_reap(procs, 2);
+	group_reap(procs, 2);
 	if (rc)
 		goto out;
 	r->messages = (double)iters;

@@ -102,7 +102,7 @@ static int producer(struct tp *t, int id, unsigned char *m, unsigned char *held)
 	int rc;
 
 	msg_init(m, t->size, (unsigned)id);
-	work_barrier(t->sh);
+	group_gate_wait(&t->sh->gate);
 	work_mark(&start);
 	t->sh->slot[id].t_first = start.t;
 	for (seq = 0; seq < n; seq++) {
@@ -146,7 +146,7 @@ static int consumer(struct tp *t, int cid, unsigned char *m, struct pstat *st)
 	unsigned pid;
 	ssize_t n;
 
-	work_barrier(t->sh);
+	group_gate_wait(&t->sh->gate);
 	work_mark(&start);
 	awake = start.t;
 	for (;;) {
@@ -198,7 +198,7 @@ static int tp_child(void *arg)
 	struct pstat *st;
 	int rc;
 
-	work_child_init(t->parent);
+	group_child_init(t->parent);
 	m = aligned_alloc(64, (t->size + 127) / 64 * 64);
 	held = aligned_alloc(64, (t->size + 127) / 64 * 64);
 	st = aligned_alloc(64, (size_t)t->producers * sizeof(*st));
@@ -246,9 +246,9 @@ static int tp_poll(void *ctx)
 	int i, all_done = 1;
 
 	if (w->started == 0) {
-		if (atomic_load(&t->sh->ready) < (uint32_t)(t->producers + t->consumers))
+		if (group_gate_arrived(&t->sh->gate) < (uint32_t)(t->producers + t->consumers))
 			return 0;
-		work_go(t->sh);
+		group_gate_open(&t->sh->gate);
 		w->started = 1;
 		return 0;
 	}
@@ -350,13 +350,13 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 		args[i] = (struct tp_arg){&tp, i};
 		cpus[i] = c->cpus[i < c->producers ? 0 : 1];
 	}
-	rc = work_start(procs, nw, tp_child, args, sizeof(args[0]), t, cpus);
+	rc = group_start(procs, nw, tp_child, args, sizeof(args[0]), t, cpus);
 	if (rc) {
 		snprintf(err, len, "starting workers: %s", strerror(-rc));
 		goto out;
 	}
 	rc = work_wait(procs, nw, &w, err, len);
-	work_reap(procs, nw);
+	group_reap(procs, nw);
 	if (rc == -EINTR)
 		goto out;
 	if (!rc || rc == -EBADMSG) {

@@ -1,22 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What every workload shares: the run's shared page, the barrier, supervision.
- * It calls no workload back (measure.c dispatches to them).
+ * What every workload shares: the run's shared page, its marks and faults, and
+ * its supervision on pool/group.  It calls no workload back (measure.c does).
  */
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "work.h"
 
@@ -77,84 +71,6 @@ void work_error(struct shared *sh, const char *fmt, ...)
 	va_end(ap);
 }
 
-void work_child_init(pid_t parent)
-{
-	/* A SIGKILLed ipcbench must not leave workers blocked forever. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(1);
-	/*
-	 * Ctrl-C and a hang-up reach the whole process group; the parent stops
-	 * and reaps us itself, after which it removes the run's queues.  The
-	 * parent only notes SIGPIPE; a worker writing to a pipe its peer closed
-	 * dies of it, as a worker of any program would, and the parent says so.
-	 */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
-}
-
-static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val)
-{
-	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
-}
-
-void work_barrier(struct shared *sh)
-{
-	atomic_fetch_add(&sh->ready, 1);
-	while (!atomic_load(&sh->go))
-		futex(&sh->go, FUTEX_WAIT, 0);
-}
-
-void work_go(struct shared *sh)
-{
-	atomic_store(&sh->go, 1);
-	futex(&sh->go, FUTEX_WAKE, INT_MAX);
-}
-
-int work_start(struct proc **procs, int n, proc_fn fn, void *args, size_t argsz, struct topo *t,
-	       const int *cpus)
-{
-	int i, rc;
-
-	for (i = 0; i < n; i++)
-		procs[i] = NULL;
-	for (i = 0; i < n; i++) {
-		rc = proc_new(&procs[i], fn, (char *)args + (size_t)i * argsz);
-		if (!rc)
-			rc = proc_bind(procs[i], t, cpus[i]);
-		if (!rc)
-			rc = proc_start(procs[i]);
-		if (rc) {
-			work_reap(procs, n);
-			return rc;
-		}
-	}
-	return 0;
-}
-
-void work_reap(struct proc **procs, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (procs[i])
-			proc_free(procs[i]); /* kills and reaps one still running */
-		procs[i] = NULL;
-	}
-}
-
-static void describe_exit(int i, int code, char *err, size_t len)
-{
-	if (code == 127)
-		snprintf(err, len, "worker %d could not be pinned to its CPU", i);
-	else if (code < 0)
-		snprintf(err, len, "worker %d killed by signal %d", i, -code);
-	else
-		snprintf(err, len, "worker %d exited with code %d", i, code);
-}
-
 /* Anything that moves while a run is alive: ping-pong's progress, the consumers' counts. */
 static uint64_t progress_of(struct shared *sh)
 {
@@ -165,59 +81,43 @@ static uint64_t progress_of(struct shared *sh)
 	return v;
 }
 
+static uint64_t watch_progress(void *ctx)
+{
+	return progress_of(((struct work_watch *)ctx)->sh);
+}
+
+/* A worker that failed says why in the shared page (work_error). */
+static int watch_failed(void *ctx, char *err, size_t len)
+{
+	struct shared *sh = ((struct work_watch *)ctx)->sh;
+
+	if (!atomic_load(&sh->nerr))
+		return 0;
+	snprintf(err, len, "%s", sh->err);
+	return 1;
+}
+
+static int watch_poll(void *ctx)
+{
+	struct work_watch *w = ctx;
+
+	return w->poll(w->ctx);
+}
+
+_Static_assert(2 * BENCH_MAX_PROCS <= GROUP_MAX, "a throughput cell's workers fit one group");
+
 int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_t len)
 {
-	int64_t last_change = pool_now_ns(), now;
-	uint64_t last = progress_of(w->sh);
-	int left = n, i, code, rc = 0;
-	bool done[2 * BENCH_MAX_PROCS] = {false};
+	struct group_watch g = {
+		.stop = &bench_stop,
+		.stall_ns = w->stall_ns,
+		.progress = watch_progress,
+		.failed = watch_failed,
+		.poll = w->poll ? watch_poll : NULL,
+		.ctx = w,
+	};
 
-	if (n > 2 * BENCH_MAX_PROCS)
-		return -EINVAL;
-	while (left > 0) {
-		if (bench_stop) {
-			snprintf(err, len, "interrupted");
-			rc = -EINTR;
-			break;
-		}
-		bool waited = false;
-		for (i = 0; i < n; i++) {
-			if (done[i])
-				continue;
-			/* Sleep on the first live worker only; just look at the others. */
-			int64_t to = waited ? 0 : 5000000;
-			waited = true;
-			if (proc_join(procs[i], to) != 0)
-				continue;
-			done[i] = true;
-			left--;
-			if (proc_exitcode(procs[i], &code) == 0 && code != 0) {
-				if (atomic_load(&w->sh->nerr))
-					snprintf(err, len, "%s", w->sh->err);
-				else
-					describe_exit(i, code, err, len);
-				rc = atomic_load(&w->sh->nerr) ? -EBADMSG : -EIO;
-				goto out;
-			}
-		}
-		if (w->poll && w->poll(w->ctx))
-			w->poll = NULL;
-		now = pool_now_ns();
-		uint64_t cur = progress_of(w->sh);
-		if (cur != last) {
-			last = cur;
-			last_change = now;
-		} else if (left > 0 && now - last_change > w->stall_ns) {
-			snprintf(err, len, "stalled: no message moved for %.0f s",
-				 (double)w->stall_ns / 1e9);
-			rc = -EIO;
-			break;
-		}
-	}
-out:
-	if (rc)
-		work_reap(procs, n);
-	return rc;
+	return group_wait(procs, n, &g, err, len);
 }
 
 void work_mark(struct work_mark *m)

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "bench.h"
+#include "group.h"
 #include "proc.h"
 #include "relax_pvt.h"
 
@@ -41,8 +42,7 @@ struct work_mark {
 };
 
 struct shared {
-	_Atomic uint32_t ready; /* workers at the barrier */
-	_Atomic uint32_t go;	/* futex word: 1 once all may start */
+	struct group_gate gate; /* the start barrier */
 	alignas(64) _Atomic uint64_t progress;
 	alignas(64) _Atomic uint64_t line;	/* the floor's cache line */
 	struct wslot slot[2 * BENCH_MAX_PROCS]; /* producers, then consumers; ping, pong */
@@ -60,22 +60,6 @@ void work_shared_free(struct shared *sh, size_t len);
 /* In a worker: the first error of the run wins; later ones are dropped. */
 void work_error(struct shared *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* In a worker, first thing: die with the parent, leave SIGINT and SIGHUP to the parent. */
-void work_child_init(pid_t parent);
-
-/* In a worker: arrive at the barrier and sleep until the parent says go. */
-void work_barrier(struct shared *sh);
-
-/* In the parent: release every worker waiting at the barrier. */
-void work_go(struct shared *sh);
-
-/* Starts @n workers running fn(args + i * argsz) on cpus[i]; 0 or -errno (all reaped). */
-int work_start(struct proc **procs, int n, proc_fn fn, void *args, size_t argsz, struct topo *t,
-	       const int *cpus);
-
-/* Kills and reaps every worker still running, frees the handles. */
-void work_reap(struct proc **procs, int n);
-
 /*
  * Hooks the parent calls while it waits: @poll every few ms returns 1 once
  * the run reached a phase where the parent must act, 0 to keep waiting.
@@ -88,9 +72,9 @@ struct work_watch {
 };
 
 /*
- * Waits until workers [0, n) have exited, checking for Ctrl-C, a worker
- * that failed, and a stall.  Returns 0 when all exited with 0, -EINTR
- * (stopped), -EBADMSG or -EIO with @err set; on error every worker is killed.
+ * group_wait on the run's shared page: stopped by bench_stop, progress
+ * from ping-pong's counter and the consumers' counts, a worker's error
+ * from work_error.  Returns as group_wait.
  */
 int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_t len);
 
