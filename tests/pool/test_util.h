@@ -5,7 +5,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
+
+#include "clock.h" /* pool_now_ns, the clock under test */
 
 static int test_failures;
 
@@ -26,14 +27,6 @@ static int test_failures;
 			test_failures++;                                                      \
 		}                                                                             \
 	} while (0)
-
-static inline int64_t test_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static inline int test_result(const char *name)
 {

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * group: workers pinned where asked, released together at the barrier,
+ * and group_wait's verdicts: all exited 0, a worker's own error, a
+ * worker's bad exit, a stall, a stop; on each failure every worker reaped.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "group.h"
+#include "topo.h"
+#include "test_util.h"
+
+#define N 3
+
+struct page {
+	struct group_gate gate;
+	_Atomic uint64_t progress;
+	_Atomic int released; /* workers past the barrier */
+	int cpu[N];
+	int arrived_before_go[N];
+	char err[64];
+	int nerr;
+};
+
+struct arg {
+	struct page *pg;
+	int i;
+	int how; /* 0: barrier then exit 0; 1: exit 3; 2: report, exit 1; 3: sleep */
+};
+
+static int worker(void *a)
+{
+	struct arg *w = a;
+
+	group_child_init(getppid());
+	switch (w->how) {
+	case 1:
+		return 3;
+	case 2:
+		snprintf(w->pg->err, sizeof(w->pg->err), "worker %d says no", w->i);
+		__atomic_store_n(&w->pg->nerr, 1, __ATOMIC_SEQ_CST);
+		return 1;
+	case 3:
+		for (;;)
+			pause();
+	}
+	group_gate_wait(&w->pg->gate);
+	/* Everybody had arrived when the gate opened. */
+	w->pg->arrived_before_go[w->i] = (int)group_gate_arrived(&w->pg->gate);
+	w->pg->cpu[w->i] = sched_getcpu();
+	atomic_fetch_add(&w->pg->released, 1);
+	return 0;
+}
+
+static uint64_t progress(void *ctx)
+{
+	return atomic_load(&((struct page *)ctx)->progress);
+}
+
+static int failed(void *ctx, char *err, size_t len)
+{
+	struct page *pg = ctx;
+
+	if (!__atomic_load_n(&pg->nerr, __ATOMIC_SEQ_CST))
+		return 0;
+	snprintf(err, len, "%s", pg->err);
+	return 1;
+}
+
+/* The parent's phase: open the gate once all arrived. */
+static int open_when_all(void *ctx)
+{
+	struct page *pg = ctx;
+
+	if (group_gate_arrived(&pg->gate) < N)
+		return 0;
+	CHECK_EQ(atomic_load(&pg->released), 0); /* nobody passed a closed gate */
+	group_gate_open(&pg->gate);
+	return 1;
+}
+
+static volatile sig_atomic_t stop;
+
+static int run(struct topo *t, int cpu, const int how[N], int64_t stall_ns, char *err, size_t len)
+{
+	struct page *pg =
+		mmap(NULL, sizeof(*pg), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct proc *procs[N];
+	struct arg args[N];
+	int cpus[N], i, rc;
+
+	if (pg == MAP_FAILED)
+		return -ENOMEM;
+	for (i = 0; i < N; i++) {
+		args[i] = (struct arg){pg, i, how[i]};
+		cpus[i] = cpu;
+	}
+	struct group_watch w = {.stop = &stop,
+				.stall_ns = stall_ns,
+				.progress = progress,
+				.failed = failed,
+				.poll = open_when_all,
+				.ctx = pg};
+	rc = group_start(procs, N, worker, args, sizeof(args[0]), t, cpus);
+	if (!rc)
+		rc = group_wait(procs, N, &w, err, len);
+	if (rc)
+		for (i = 0; i < N; i++)
+			CHECK(procs[i] == NULL); /* all reaped on failure */
+	if (!rc) {
+		CHECK_EQ(atomic_load(&pg->released), N);
+		for (i = 0; i < N; i++) {
+			CHECK_EQ(pg->cpu[i], cpu);
+			CHECK_EQ(pg->arrived_before_go[i], N);
+		}
+	}
+	group_reap(procs, N);
+	munmap(pg, sizeof(*pg));
+	return rc;
+}
+
+int main(void)
+{
+	static const int ok[N] = {0, 0, 0}, bad_exit[N] = {0, 1, 0}, said[N] = {3, 2, 3},
+			 sleepy[N] = {3, 3, 3};
+	struct topo *t;
+	cpu_set_t set;
+	char err[128];
+	int cpu = -1, rc;
+
+	rc = topo_load(&t);
+	if (rc) {
+		printf("SKIP: topo_load failed: %s\n", strerror(-rc));
+		return 77;
+	}
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int c = CPU_SETSIZE - 1; c >= 0; c--)
+			if (CPU_ISSET(c, &set))
+				cpu = c;
+
+	rc = run(t, cpu, ok, 5 * INT64_C(1000000000), err, sizeof(err));
+	CHECK_EQ(rc, 0);
+
+	rc = run(t, cpu, bad_exit, 5 * INT64_C(1000000000), err, sizeof(err));
+	CHECK_EQ(rc, -EIO);
+	CHECK(rc != -EIO || !strcmp(err, "worker 1 exited with code 3"));
+
+	rc = run(t, cpu, said, 5 * INT64_C(1000000000), err, sizeof(err));
+	CHECK_EQ(rc, -EBADMSG);
+	CHECK(rc != -EBADMSG || !strcmp(err, "worker 1 says no"));
+
+	int64_t t0 = pool_now_ns();
+	rc = run(t, cpu, sleepy, 200000000, err, sizeof(err));
+	CHECK_EQ(rc, -EIO);
+	CHECK(strstr(err, "stalled") != NULL);
+	CHECK(pool_now_ns() - t0 < 5 * INT64_C(1000000000));
+
+	stop = 1;
+	rc = run(t, cpu, sleepy, 5 * INT64_C(1000000000), err, sizeof(err));
+	CHECK_EQ(rc, -EINTR);
+	CHECK(!strcmp(err, "interrupted"));
+
+	topo_free(t);
+	return test_result("test_group");
+}
