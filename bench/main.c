@@ -6,6 +6,7 @@
  * what is allowed.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -513,14 +514,72 @@ static int finish_run(struct out_dir *od, struct cell *cells, int n, const struc
 	return rc;
 }
 
+/* run's flags with a value: getopt_long's val is the index into val[] of cmd_run. */
+enum run_flag {
+	F_PROFILE,
+	F_MODE,
+	F_BACKENDS,
+	F_SIZES,
+	F_PLACEMENT,
+	F_PAIRS,
+	F_REPS,
+	F_MIN_TIME,
+	F_OUT,
+	F_NVAL,
+	F_FORCE = F_NVAL,
+	F_HELP
+};
+
+static const struct option run_flags[] = {
+	{"profile", required_argument, NULL, F_PROFILE},
+	{"mode", required_argument, NULL, F_MODE},
+	{"backends", required_argument, NULL, F_BACKENDS},
+	{"sizes", required_argument, NULL, F_SIZES},
+	{"placement", required_argument, NULL, F_PLACEMENT},
+	{"pairs", required_argument, NULL, F_PAIRS},
+	{"repetitions", required_argument, NULL, F_REPS},
+	{"min-time", required_argument, NULL, F_MIN_TIME},
+	{"out", required_argument, NULL, F_OUT},
+	{"force", no_argument, NULL, F_FORCE},
+	{"help", no_argument, NULL, F_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+/*
+ * True when @a names one of run_flags exactly (getopt_long alone would take
+ * an abbreviation such as --pro, which run has always refused), or is -h.
+ */
+static bool run_flag_exact(const char *a)
+{
+	size_t n;
+
+	if (!strcmp(a, "-h"))
+		return true;
+	if (strncmp(a, "--", 2))
+		return false;
+	n = strcspn(a + 2, "=");
+	for (const struct option *f = run_flags; f->name; f++)
+		if (strlen(f->name) == n && !strncmp(f->name, a + 2, n))
+			return true;
+	return false;
+}
+
+static void __attribute__((noreturn)) run_unknown(const char *a)
+{
+	fprintf(stderr,
+		"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, --backends, "
+		"--sizes, --pairs, --placement, --repetitions, --min-time, --out, "
+		"--force, --benchmark_*\n",
+		a);
+	exit(2);
+}
+
 static int cmd_run(int argc, char **argv, char *command)
 {
-	const char *flags[] = {"--profile", "--mode",	     "--backends", "--sizes", "--placement",
-			       "--pairs",   "--repetitions", "--min-time", "--out"};
-	const char *val[9] = {0}, *profile = "quick", *bad_flag = NULL, *filter = "";
+	const char *val[F_NVAL] = {0}, *profile = "quick", *bad_flag = NULL, *filter = "";
 	char **gbargv = calloc((size_t)argc + 12, sizeof(char *));
 	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], why[512];
-	int gbargc = 0, i, j, reps, n, rc, failed;
+	int gbargc = 0, i, reps, n, rc, failed;
 	char *json = NULL;
 	struct out_dir od;
 	bool force = false;
@@ -548,69 +607,74 @@ static int cmd_run(int argc, char **argv, char *command)
 	gbargv[gbargc++] = arg_min;
 	gbargv[gbargc++] = "--benchmark_enable_random_interleaving=true";
 	gbargv[gbargc++] = "--benchmark_display_aggregates_only=true";
-	for (i = 1; i < argc; i++) {
-		char *a = argv[i], *eq = strchr(a, '=');
-		size_t flen = eq ? (size_t)(eq - a) : strlen(a);
+	/*
+	 * "+": no permuting, every argument is a flag.  The google-benchmark
+	 * flags pass through untouched, so each argument is looked at before
+	 * getopt_long sees it; getopt_long splits the known ones from their
+	 * values (--flag=V or --flag V).
+	 */
+	opterr = 0;
+	optind = 1;
+	while (optind < argc) {
+		char *a = argv[optind];
 
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+		if (!strncmp(a, "--benchmark_", 12)) {
+			check_gb_flag(a, &filter);
+			gbargv[gbargc++] = a;
+			optind++;
+			continue;
+		}
+		if (!run_flag_exact(a))
+			run_unknown(a);
+		int opt = getopt_long(argc, argv, "+:h", run_flags, NULL);
+
+		if (opt == 'h' || opt == F_HELP) {
 			print_usage(stdout);
 			free(gbargv);
 			return 0;
 		}
-		if (!strcmp(a, "--force")) {
+		if (opt == F_FORCE) {
 			force = true;
-			continue;
+		} else if (opt >= 0 && opt < F_NVAL) {
+			val[opt] = optarg;
+		} else if (opt == ':' && optopt >= 0 && optopt < F_NVAL) {
+			char flag[32];
+
+			snprintf(flag, sizeof(flag), "--%s", run_flags[optopt].name);
+			bad(flag, "", "a value after %s", flag);
+		} else {
+			run_unknown(a); /* --force=x, --help=x */
 		}
-		if (!strncmp(a, "--benchmark_", 12)) {
-			check_gb_flag(a, &filter);
-			gbargv[gbargc++] = a;
-			continue;
-		}
-		for (j = 0; j < 9 && (strlen(flags[j]) != flen || strncmp(flags[j], a, flen)); j++)
-			;
-		if (j == 9) {
-			fprintf(stderr,
-				"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, "
-				"--backends, "
-				"--sizes, --pairs, --placement, --repetitions, --min-time, --out, "
-				"--force, --benchmark_*\n",
-				a);
-			exit(2);
-		}
-		if (eq)
-			val[j] = eq + 1;
-		else if (i + 1 < argc)
-			val[j] = argv[++i];
-		else
-			bad(flags[j], "", "a value after %s", flags[j]);
 	}
 	/* Ours, never a file google-benchmark would open by its path (see gb_run). */
 	gbargv[gbargc++] = "--benchmark_out=";
 	gbargv[gbargc++] = "--benchmark_list_tests=false";
-	if (val[0] && strcmp(val[0], "quick") && strcmp(val[0], "full"))
-		bad("--profile", val[0], "quick, full");
-	if (val[0])
-		profile = val[0];
+	if (val[F_PROFILE] && strcmp(val[F_PROFILE], "quick") && strcmp(val[F_PROFILE], "full"))
+		bad("--profile", val[F_PROFILE], "quick, full");
+	if (val[F_PROFILE])
+		profile = val[F_PROFILE];
 	t = load_topo();
 	profile_defaults(!strcmp(profile, "full"), &o, t, &reps, &min_time);
-	if (val[1])
-		parse_modes(val[1], &o);
-	if (val[2])
-		parse_backends(val[2], &o);
-	if (val[3])
-		parse_sizes(val[3], &o);
-	if (val[4])
-		parse_placements(val[4], &o);
-	if (val[5])
-		parse_pairs(val[5], &o);
-	if (val[6] && (reps = parse_count(val[6], 1, 1000)) < 0)
-		bad("--repetitions", val[6], "an integer from 1 to 1000");
-	if (val[7] && parse_seconds(val[7], false, &min_time))
-		bad("--min-time", val[7], "seconds, more than 0 and at most 3600 (e.g. 0.5)");
-	if (val[1] || val[2] || val[3] || val[4] || val[5] || val[6] || val[7])
+	if (val[F_MODE])
+		parse_modes(val[F_MODE], &o);
+	if (val[F_BACKENDS])
+		parse_backends(val[F_BACKENDS], &o);
+	if (val[F_SIZES])
+		parse_sizes(val[F_SIZES], &o);
+	if (val[F_PLACEMENT])
+		parse_placements(val[F_PLACEMENT], &o);
+	if (val[F_PAIRS])
+		parse_pairs(val[F_PAIRS], &o);
+	if (val[F_REPS] && (reps = parse_count(val[F_REPS], 1, 1000)) < 0)
+		bad("--repetitions", val[F_REPS], "an integer from 1 to 1000");
+	if (val[F_MIN_TIME] && parse_seconds(val[F_MIN_TIME], false, &min_time))
+		bad("--min-time", val[F_MIN_TIME],
+		    "seconds, more than 0 and at most 3600 (e.g. 0.5)");
+	if (val[F_MODE] || val[F_BACKENDS] || val[F_SIZES] || val[F_PLACEMENT] || val[F_PAIRS] ||
+	    val[F_REPS] || val[F_MIN_TIME])
 		profile = !strcmp(profile, "full") ? "full (modified)" : "quick (modified)";
-	if (val[8])
-		snprintf(outbuf, sizeof(outbuf), "%s", val[8]);
+	if (val[F_OUT])
+		snprintf(outbuf, sizeof(outbuf), "%s", val[F_OUT]);
 	else
 		default_out(outbuf, sizeof(outbuf));
 	snprintf(arg_reps, sizeof(arg_reps), "--benchmark_repetitions=%d", reps);
@@ -627,8 +691,8 @@ static int cmd_run(int argc, char **argv, char *command)
 		bad("--benchmark_*", bad_flag,
 		    "the flags of google-benchmark 1.7.1 "
 		    "(--benchmark_filter=RE, --benchmark_repetitions=N, ...)");
-	if (out_check(&od, val[8] ? val[8] : outbuf, force, why, sizeof(why)))
-		bad("--out", val[8] ? val[8] : outbuf, "%s", why);
+	if (out_check(&od, val[F_OUT] ? val[F_OUT] : outbuf, force, why, sizeof(why)))
+		bad("--out", val[F_OUT] ? val[F_OUT] : outbuf, "%s", why);
 
 	/* Before planning: its probes create and remove queues. */
 	catch_stops();
@@ -641,7 +705,7 @@ static int cmd_run(int argc, char **argv, char *command)
 		topo_free(t);
 		free(gbargv);
 		free(cells);
-		bad("--mode", val[1] ? val[1] : "",
+		bad("--mode", val[F_MODE] ? val[F_MODE] : "",
 		    "modes that make cells with these backends "
 		    "(pipe-stream has only a bare loop)");
 	}
