@@ -100,21 +100,38 @@ bad(const char *flag, const char *value, const char *fmt, ...)
 }
 
 /* Copies that live as long as the program, reachable so LeakSanitizer knows. */
-static char *kept[64];
-static int nkept;
+static char **kept;
+static size_t nkept, capkept;
+
+static void __attribute__((noreturn)) out_of_memory(void)
+{
+	fprintf(stderr, "ipcbench: out of memory\n");
+	exit(1);
+}
+
+/* Keeps @p (NULL too) as long as the program lives; returns it. */
+static char *keep(char *p)
+{
+	if (nkept == capkept) {
+		char **k = realloc(kept, (capkept + 16) * sizeof(*kept));
+
+		if (!k)
+			out_of_memory();
+		kept = k;
+		capkept += 16;
+	}
+	kept[nkept++] = p;
+	return p;
+}
 
 /* Splits @s on commas into @out, pointing into a copy of @s that is kept; no entry empty. */
 static int split(const char *flag, const char *s, char **out, int max)
 {
-	char *copy = nkept < 64 ? strdup(s) : NULL, *tok, *comma;
+	char *copy = keep(strdup(s)), *tok, *comma;
 	int n = 0;
 
-	if (copy)
-		kept[nkept++] = copy;
-	if (!copy) {
-		fprintf(stderr, "ipcbench: out of memory\n");
-		exit(1);
-	}
+	if (!copy)
+		out_of_memory();
 	for (tok = copy;; tok = comma + 1) {
 		comma = strchr(tok, ',');
 		if (comma)
@@ -926,9 +943,7 @@ static int cmd_clean(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	char *command = join_args(argc, argv);
-
-	kept[nkept++] = command;
+	char *command = keep(join_args(argc, argv));
 
 	if (argc < 2)
 		bad("command", "", "list, run, clean, report, --help");
