@@ -6,18 +6,16 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "group.h"
+#include "pool_pvt.h"
 
 void group_child_init(pid_t parent)
 {
-	/* A SIGKILLed parent must not leave workers blocked forever. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
+	if (proc_die_with(parent))
 		_exit(1);
 	/*
 	 * Ctrl-C and a hang-up reach the whole process group; the parent stops

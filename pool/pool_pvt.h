@@ -11,6 +11,13 @@ int proc_pidfd_open(pid_t pid);
 /* Call first in a freshly forked child: drops stdio output inherited unflushed. */
 void proc_child_init(void);
 
+/*
+ * In a child: SIGKILL when @parent dies (PR_SET_PDEATHSIG), so that a killed
+ * parent leaves no worker blocked forever.  0, or -ESRCH when @parent died
+ * already (before the prctl, which then never fires): the caller exits.
+ */
+int proc_die_with(pid_t parent);
+
 /* A waitpid() status as an exit code: the exit status, or minus the signal. */
 int proc_status_code(int status);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -86,6 +87,12 @@ void proc_child_init(void)
 {
 	__fpurge(stdout);
 	__fpurge(stderr);
+}
+
+int proc_die_with(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	return getppid() == parent ? 0 : -ESRCH;
 }
 
 int proc_start(struct proc *p)
