@@ -2,13 +2,15 @@
 /*
  * group: workers pinned where asked, released together at the barrier,
  * and group_wait's verdicts: all exited 0, a worker's own error, a
- * worker's bad exit, a stall, a stop; on each failure every worker reaped.
+ * worker's bad exit, a stall, a stop; on each failure every worker reaped;
+ * and the workers die with a SIGKILLed parent (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "group.h"
@@ -25,6 +27,7 @@ struct page {
 	int arrived_before_go[N];
 	char err[64];
 	int nerr;
+	_Atomic pid_t pid[N]; /* the orphan check's workers */
 };
 
 struct arg {
@@ -46,6 +49,7 @@ static int worker(void *a)
 		__atomic_store_n(&w->pg->nerr, 1, __ATOMIC_SEQ_CST);
 		return 1;
 	case 3:
+		atomic_store(&w->pg->pid[w->i], getpid());
 		for (;;)
 			pause();
 	}
@@ -124,6 +128,73 @@ static int run(struct topo *t, int cpu, const int how[N], int64_t stall_ns, char
 	return rc;
 }
 
+/* Gone, or a zombie nobody reaped yet: either way no longer running. */
+static bool ended(pid_t pid)
+{
+	char path[64], state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = 0;
+	fclose(f);
+	return state == 'Z' || state == 'X';
+}
+
+/* A parent SIGKILLed while its group runs: its workers must not outlive it. */
+static void check_orphans(struct topo *t, int cpu)
+{
+	struct page *pg =
+		mmap(NULL, sizeof(*pg), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t mid;
+	int i, seen = 0;
+
+	CHECK(pg != MAP_FAILED);
+	if (pg == MAP_FAILED)
+		return;
+	mid = fork();
+	if (mid == 0) {
+		struct proc *procs[N];
+		struct arg args[N];
+		int cpus[N];
+
+		for (i = 0; i < N; i++) {
+			args[i] = (struct arg){pg, i, 3};
+			cpus[i] = cpu;
+		}
+		if (group_start(procs, N, worker, args, sizeof(args[0]), t, cpus))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	CHECK(mid > 0);
+	for (int64_t end = pool_now_ns() + 5 * INT64_C(1000000000);
+	     mid > 0 && seen < N && pool_now_ns() < end;) {
+		for (seen = 0, i = 0; i < N; i++)
+			seen += atomic_load(&pg->pid[i]) != 0;
+		usleep(1000);
+	}
+	CHECK_EQ(seen, N);
+	if (mid > 0) {
+		kill(mid, SIGKILL);
+		waitpid(mid, NULL, 0);
+	}
+	for (i = 0; i < N; i++) {
+		pid_t pid = atomic_load(&pg->pid[i]);
+		int64_t end = pool_now_ns() + 5 * INT64_C(1000000000);
+
+		while (pid > 0 && !ended(pid) && pool_now_ns() < end)
+			usleep(1000);
+		CHECK(pid <= 0 || ended(pid));
+		if (pid > 0 && !ended(pid))
+			kill(pid, SIGKILL); /* leave nothing behind */
+	}
+	munmap(pg, sizeof(*pg));
+}
+
 int main(void)
 {
 	static const int ok[N] = {0, 0, 0}, bad_exit[N] = {0, 1, 0}, said[N] = {3, 2, 3},
@@ -164,6 +235,9 @@ int main(void)
 	rc = run(t, cpu, sleepy, 5 * INT64_C(1000000000), err, sizeof(err));
 	CHECK_EQ(rc, -EINTR);
 	CHECK(!strcmp(err, "interrupted"));
+
+	stop = 0;
+	check_orphans(t, cpu);
 
 	topo_free(t);
 	return test_result("test_group");
