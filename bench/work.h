@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internal to the workloads: the page the workers and the parent share for
- * one run, the start barrier, and the parent's supervision of the workers.
+ * one run (with the group's start barrier in it), the workers' marks and
+ * faults, and work_wait, which supervises them through pool/group.
  */
 #ifndef BENCH_WORK_H
 #define BENCH_WORK_H
