@@ -34,7 +34,7 @@ static const char usage[] =
 	"usage: ipcbench COMMAND [options]\n"
 	"\n"
 	"commands:\n"
-	"  list                 backends and their kernel limits, placements, topology\n"
+	"  list                 backends, kernel limits, placements, topology, private dir\n"
 	"  run [options]        run the benchmark matrix and write results/<date>-<host>/\n"
 	"  clean [--named]      remove IPC objects that killed runs left behind (--named:\n"
 	"                       also named queues whose creator died; see clean --help)\n"
