@@ -52,6 +52,40 @@ void group_gate_open(struct group_gate *g)
 	futex(&g->go, FUTEX_WAKE, INT_MAX);
 }
 
+int group_worker_init(pid_t parent)
+{
+	sigset_t all;
+
+	/* The manager thread that forks us may have signals blocked. */
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	if (proc_die_with(parent))
+		return -ESRCH;
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	return 0;
+}
+
+int group_start_one(struct proc **procs, int i, proc_fn fn, void *arg, struct topo *t, int cpu)
+{
+	int rc;
+
+	proc_free(procs[i]);
+	rc = proc_new(&procs[i], fn, arg);
+	if (rc) {
+		procs[i] = NULL;
+		return rc;
+	}
+	rc = proc_bind(procs[i], t, cpu);
+	if (!rc)
+		rc = proc_start(procs[i]);
+	if (rc) {
+		proc_free(procs[i]);
+		procs[i] = NULL;
+	}
+	return rc;
+}
+
 int group_start(struct proc **procs, int n, proc_fn fn, void *args, size_t argsz, struct topo *t,
 		const int *cpus)
 {
@@ -60,11 +94,7 @@ int group_start(struct proc **procs, int n, proc_fn fn, void *args, size_t argsz
 	for (i = 0; i < n; i++)
 		procs[i] = NULL;
 	for (i = 0; i < n; i++) {
-		rc = proc_new(&procs[i], fn, (char *)args + (size_t)i * argsz);
-		if (!rc)
-			rc = proc_bind(procs[i], t, cpus[i]);
-		if (!rc)
-			rc = proc_start(procs[i]);
+		rc = group_start_one(procs, i, fn, (char *)args + (size_t)i * argsz, t, cpus[i]);
 		if (rc) {
 			group_reap(procs, n);
 			return rc;
@@ -81,6 +111,25 @@ void group_reap(struct proc **procs, int n)
 		if (procs[i])
 			proc_free(procs[i]); /* kills and reaps one still running */
 		procs[i] = NULL;
+	}
+}
+
+void group_stop(struct proc **procs, int n, int64_t grace_ns)
+{
+	int64_t deadline = pool_now_ns() + grace_ns, left;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (procs[i])
+			proc_terminate(procs[i]); /* -ECHILD for one already reaped */
+	for (i = 0; i < n; i++) {
+		if (!procs[i])
+			continue;
+		left = deadline - pool_now_ns();
+		if (proc_join(procs[i], left > 0 ? left : 0) == 0)
+			continue;
+		proc_kill(procs[i]);
+		proc_join(procs[i], -1);
 	}
 }
 

@@ -3,8 +3,11 @@
  * group: N processes, each pinned to its CPU, released together at a
  * barrier, supervised while they run (the parent's death, a worker's
  * death or error, a stop signal, no progress) and reaped.  The benchmark's
- * workloads run on it.  Errors are negative errno values; nothing prints
- * (a failure is described in the caller's buffer).
+ * workloads run on it (group_start, group_wait, group_reap), and so does
+ * the Pool, whose long-lived workers are started and replaced one at a
+ * time (group_start_one) and stopped with a grace period (group_stop).
+ * Errors are negative errno values; nothing prints (a failure is
+ * described in the caller's buffer).
  */
 #ifndef POOL_GROUP_H
 #define POOL_GROUP_H
@@ -26,6 +29,13 @@ struct group_gate {
 /* In a worker, first thing: die with @parent (PR_SET_PDEATHSIG), leave SIGINT and SIGHUP to it. */
 void group_child_init(pid_t parent);
 
+/*
+ * In a long-lived worker (the Pool's), first thing: die with @parent,
+ * every signal unblocked and at its default (Ctrl-C ends it with its
+ * program).  Returns 0, or -ESRCH when @parent is gone already.
+ */
+int group_worker_init(pid_t parent);
+
 /* In a worker: arrive at the barrier and sleep until the parent opens it. */
 void group_gate_wait(struct group_gate *g);
 
@@ -43,8 +53,22 @@ void group_gate_open(struct group_gate *g);
 int group_start(struct proc **procs, int n, proc_fn fn, void *args, size_t argsz, struct topo *t,
 		const int *cpus);
 
+/*
+ * Starts worker @i alone, running fn(arg) on @cpu (-1: unpinned); procs[i]
+ * may hold the handle of the worker it replaces, which must have ended.
+ * Returns 0, or -errno from proc_new/proc_bind/proc_start with procs[i] NULL.
+ */
+int group_start_one(struct proc **procs, int i, proc_fn fn, void *arg, struct topo *t, int cpu);
+
 /* Kills and reaps every worker still running, frees the handles. */
 void group_reap(struct proc **procs, int n);
+
+/*
+ * Asks every running worker to end (SIGTERM), waits up to @grace_ns for
+ * them, then kills (SIGKILL) and reaps the rest.  The handles stay, with
+ * each worker's exit code (proc_exitcode).
+ */
+void group_stop(struct proc **procs, int n, int64_t grace_ns);
 
 /*
  * What the parent watches while it waits: *@stop set (by a signal

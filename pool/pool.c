@@ -3,10 +3,12 @@
  * pool: Python's multiprocessing.Pool.
  *
  * Shape: one anonymous ipcq queue of tasks shared by all workers, one queue
- * of results back, and one manager thread in the parent.  The manager forks
- * every worker (the first ones and the replacements), feeds tasks that did
- * not fit into the task queue, collects results, and every few milliseconds
- * reaps workers with waitpid(WNOHANG).
+ * of results back, and one manager thread in the parent.  The workers are
+ * a pinned process group (group.h): the manager starts every one of them
+ * (the first ones and the replacements, group_start_one), feeds tasks that
+ * did not fit into the task queue, collects results, and every few
+ * milliseconds reaps the workers that ended; pool_terminate stops them
+ * with group_stop.
  *
  * Dead workers: before running a task a worker stores its id in its slot of
  * a small MAP_SHARED array (0 while idle, SLOT_STOP once it took the stop
@@ -22,9 +24,10 @@
  * Forking from a process with threads: the worker is forked by the manager
  * thread, so only that thread exists in the child.  The child touches no lock
  * of the pool; it uses the inherited queue handles, malloc and stdio (which
- * glibc makes safe across fork()), binds itself and loops.  Workers get
- * PR_SET_PDEATHSIG(SIGKILL): they die with the manager thread, which only
- * ends after they did, so a parent killed by SIGKILL leaves no orphans.
+ * glibc makes safe across fork()), is bound by proc_start and loops.  Workers
+ * get PR_SET_PDEATHSIG(SIGKILL) (group_worker_init): they die with the
+ * manager thread, which only ends after they did, so a parent killed by
+ * SIGKILL leaves no orphans.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,13 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "group.h"
 #include "ipcq.h"
 #include "pool.h"
-#include "clock.h"
-#include "pool_pvt.h"
 #include "topo.h"
 
 #define SLOT_STOP     UINT64_MAX
@@ -85,9 +87,11 @@ struct fifo_item {
 	unsigned char msg[];
 };
 
+/* What worker_main gets; the process itself is in pool->procs[idx]. */
 struct worker {
-	pid_t pid;
-	int cpu;
+	struct pool *pool;
+	int idx, cpu;
+	pid_t parent;
 	bool alive;
 };
 
@@ -104,6 +108,7 @@ struct pool {
 	bool own_topo;
 	int n, live;
 	struct worker *w;
+	struct proc **procs;  /* the group; a handle stays after its worker ended */
 	unsigned char *slots; /* MAP_SHARED, one struct slot per worker */
 	size_t slot_size;
 	struct ipcq *tasks, *results;
@@ -123,41 +128,35 @@ static struct slot *slot(const struct pool *p, int i)
 
 /* ---- the worker (runs in the child) ---- */
 
-static _Noreturn void worker_main(struct pool *p, int i, pid_t parent)
+/* Its exit code: 0 stopped (or its parent is gone), 2 and 3 a broken queue, 126 no memory. */
+static int worker_main(void *arg)
 {
-	struct slot *sl = slot(p, i);
+	struct worker *w = arg;
+	struct pool *p = w->pool;
+	struct slot *sl = slot(p, w->idx);
 	unsigned char *in = sl->buf, *out;
 	struct task_hdr th;
 	struct result_hdr rh;
-	sigset_t all;
 	ssize_t n;
 
-	proc_child_init();
-	sigfillset(&all);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-	if (proc_die_with(parent))
-		_exit(0);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	if (p->w[i].cpu >= 0 && topo_bind_self(p->topo, p->w[i].cpu) < 0)
-		_exit(127);
+	if (group_worker_init(w->parent))
+		return 0;
 	out = malloc(sizeof(rh) + p->max_result);
 	if (!out)
-		_exit(126);
+		return 126;
 	for (;;) {
 		size_t out_len = p->max_result;
 
 		memset(in, 0, sizeof(th)); /* see "Dead workers" above */
 		n = ipcq_get(p->tasks, in, p->task_cap, IPCQ_FOREVER);
 		if (n < 0)
-			_exit(2);
+			return 2;
 		if ((size_t)n < sizeof(th))
 			continue;
 		memcpy(&th, in, sizeof(th));
 		if (th.id == 0) {
 			atomic_store(&sl->cur, SLOT_STOP);
-			fflush(NULL);
-			_exit(0);
+			return 0; /* proc_start flushes stdio */
 		}
 		atomic_store(&sl->cur, th.id);
 		rh.status = th.fn(in + sizeof(th), th.len, out + sizeof(rh), &out_len);
@@ -167,7 +166,7 @@ static _Noreturn void worker_main(struct pool *p, int i, pid_t parent)
 		memcpy(out, &rh, sizeof(rh));
 		fflush(NULL); /* what the task printed appears now, not at exit */
 		if (ipcq_put(p->results, out, sizeof(rh) + rh.len, IPCQ_FOREVER) < 0)
-			_exit(3);
+			return 3;
 		atomic_store(&sl->cur, 0);
 	}
 }
@@ -175,16 +174,14 @@ static _Noreturn void worker_main(struct pool *p, int i, pid_t parent)
 /* Called with the lock held, from the manager thread. */
 static int spawn(struct pool *p, int i)
 {
-	pid_t parent = getpid(), pid;
+	int ret;
 
 	atomic_store(&slot(p, i)->cur, 0);
 	memset(slot(p, i)->buf, 0, sizeof(struct task_hdr));
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		worker_main(p, i, parent);
-	p->w[i].pid = pid;
+	p->w[i].parent = getpid();
+	ret = group_start_one(p->procs, i, worker_main, &p->w[i], p->topo, p->w[i].cpu);
+	if (ret)
+		return ret;
 	p->w[i].alive = true;
 	p->live++;
 	return 0;
@@ -265,13 +262,16 @@ static void fail_pending(struct pool *p)
 		finish(p, p->pend_head, -ECHILD, true, 0);
 }
 
-/* Lock held.  The task worker @i was running when it ended with @status. */
-static void worker_ended(struct pool *p, int i, int status)
+/* Lock held.  The task worker @i was running when it ended (reaped). */
+static void worker_ended(struct pool *p, int i)
 {
 	uint64_t id = atomic_load(&slot(p, i)->cur);
 	struct pool_result *r;
 	struct task_hdr th;
-	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	int code = 0, sig;
+
+	proc_exitcode(p->procs[i], &code);
+	sig = code < 0 ? -code : 0;
 
 	p->w[i].alive = false;
 	p->live--;
@@ -303,11 +303,11 @@ static void worker_ended(struct pool *p, int i, int status)
 /* Lock held.  Reaps the workers that ended. */
 static void reap_workers(struct pool *p)
 {
-	int i, status;
+	int i;
 
 	for (i = 0; i < p->n; i++) {
-		if (p->w[i].alive && waitpid(p->w[i].pid, &status, WNOHANG) == p->w[i].pid)
-			worker_ended(p, i, status);
+		if (p->w[i].alive && proc_join(p->procs[i], 0) == 0)
+			worker_ended(p, i);
 	}
 }
 
@@ -391,41 +391,25 @@ static void pool_release(struct pool *p)
 		ipcq_close(p->tasks);
 	if (p->results)
 		ipcq_close(p->results);
+	if (p->procs)
+		group_reap(p->procs, p->n);
 	if (p->slots)
 		munmap(p->slots, p->slot_size * (size_t)p->n);
 	if (p->own_topo)
 		topo_free(p->topo);
 	free(p->rbuf);
 	free(p->w);
+	free(p->procs);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
-/* Kills and reaps every live worker: SIGTERM, then SIGKILL after a grace period. */
+/* Lock held, not running.  Kills and reaps every live worker: SIGTERM, then SIGKILL after a grace period. */
 static void stop_workers(struct pool *p)
 {
-	int64_t deadline = pool_now_ns() + TERM_GRACE_NS;
-	int i, status;
-
-	for (i = 0; i < p->n; i++)
-		if (p->w[i].alive)
-			kill(p->w[i].pid, SIGTERM);
-	while (p->live > 0 && pool_now_ns() < deadline) {
-		struct timespec ts = {0, 1000000};
-
-		reap_workers(p);
-		if (p->live > 0)
-			nanosleep(&ts, NULL);
-	}
-	for (i = 0; i < p->n; i++) {
-		if (!p->w[i].alive)
-			continue;
-		kill(p->w[i].pid, SIGKILL);
-		while (waitpid(p->w[i].pid, &status, 0) < 0 && errno == EINTR)
-			;
-		worker_ended(p, i, status);
-	}
+	group_stop(p->procs, p->n, TERM_GRACE_NS);
+	reap_workers(p);
 }
 
 static void stop_manager(struct pool *p)
@@ -481,9 +465,10 @@ int pool_create(struct pool **out, const struct pool_opts *opts)
 	p->n = opts->workers ? opts->workers
 			     : (p->topo ? topo_npus(p->topo) : count_allowed_cpus());
 	p->w = calloc((size_t)p->n, sizeof(*p->w));
+	p->procs = calloc((size_t)p->n, sizeof(*p->procs));
 	cpus = calloc((size_t)p->n, sizeof(*cpus));
 	ret = -ENOMEM;
-	if (!p->w || !cpus)
+	if (!p->w || !p->procs || !cpus)
 		goto fail;
 	for (i = 0; i < p->n; i++)
 		cpus[i] = -1;
@@ -492,8 +477,11 @@ int pool_create(struct pool **out, const struct pool_opts *opts)
 		if (ret)
 			goto fail;
 	}
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
+		p->w[i].pool = p;
+		p->w[i].idx = i;
 		p->w[i].cpu = cpus[i];
+	}
 	qo.backend = opts->backend ? opts->backend : "pipe";
 	qo.msg_max = sizeof(struct task_hdr) + p->max_arg;
 	ret = ipcq_create(&p->tasks, &qo);
@@ -556,7 +544,7 @@ pid_t pool_worker_pid(const struct pool *p, int i)
 	if (!p || i < 0 || i >= p->n)
 		return 0;
 	pthread_mutex_lock((pthread_mutex_t *)&p->lock);
-	pid = p->w[i].alive ? p->w[i].pid : 0;
+	pid = p->w[i].alive ? proc_pid(p->procs[i]) : 0;
 	pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 	return pid;
 }

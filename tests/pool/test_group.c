@@ -3,7 +3,9 @@
  * group: workers pinned where asked, released together at the barrier,
  * and group_wait's verdicts: all exited 0, a worker's own error, a
  * worker's bad exit, a stall, a stop; on each failure every worker reaped;
- * and the workers die with a SIGKILLed parent (PR_SET_PDEATHSIG).
+ * and the workers die with a SIGKILLed parent (PR_SET_PDEATHSIG); the
+ * Pool's part: one worker started and replaced alone (group_start_one),
+ * group_worker_init's signals, group_stop's grace period.
  */
 #include <errno.h>
 #include <sched.h>
@@ -59,6 +61,61 @@ static int worker(void *a)
 	w->pg->cpu[w->i] = sched_getcpu();
 	atomic_fetch_add(&w->pg->released, 1);
 	return 0;
+}
+
+/* A long-lived worker: polite (SIGTERM ends it) or deaf to SIGTERM. */
+static int lasting(void *a)
+{
+	const int *deaf = a;
+
+	if (group_worker_init(getppid()))
+		return 1;
+	if (*deaf)
+		signal(SIGTERM, SIG_IGN);
+	for (;;)
+		pause();
+}
+
+static void check_stop_and_restart(struct topo *t, int cpu)
+{
+	static const int polite = 0, deaf = 1;
+	struct proc *procs[2] = {NULL, NULL};
+	sigset_t term, old;
+	pid_t first;
+	int code[2] = {0, 0};
+
+	/* Started with SIGTERM blocked, as the Pool's manager thread may have it. */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	CHECK_EQ(group_start_one(procs, 0, lasting, (void *)&polite, t, cpu), 0);
+	CHECK_EQ(group_start_one(procs, 1, lasting, (void *)&deaf, t, cpu), 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (!procs[0] || !procs[1]) {
+		group_reap(procs, 2);
+		return;
+	}
+	usleep(100000); /* both past group_worker_init */
+	first = proc_pid(procs[0]);
+
+	int64_t t0 = pool_now_ns();
+	group_stop(procs, 2, 300000000);
+	int64_t took = pool_now_ns() - t0;
+	CHECK(!proc_alive(procs[0]) && !proc_alive(procs[1]));
+	CHECK_EQ(proc_exitcode(procs[0], &code[0]), 0);
+	CHECK_EQ(proc_exitcode(procs[1], &code[1]), 0);
+	CHECK_EQ(code[0], -SIGTERM); /* unblocked and default in the worker */
+	CHECK_EQ(code[1], -SIGKILL); /* after the grace period */
+	CHECK(took >= 250000000 && took < 5 * INT64_C(1000000000));
+
+	/* Replaced alone: a new process in the ended one's place. */
+	CHECK_EQ(group_start_one(procs, 0, lasting, (void *)&polite, t, cpu), 0);
+	CHECK(procs[0] && proc_pid(procs[0]) != first && proc_alive(procs[0]));
+	CHECK(cpu < 0 || !procs[0] || proc_join(procs[0], 100000000) == -ETIMEDOUT);
+	/* An unknown CPU: refused, the slot left empty. */
+	group_reap(procs, 2);
+	CHECK_EQ(group_start_one(procs, 0, lasting, (void *)&polite, t, 1 << 20), -EINVAL);
+	CHECK(procs[0] == NULL);
 }
 
 static uint64_t progress(void *ctx)
@@ -238,6 +295,7 @@ int main(void)
 
 	stop = 0;
 	check_orphans(t, cpu);
+	check_stop_and_restart(t, cpu);
 
 	topo_free(t);
 	return test_result("test_group");
