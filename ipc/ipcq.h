@@ -129,7 +129,10 @@ int ipcq_close(struct ipcq *q);
 
 /*
  * Removes the named queue @name of @backend; handles still open keep
- * working until closed.  Returns 0, -ENOENT (no such queue), -EINVAL.
+ * working until closed.  Returns 0, -ENOENT (no such queue), -EACCES (an
+ * object of that name that is not ours alone: another user's, or opened to
+ * group or others; refused as ipcq_open() refuses it, also for root),
+ * -EINVAL.
  */
 int ipcq_unlink(const char *backend, const char *name);
 

@@ -698,20 +698,45 @@ int __ipcq_reg_hold(const struct ipcq_reg_ops *r, const char *name, int obj_fd, 
 	return 0;
 }
 
+/* -EACCES when the file @leaf of @dfd exists and is not ours alone, else 0. */
+static int leaf_not_ours(int dfd, const char *leaf)
+{
+	int fd = openat(dfd, leaf, O_PATH | O_CLOEXEC | O_NOFOLLOW), ret;
+
+	if (fd < 0)
+		return 0;
+	ret = __ipcq_fd_ours(fd) == -EACCES ? -EACCES : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * The unlink rule, for every backend: what ipcq_open() would refuse as not
+ * ours alone (-EACCES), ipcq_unlink() refuses to remove, root included
+ * (sysv applies it through its open's own checks, sysv_rec.c).
+ */
+static int obj_removable(const struct ipcq_reg_ops *r, const char *name)
+{
+	char rec[PATH_MAX + IPCQ_NAME_MAX + 8];
+	int fd = obj_op(r, r->look, name), ret;
+
+	ret = fd < 0 ? fd : __ipcq_fd_ours(fd);
+	if (fd >= 0)
+		close(fd);
+	if (!ret && rec_path(r, rec, sizeof(rec), name) == 0)
+		ret = leaf_not_ours(AT_FDCWD, rec);
+	return ret;
+}
+
 int __ipcq_reg_unlink(const struct ipcq_reg_ops *r, const char *name)
 {
 	char rec[PATH_MAX + IPCQ_NAME_MAX + 8];
-	int lk, fd, ret = 0;
+	int lk, ret;
 
 	lk = __ipcq_dir_lock(r->sub);
 	if (lk < 0)
 		return lk;
-	if (!r->unlink_foreign) {
-		fd = obj_op(r, r->look, name);
-		ret = fd < 0 ? fd : __ipcq_fd_ours(fd);
-		if (fd >= 0)
-			close(fd);
-	}
+	ret = obj_removable(r, name);
 	if (!ret)
 		ret = obj_op(r, r->remove, name);
 	if ((!ret || ret == -ENOENT) && rec_path(r, rec, sizeof(rec), name) == 0)
@@ -862,13 +887,29 @@ static int dir_take_away(const struct ipcq_reg_dir *r, int base, const char *nam
 	return ret;
 }
 
+/* The unlink rule (obj_removable) for a directory: it and its files ours alone. */
+static int dir_removable(const struct ipcq_reg_dir *r, int base, const char *name)
+{
+	int dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), ret;
+
+	if (dfd < 0)
+		return errno == ENOTDIR || errno == ELOOP ? -ENOENT : -errno;
+	ret = __ipcq_fd_ours(dfd);
+	for (const char *const *l = r->leaves; *l && !ret; l++)
+		ret = leaf_not_ours(dfd, *l);
+	close(dfd);
+	return ret;
+}
+
 int __ipcq_reg_dir_unlink(const struct ipcq_reg_dir *r, const char *name)
 {
 	int base = __ipcq_reg_dir_base(r), ret;
 
 	if (base < 0)
 		return base;
-	ret = dir_take_away(r, base, name);
+	ret = dir_removable(r, base, name);
+	if (!ret)
+		ret = dir_take_away(r, base, name);
 	close(base);
 	return ret;
 }

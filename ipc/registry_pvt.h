@@ -154,8 +154,6 @@ struct ipcq_reg_ops {
 	int (*look)(const char *path);
 	/* Removes the object at @path; 0 or -errno. */
 	int (*remove)(const char *path);
-	/* ipcq_unlink() removes the object whoever owns it (no -EACCES). */
-	bool unlink_foreign;
 };
 
 /*
@@ -179,8 +177,8 @@ int __ipcq_reg_create(const struct ipcq_reg_ops *r, const char *name, int (*make
 int __ipcq_reg_hold(const struct ipcq_reg_ops *r, const char *name, int obj_fd, int *lock_fd);
 
 /*
- * Removes the object @name and its record: 0, -ENOENT, -EACCES (not ours
- * alone, unless r->unlink_foreign), -errno.
+ * Removes the object @name and its record: 0, -ENOENT, -EACCES (the object
+ * or its record not ours alone: the rule of every backend's unlink), -errno.
  */
 int __ipcq_reg_unlink(const struct ipcq_reg_ops *r, const char *name);
 
@@ -217,7 +215,10 @@ int __ipcq_reg_dir_base(const struct ipcq_reg_dir *r);
 int __ipcq_reg_dir_create(const struct ipcq_reg_dir *r, const char *name,
 			  int (*build)(int dfd, void *arg), void *arg);
 
-/* Removes the object @name (renamed away first): 0, -ENOENT, or -errno. */
+/*
+ * Removes the object @name (renamed away first): 0, -ENOENT, -EACCES (the
+ * directory or one of its files not ours alone), or -errno.
+ */
 int __ipcq_reg_dir_unlink(const struct ipcq_reg_dir *r, const char *name);
 
 /* ipcq_clean(): temporary directories of processes killed in a create or unlink. */

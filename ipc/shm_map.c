@@ -164,7 +164,6 @@ static const struct ipcq_reg_ops shm_reg = {
 	.path = shm_path,
 	.look = shm_look,
 	.remove = shm_remove,
-	.unlink_foreign = true, /* as ever: the owner checks guard opens, not unlink */
 };
 
 struct shm_make {

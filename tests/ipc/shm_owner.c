@@ -2,8 +2,9 @@
 /*
  * A named shm ring is opened only when it is the caller's alone: one that
  * another user made (here uid 65534, chmod 0666) is refused with -EACCES,
- * by root and by a third user (uid 12345) alike; so is one of our own whose
- * mode lets group or others in.  The other-user part needs root (it makes
+ * by root and by a third user (uid 12345) alike, and root's ipcq_unlink()
+ * refuses to remove it (-EACCES) while its owner may; so is one of our own
+ * whose mode lets group or others in.  The other-user part needs root (it makes
  * the ring as another uid in a child); without root it is skipped with
  * exit 77 once the mode part has passed.
  *
@@ -54,6 +55,20 @@ static int make_as_nobody(void *arg)
 	if (chmod(path, 0666) < 0 || ipcq_put_nowait(q, "secret", 6) < 0)
 		return TU_FAIL;
 	ipcq_close(q);
+	return 0;
+}
+
+/* As uid 65534 again: its own ring, back to 0600, is its to remove. */
+static int unlink_as_nobody(void *arg)
+{
+	char path[128];
+
+	(void)arg;
+	if (become(NOBODY) < 0)
+		return TU_FAIL;
+	ring_path(path, sizeof(path));
+	if (chmod(path, 0600) < 0 || ipcq_unlink("shm", name) < 0)
+		return TU_FAIL;
 	return 0;
 }
 
@@ -120,7 +135,9 @@ static void other_user(void)
 	}
 	pid = tu_fork(open_as_other, NULL);
 	CHECK_EQ(pid > 0 ? tu_wait(pid, 10000 * TU_MS) : -1, 0);
-	CHECK_EQ(ipcq_unlink("shm", name), 0);
+	CHECK_EQ(ipcq_unlink("shm", name), -EACCES); /* nor removed by root */
+	pid = tu_fork(unlink_as_nobody, NULL);
+	CHECK_EQ(pid > 0 ? tu_wait(pid, 10000 * TU_MS) : -1, 0);
 }
 
 int main(int argc, char **argv)
