@@ -176,65 +176,6 @@ static void pipe_drop(struct ipcq *q)
 
 /* --- setup -------------------------------------------------------------- */
 
-static long long pipe_max_size(void)
-{
-	long long v = __ipcq_read_sysctl("/proc/sys/fs/pipe-max-size");
-
-	return v > 0 ? v : 1048576;
-}
-
-#define PIPE_BYTES_MAX (1UL << 30) /* fits fcntl's int; far above any pipe-max-size */
-
-/* Bytes of pipe that @capacity messages of @n_max packets need; 0: too many. */
-static size_t pipe_bytes_for(size_t capacity, size_t n_max)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-
-	if (capacity > PIPE_BYTES_MAX / page / n_max)
-		return 0;
-	return capacity * n_max * page;
-}
-
-/*
- * Sizes the pipe and fills p->slots.  capacity 0: the largest the kernel
- * allows (pipe-max-size, less if the user is over pipe-user-pages-soft), but
- * at least one msg_max message.
- */
-static int size_pipe(struct ipcq *q, struct pipe_q *p, size_t capacity)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t least = pipe_bytes_for(1, p->n_max);
-	size_t bytes;
-	int r;
-
-	if (!least)
-		return -EMSGSIZE; /* no pipe can ever hold one message */
-	if (capacity) {
-		bytes = pipe_bytes_for(capacity, p->n_max);
-		if (!bytes)
-			return -EINVAL;
-		if (fcntl(p->wfd, F_SETPIPE_SZ, (int)bytes) < 0)
-			return -errno;
-	} else {
-		bytes = (size_t)pipe_max_size();
-		if (bytes > PIPE_BYTES_MAX)
-			bytes = PIPE_BYTES_MAX;
-		if (bytes < least)
-			bytes = least;
-		while (fcntl(p->wfd, F_SETPIPE_SZ, (int)bytes) < 0) {
-			if ((errno != EPERM && errno != ENOMEM) || bytes / 2 < least)
-				return -errno;
-			bytes /= 2;
-		}
-	}
-	r = fcntl(p->wfd, F_GETPIPE_SZ);
-	if (r < 0)
-		return -errno;
-	p->slots = (size_t)r / page;
-	q->capacity = p->slots / p->n_max;
-	return q->capacity ? 0 : -EMSGSIZE;
-}
-
 static int init_shared(struct pipe_shared *sh, const struct ipcq *q, const struct pipe_q *p,
 		       size_t pipe_bytes)
 {
@@ -306,7 +247,7 @@ static int anon_create(struct ipcq *q, size_t capacity)
 		return -errno;
 	p->rfd = fds[0];
 	p->wfd = fds[1];
-	ret = size_pipe(q, p, capacity);
+	ret = __ipcq_pipe_size(q, p, capacity);
 	if (!ret && p->framed) {
 		p->sh = mmap(NULL, sizeof(*p->sh), PROT_READ | PROT_WRITE,
 			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -427,7 +368,7 @@ static int named_build(int dfd, void *arg)
 	if (fchmod(p->rfd, 0600) < 0)
 		ret = -errno;
 	if (!ret)
-		ret = size_pipe(q, p, b->capacity);
+		ret = __ipcq_pipe_size(q, p, b->capacity);
 	if (!ret)
 		ret = map_meta(dfd, O_CREAT | O_EXCL, &p->sh, &p->lock_fd);
 	if (!ret)
@@ -453,7 +394,7 @@ static int named_create(struct ipcq *q, const char *name, size_t capacity)
 /*
  * Returns 0, -EEXIST (named, exists), -EMSGSIZE (no pipe holds one message),
  * -EINVAL (capacity beyond any pipe), -EPERM (fs.pipe-max-size, or over
- * fs.pipe-user-pages-*: see pipe_explain()), -EMFILE, -ENOMEM ...
+ * fs.pipe-user-pages-*: see __ipcq_pipe_explain()), -EMFILE, -ENOMEM ...
  */
 static int pipe_create(struct ipcq *q, const struct ipcq_opts *opts)
 {
@@ -540,60 +481,7 @@ static int pipe_unlink(const char *name)
 	return __ipcq_reg_dir_unlink(&pipe_reg, name);
 }
 
-/* --- ipcq_ext.h --------------------------------------------------------- */
-
-static ssize_t pipe_limits(struct ipcq_limit *out, size_t n)
-{
-	if (n > 0)
-		__ipcq_limit_set(&out[0], "fs.pipe-max-size", pipe_max_size(), "bytes",
-				 "largest pipe: capacity x packets x 4096",
-				 "sysctl -w fs.pipe-max-size=N");
-	if (n > 1)
-		__ipcq_limit_set(&out[1], "fs.pipe-user-pages-soft",
-				 __ipcq_read_sysctl("/proc/sys/fs/pipe-user-pages-soft"), "pages",
-				 "pipe pages of one user before pipes shrink",
-				 "sysctl -w fs.pipe-user-pages-soft=N");
-	if (n > 2)
-		__ipcq_limit_set(&out[2], "fs.pipe-user-pages-hard",
-				 __ipcq_read_sysctl("/proc/sys/fs/pipe-user-pages-hard"), "pages",
-				 "pipe pages of one user (0: no limit)",
-				 "sysctl -w fs.pipe-user-pages-hard=N");
-	return 3;
-}
-
-static int pipe_explain(const struct ipcq_opts *opts, int err, char *buf, size_t len)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t n_max = opts->msg_max >= PKT ? npackets(opts->msg_max) : 1;
-	size_t want = pipe_bytes_for(opts->capacity ? opts->capacity : 1, n_max);
-	long long max = pipe_max_size();
-	size_t pow2 = page;
-	int r;
-
-	if (err < 0)
-		err = -err;
-	/* The kernel rounds a pipe to a power of two pages, and so must the limit. */
-	while (want && pow2 < want)
-		pow2 *= 2;
-	if (err == EPERM && want && (long long)pow2 > max)
-		r = snprintf(buf, len,
-			     "fs.pipe-max-size is %lld bytes; this queue needs %zu bytes "
-			     "(%zu messages of %zu pipe pages, rounded up to a power of two): "
-			     "sysctl -w fs.pipe-max-size=%zu",
-			     max, pow2, opts->capacity ? opts->capacity : 1, n_max, pow2);
-	else if (err == EPERM || err == ENOMEM)
-		r = snprintf(buf, len,
-			     "this user's pipes hold more than fs.pipe-user-pages-soft=%lld "
-			     "(or -hard=%lld) pages: close some, or sysctl -w "
-			     "fs.pipe-user-pages-soft=N",
-			     __ipcq_read_sysctl("/proc/sys/fs/pipe-user-pages-soft"),
-			     __ipcq_read_sysctl("/proc/sys/fs/pipe-user-pages-hard"));
-	else
-		return 0;
-	if (r < 0)
-		return 0;
-	return (size_t)r >= len ? (int)len - 1 : r;
-}
+/* --- ipcq_ext.h: clean (limits and explain: pipe_size.c) ------------------ */
 
 /*
  * Anonymous queues leave nothing behind.  Only a process killed inside
@@ -623,8 +511,8 @@ const struct ipcq_ops __ipcq_pipe_ops = {
 	.full = pipe_full,
 	.close = pipe_close,
 	.unlink = pipe_unlink,
-	.limits = pipe_limits,
-	.explain = pipe_explain,
+	.limits = __ipcq_pipe_limits,
+	.explain = __ipcq_pipe_explain,
 	.clean = pipe_clean,
 	.clean_named = pipe_clean_named,
 };

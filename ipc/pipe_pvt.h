@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the pipe backend: pipe.c (the single format, setup, names) and
- * pipe_frame.c (the framed format for messages of PIPE_BUF bytes and more).
- * pipe.c calls into pipe_frame.c, never the other way round.
+ * Private to the pipe backend: pipe.c (the single format, setup, names),
+ * pipe_size.c (pipe sizes and the kernel's limits on them) and pipe_frame.c
+ * (the framed format for messages of PIPE_BUF bytes and more).  pipe.c calls
+ * into the other two, never the other way round.
  */
 #ifndef IPCQ_PIPE_PVT_H
 #define IPCQ_PIPE_PVT_H
@@ -71,6 +72,20 @@ static inline bool poll_now(int fd, short ev)
 
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & ev);
 }
+
+/* pipe_size.c ----------------------------------------------------------- */
+
+/*
+ * Sizes the pipe p->wfd for @capacity messages and fills p->slots and
+ * q->capacity.  capacity 0: the largest the kernel allows (pipe-max-size,
+ * less if the user is over pipe-user-pages-soft), but at least one msg_max
+ * message.  Returns 0, -EMSGSIZE, -EINVAL (too many), or fcntl's -errno.
+ */
+int __ipcq_pipe_size(struct ipcq *q, struct pipe_q *p, size_t capacity);
+
+/* ipcq_limits() and ipcq_explain() of the pipe backend (ipcq_ext.h). */
+ssize_t __ipcq_pipe_limits(struct ipcq_limit *out, size_t n);
+int __ipcq_pipe_explain(const struct ipcq_opts *opts, int err, char *buf, size_t len);
 
 /* pipe_frame.c ---------------------------------------------------------- */
 
