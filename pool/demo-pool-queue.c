@@ -116,10 +116,13 @@ static int probe(const void *arg, size_t len, void *out, size_t *out_len)
 
 /* ---- the working way: tasks that open a named queue ---- */
 
-static int open_named(const void *arg, size_t len, struct ipcq **q)
+/* A task's start: says who it is (it returns no data) and opens the queue named @arg. */
+static int task_open(const char *who, const void *arg, size_t len, size_t *out_len, struct ipcq **q)
 {
 	char name[256];
 
+	*out_len = 0;
+	printf("%s started (%d), parent is (%d)\n", who, (int)getpid(), (int)getppid());
 	if (len >= sizeof(name))
 		return -EINVAL;
 	memcpy(name, arg, len);
@@ -133,9 +136,7 @@ static int writer(const void *arg, size_t len, void *out, size_t *out_len)
 	int ret;
 
 	(void)out;
-	*out_len = 0;
-	printf("writer started (%d), parent is (%d)\n", (int)getpid(), (int)getppid());
-	ret = open_named(arg, len, &q);
+	ret = task_open("writer", arg, len, out_len, &q);
 	if (ret)
 		return ret;
 	for (const char *c = "itcast"; *c && !ret; c++)
@@ -152,9 +153,7 @@ static int reader(const void *arg, size_t len, void *out, size_t *out_len)
 	int ret;
 
 	(void)out;
-	*out_len = 0;
-	printf("reader started (%d), parent is (%d)\n", (int)getpid(), (int)getppid());
-	ret = open_named(arg, len, &q);
+	ret = task_open("reader", arg, len, out_len, &q);
 	if (ret)
 		return ret;
 	/* for i in range(q.qsize()); a backend that cannot count: until empty. */

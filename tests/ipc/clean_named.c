@@ -112,30 +112,6 @@ static void grandchild_end(struct kid *k)
 		;
 }
 
-struct seen {
-	int n;
-	char what[16][512];
-};
-
-static void on_found(void *ctx, const char *b, const char *what)
-{
-	struct seen *s = ctx;
-
-	printf("found: %s: %s\n", b, what);
-	CHECK(!strcmp(b, backend), "reported backend %s", b);
-	if (s->n < 16)
-		snprintf(s->what[s->n], sizeof(s->what[0]), "%s", what);
-	s->n++;
-}
-
-static bool named(const struct seen *s, const char *name)
-{
-	for (int i = 0; i < s->n && i < 16; i++)
-		if (strstr(s->what[i], name))
-			return true;
-	return false;
-}
-
 static int opens(const char *name)
 {
 	struct ipcq *q = NULL;
@@ -149,20 +125,22 @@ static int opens(const char *name)
 /* One pass; @want: the names that must be found (NULL-terminated), the others must not. */
 static void pass(bool remove, const char *const *want, const char *const *all)
 {
-	struct seen s = {0};
-	ssize_t n = ipcq_clean_named(backend, remove, on_found, &s);
+	struct tu_seen s = {.backend = backend};
+	ssize_t n = ipcq_clean_named(backend, remove, tu_seen_add, &s);
 	int wanted = 0;
 
 	CHECK(n >= 0 && n == s.n, "ipcq_clean_named returned %zd, reported %d", n, s.n);
 	for (const char *const *w = want; *w; w++, wanted++)
-		CHECK(named(&s, *w), "%s was not %s", *w, remove ? "removed" : "listed");
+		CHECK(tu_seen_has(&s, *w, NULL), "%s was not %s", *w,
+		      remove ? "removed" : "listed");
 	for (const char *const *a = all; *a; a++) {
 		bool is_wanted = false;
 
 		for (const char *const *w = want; *w; w++)
 			is_wanted |= !strcmp(*w, *a);
 		if (!is_wanted)
-			CHECK(!named(&s, *a), "%s was %s", *a, remove ? "removed" : "listed");
+			CHECK(!tu_seen_has(&s, *a, NULL), "%s was %s", *a,
+			      remove ? "removed" : "listed");
 		/* Listing removes nothing; removal exactly what it names. */
 		CHECK_EQ(opens(*a), remove && is_wanted ? -ENOENT : 0);
 	}

@@ -32,53 +32,22 @@
 
 #include "ipcq.h"
 #include "ipcq_ext.h"
+#include "testutil.h"
 
-static int failures;
 static bool isolated;
 
-#define CHECK(cond, ...)                                                                \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			failures++;                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                                   \
-			fputc('\n', stderr);                                            \
-		}                                                                       \
-	} while (0)
-
-/* What ipcq_clean() reported. */
-struct seen {
-	int n;
-	char what[16][160];
-};
-
-static void on_clean(void *ctx, const char *backend, const char *what)
-{
-	struct seen *s = ctx;
-
-	printf("clean: %s: %s\n", backend, what);
-	if (strcmp(backend, "sysv"))
-		failures++;
-	if (s->n < 16)
-		snprintf(s->what[s->n], sizeof(s->what[0]), "%s", what);
-	s->n++;
-}
-
 /* @msqid was reported, with @why ("dead", "no handle left") in the text. */
-static bool reported_as(const struct seen *s, int msqid, const char *why)
+static bool reported_as(const struct tu_seen *s, int msqid, const char *why)
 {
 	char key[32];
 
 	snprintf(key, sizeof(key), "msqid %d ", msqid);
-	for (int i = 0; i < s->n && i < 16; i++)
-		if (strstr(s->what[i], key) && strstr(s->what[i], why))
-			return true;
-	return false;
+	return tu_seen_has(s, key, why);
 }
 
-static bool reported(const struct seen *s, int msqid)
+static bool reported(const struct tu_seen *s, int msqid)
 {
-	return reported_as(s, msqid, "");
+	return reported_as(s, msqid, NULL);
 }
 
 static bool exists(int msqid)
@@ -243,7 +212,7 @@ static void orphan_check(void)
 {
 	struct ipcq_opts o = {.backend = "sysv", .msg_max = 64};
 	int orphan, unused, go[2];
-	struct seen seen = {0};
+	struct tu_seen seen = {.backend = "sysv"};
 	struct ipcq *q;
 	ssize_t n;
 	pid_t pid;
@@ -267,7 +236,7 @@ static void orphan_check(void)
 	close(go[1]);
 	while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	n = ipcq_clean("sysv", on_clean, &seen);
+	n = ipcq_clean("sysv", tu_seen_add, &seen);
 	CHECK(!exists(orphan), "queue %d with no handle left survived clean (%zd)", orphan, n);
 	CHECK(reported_as(&seen, orphan, "no handle left"), "msqid %d was not reported", orphan);
 }
@@ -346,7 +315,7 @@ int main(void)
 {
 	struct kid dead, live, parent_dead;
 	int dead_anon, dead_named, live_anon, live_named, inh_anon, inh_named, raw;
-	struct seen seen = {0};
+	struct tu_seen seen = {.backend = "sysv"};
 	char name[64];
 	ssize_t n;
 
@@ -380,7 +349,7 @@ int main(void)
 	}
 	kid_reap(&parent_dead, SIGKILL, true);
 
-	n = ipcq_clean("sysv", on_clean, &seen);
+	n = ipcq_clean("sysv", tu_seen_add, &seen);
 	CHECK(n >= 1, "ipcq_clean returned %zd", n);
 	CHECK(n == seen.n, "returned %zd but reported %d", n, seen.n);
 	if (isolated)
@@ -397,7 +366,7 @@ int main(void)
 
 	/* A second pass finds nothing more of ours. */
 	seen.n = 0;
-	n = ipcq_clean("sysv", on_clean, &seen);
+	n = ipcq_clean("sysv", tu_seen_add, &seen);
 	CHECK(n >= 0 && !reported(&seen, live_anon) && !reported(&seen, inh_anon),
 	      "second pass: %zd", n);
 	if (isolated)
@@ -406,7 +375,7 @@ int main(void)
 	/* The grandchild goes: now nothing holds that queue. */
 	grandchild_end(&parent_dead);
 	seen.n = 0;
-	n = ipcq_clean("sysv", on_clean, &seen);
+	n = ipcq_clean("sysv", tu_seen_add, &seen);
 	/* The grandchild closed its handle itself, which already removed the queue. */
 	CHECK(!exists(inh_anon), "queue %d outlived its last handle (n=%zd)", inh_anon, n);
 
@@ -419,6 +388,6 @@ int main(void)
 	CHECK(!exists(dead_named), "named queue %d still there after unlink", dead_named);
 	CHECK(msgctl(raw, IPC_RMID, NULL) == 0, "IPC_RMID %d: %s", raw, strerror(errno));
 	kill_in_create();
-	printf("%s\n", failures ? "FAIL" : "PASS");
-	return failures ? 1 : 0;
+	printf("%s\n", tu_failures ? "FAIL" : "PASS");
+	return tu_failures ? 1 : 0;
 }

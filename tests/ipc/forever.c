@@ -170,7 +170,7 @@ static void run(bool with_name, bool with_threads)
 {
 	pid_t pids[P + C + 1];
 	pthread_t tids[P + C + 1];
-	int fds0 = count_fds(), ret;
+	int fds0 = count_fds();
 
 	named = with_name;
 	threads = with_threads;
@@ -179,9 +179,8 @@ static void run(bool with_name, bool with_threads)
 	memset(sh, 0, sizeof(*sh));
 	if (named)
 		tu_name(qname, sizeof(qname), "forever");
-	ret = tu_create(&q, backend, named ? qname : NULL, 2, MSG_MAX);
-	CHECK(ret == 0, "create: %s", tu_errname(ret));
-	if (ret)
+	q = tu_queue(backend, named ? qname : NULL, 2, MSG_MAX);
+	if (!q)
 		return;
 	ticker();
 	for (unsigned i = 0; i < P + C + 1; i++) {
@@ -190,7 +189,8 @@ static void run(bool with_name, bool with_threads)
 		if (threads)
 			CHECK_EQ(pthread_create(&tids[i], NULL, thread_main, (void *)a), 0);
 		else
-			pids[i] = tu_fork(i < P ? producer : consumer, (void *)(a >= 100 ? a - 100 : a));
+			pids[i] = tu_fork(i < P ? producer : consumer,
+					  (void *)(a >= 100 ? a - 100 : a));
 	}
 	if (threads) {
 		for (unsigned i = 0; i < P; i++)

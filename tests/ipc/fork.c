@@ -68,13 +68,11 @@ static void round_trip(bool close_at_end)
 
 	tu_section("fork: child uses the parent's anonymous handles both ways (%s)",
 		   close_at_end ? "child closes them" : "child exits without closing");
-	ret = tu_create(&t.to_child, backend, NULL, 0, MSG_MAX);
-	CHECK(ret == 0, "create: %d %s", ret, tu_errname(ret));
-	if (ret)
+	t.to_child = tu_queue(backend, NULL, 0, MSG_MAX);
+	if (!t.to_child)
 		return;
-	ret = tu_create(&t.to_parent, backend, NULL, 0, MSG_MAX);
-	CHECK(ret == 0, "create: %d %s", ret, tu_errname(ret));
-	if (ret) {
+	t.to_parent = tu_queue(backend, NULL, 0, MSG_MAX);
+	if (!t.to_parent) {
 		ipcq_close(t.to_child);
 		return;
 	}
@@ -132,12 +130,10 @@ static void test_child_close(void)
 {
 	struct ipcq *q;
 	char m[MSG_MAX];
-	int ret;
 
 	tu_section("a child closing its inherited handle leaves the parent's working");
-	ret = tu_create(&q, backend, NULL, 2, MSG_MAX);
-	CHECK(ret == 0, "create: %d %s", ret, tu_errname(ret));
-	if (ret)
+	q = tu_queue(backend, NULL, 2, MSG_MAX);
+	if (!q)
 		return;
 	CHECK_EQ(ipcq_put_nowait(q, "before", 6), 0);
 	CHECK_EQ(tu_wait(tu_fork(close_early, q), 5000 * TU_MS), 0);

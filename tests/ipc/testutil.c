@@ -423,6 +423,35 @@ int tu_create(struct ipcq **out, const char *backend, const char *name, size_t c
 	}
 }
 
+void tu_seen_add(void *ctx, const char *backend, const char *what)
+{
+	struct tu_seen *s = ctx;
+
+	printf("reported: %s: %s\n", backend, what);
+	CHECK(!strcmp(backend, s->backend), "reported backend %s, want %s", backend, s->backend);
+	if (s->n < 16)
+		snprintf(s->what[s->n], sizeof(s->what[0]), "%s", what);
+	s->n++;
+}
+
+bool tu_seen_has(const struct tu_seen *s, const char *a, const char *b)
+{
+	for (int i = 0; i < s->n && i < 16; i++)
+		if (strstr(s->what[i], a) && (!b || strstr(s->what[i], b)))
+			return true;
+	return false;
+}
+
+struct ipcq *tu_queue(const char *backend, const char *name, size_t capacity, size_t msg_max)
+{
+	struct ipcq *q = NULL;
+	int ret = tu_create(&q, backend, name, capacity, msg_max);
+
+	CHECK(ret == 0, "create %s queue %s (capacity %zu, msg_max %zu): %d %s", backend,
+	      name ? name : "(anonymous)", capacity, msg_max, ret, tu_errname(ret));
+	return ret ? NULL : q;
+}
+
 void tu_name(char *buf, size_t len, const char *tag)
 {
 	uint32_t r = 0;
@@ -432,7 +461,8 @@ void tu_name(char *buf, size_t len, const char *tag)
 	snprintf(buf, len, "ipcqt-%s-%d-%08x", tag, (int)getpid(), r);
 }
 
-pid_t tu_fork(int (*fn)(void *), void *arg)
+/* fork() of a child that dies with us: its pid, 0 in the child, or -errno. */
+static pid_t fork_tied(void)
 {
 	pid_t parent = getpid();
 	pid_t pid;
@@ -444,22 +474,25 @@ pid_t tu_fork(int (*fn)(void *), void *arg)
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
-			_exit(TU_FAIL);
-		_exit(fn(arg));
+			_exit(TU_FAIL); /* we died before the prctl */
 	}
+	return pid;
+}
+
+pid_t tu_fork(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork_tied();
+
+	if (pid == 0)
+		_exit(fn(arg));
 	return pid;
 }
 
 pid_t tu_spawn(char *const argv[])
 {
-	pid_t pid;
+	pid_t pid = fork_tied();
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
 	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* Unrelated: the opener inherits no descriptor of ours. */
 		syscall(SYS_close_range, 3U, ~0U, 0U);
 		execv(argv[0], argv);

@@ -98,6 +98,21 @@ void tu_msg_fill(void *buf, size_t len, unsigned producer, uint64_t seq);
 /* 0 when @buf holds a whole, intact message (sets producer and seq), else -EBADMSG. */
 int tu_msg_check(const void *buf, size_t len, unsigned *producer, uint64_t *seq);
 
+/* ---- what a clean call reported ---- */
+
+/* ipcq_clean()/ipcq_clean_named()'s reports: the first 16 texts, and how many. */
+struct tu_seen {
+	const char *backend; /* every report must name it */
+	int n;
+	char what[16][512];
+};
+
+/* An ipcq_clean_fn (@ctx: struct tu_seen): prints the report, checks its backend, keeps it. */
+void tu_seen_add(void *ctx, const char *backend, const char *what);
+
+/* True when a report contains @a and @b (NULL: anything). */
+bool tu_seen_has(const struct tu_seen *s, const char *a, const char *b);
+
 /* ---- clocks ---- */
 
 int64_t tu_now_ns(void); /* CLOCK_MONOTONIC */
@@ -113,6 +128,12 @@ void tu_sleep_ns(int64_t ns);
  */
 int tu_create(struct ipcq **out, const char *backend, const char *name, size_t capacity,
 	      size_t msg_max);
+
+/*
+ * tu_create() of a queue the test cannot go on without: a failure is a
+ * failed check that names the backend, name and sizes, and gives NULL.
+ */
+struct ipcq *tu_queue(const char *backend, const char *name, size_t capacity, size_t msg_max);
 
 /* A random queue name "ipcqt-<tag>-<pid>-<hex>". */
 void tu_name(char *buf, size_t len, const char *tag);

@@ -65,12 +65,10 @@ static void test_timeouts(void)
 	static const int64_t short_ones[] = {1 * TU_MS, 10 * TU_MS, 50 * TU_MS};
 	struct ipcq *q;
 	size_t n;
-	int ret;
 
 	tu_section("timed get on empty, timed put on full: -ETIMEDOUT, time waited, CPU");
-	ret = tu_create(&q, backend, NULL, 4, MSG_MAX);
-	CHECK(ret == 0, "create: %d %s", ret, tu_errname(ret));
-	if (ret)
+	q = tu_queue(backend, NULL, 4, MSG_MAX);
+	if (!q)
 		return;
 	for (size_t i = 0; i < 3; i++)
 		timed_out(q, false, short_ones[i], false);
@@ -136,67 +134,63 @@ static int peer_block(void *arg)
 	return 1;
 }
 
+/* The parent blocks in a timed put (@put) or get; a child does the other after 150 ms. */
+static void parent_woken(struct peer *p, bool put)
+{
+	const char *op = put ? "put" : "get", *other = put ? "get" : "put";
+	char m[MSG_MAX] = {0};
+	int64_t t0, wall;
+	long long r;
+	pid_t pid;
+
+	p->put = !put;
+	pid = tu_fork(peer_act, p);
+	t0 = tu_now_ns();
+	r = put ? ipcq_put(p->q, m, 3, 5000 * TU_MS) : ipcq_get(p->q, m, sizeof(m), 5000 * TU_MS);
+	wall = tu_now_ns() - t0;
+	CHECK(r == (put ? 0 : 8) && (put || strcmp(m, "wake up") == 0),
+	      "%s woken by a child's %s: %lld %s", op, other, r, tu_errname(r));
+	CHECK(wall < 5000 * TU_MS - TU_SLACK_NS, "woken %s waited its whole timeout", op);
+	printf("%s woken after %.1f ms (%s at ~150 ms)\n", op, wall / 1e6, other);
+	CHECK_EQ(tu_wait(pid, 5000 * TU_MS), 0);
+}
+
+/* A child blocks in put (@put, on a full queue) or get FOREVER; the parent does the other. */
+static void child_woken(struct peer *p, bool put)
+{
+	char m[MSG_MAX] = "wake up";
+	pid_t pid;
+	int ret;
+
+	p->put = put;
+	p->timeout = IPCQ_FOREVER;
+	pid = tu_fork(peer_block, p);
+	tu_sleep_ns(150 * TU_MS);
+	if (put)
+		CHECK(ipcq_get(p->q, m, sizeof(m), 1000 * TU_MS) >= 0, "get from a full queue");
+	else
+		CHECK_EQ(ipcq_put(p->q, m, 8, 1000 * TU_MS), 0);
+	ret = tu_wait(pid, 5000 * TU_MS);
+	CHECK(ret == 0, "child blocked in %s(FOREVER) not woken by a %s: %s", put ? "put" : "get",
+	      put ? "get" : "put", ret == TU_TIMEDOUT ? "still blocked after 5 s" : "failed");
+}
+
 static void test_wakeups(void)
 {
 	struct peer p = {.delay = 150 * TU_MS};
 	char m[MSG_MAX];
-	int64_t t0, wall;
-	long long r;
 	size_t n;
-	pid_t pid;
-	int ret;
 
 	tu_section("blocked get/put woken by another process");
-	ret = tu_create(&p.q, backend, NULL, 2, MSG_MAX);
-	CHECK(ret == 0, "create: %d %s", ret, tu_errname(ret));
-	if (ret)
+	p.q = tu_queue(backend, NULL, 2, MSG_MAX);
+	if (!p.q)
 		return;
-
-	/* Parent blocks in a timed get; a child puts after 150 ms. */
-	p.put = true;
-	pid = tu_fork(peer_act, &p);
-	t0 = tu_now_ns();
-	r = ipcq_get(p.q, m, sizeof(m), 5000 * TU_MS);
-	wall = tu_now_ns() - t0;
-	CHECK(r == 8 && strcmp(m, "wake up") == 0, "get woken by a child's put: %lld %s", r,
-	      tu_errname(r));
-	CHECK(wall < 5000 * TU_MS - TU_SLACK_NS, "woken get waited its whole timeout");
-	printf("get woken after %.1f ms (put at ~150 ms)\n", wall / 1e6);
-	CHECK_EQ(tu_wait(pid, 5000 * TU_MS), 0);
-
-	/* A child blocks in get FOREVER; the parent puts. */
-	p.put = false;
-	p.timeout = IPCQ_FOREVER;
-	pid = tu_fork(peer_block, &p);
-	tu_sleep_ns(150 * TU_MS);
-	strcpy(m, "wake up");
-	CHECK_EQ(ipcq_put(p.q, m, 8, 1000 * TU_MS), 0);
-	ret = tu_wait(pid, 5000 * TU_MS);
-	CHECK(ret == 0, "child blocked in get(FOREVER) not woken by a put: %s",
-	      ret == TU_TIMEDOUT ? "still blocked after 5 s" : "failed");
-
-	/* The parent blocks in put on a full queue; a child takes one. */
+	parent_woken(&p, false);
+	child_woken(&p, false);
 	n = fill(p.q);
 	CHECK(n >= 2, "filled with %zu", n);
-	p.put = false;
-	pid = tu_fork(peer_act, &p);
-	t0 = tu_now_ns();
-	r = ipcq_put(p.q, m, 3, 5000 * TU_MS);
-	wall = tu_now_ns() - t0;
-	CHECK(r == 0, "put woken by a child's get: %lld %s", r, tu_errname(r));
-	CHECK(wall < 5000 * TU_MS - TU_SLACK_NS, "woken put waited its whole timeout");
-	printf("put woken after %.1f ms (get at ~150 ms)\n", wall / 1e6);
-	CHECK_EQ(tu_wait(pid, 5000 * TU_MS), 0);
-
-	/* A child blocks in put FOREVER on the full queue; the parent takes one. */
-	p.put = true;
-	p.timeout = IPCQ_FOREVER;
-	pid = tu_fork(peer_block, &p);
-	tu_sleep_ns(150 * TU_MS);
-	CHECK(ipcq_get(p.q, m, sizeof(m), 1000 * TU_MS) >= 0, "get from a full queue");
-	ret = tu_wait(pid, 5000 * TU_MS);
-	CHECK(ret == 0, "child blocked in put(FOREVER) not woken by a get: %s",
-	      ret == TU_TIMEDOUT ? "still blocked after 5 s" : "failed");
+	parent_woken(&p, true);
+	child_woken(&p, true);
 	while (ipcq_get_nowait(p.q, m, sizeof(m)) >= 0)
 		;
 	CHECK_EQ(ipcq_close(p.q), 0);
@@ -236,12 +230,10 @@ static void test_eintr(void)
 	int64_t t0, wall;
 	long long r;
 	pid_t pid;
-	int ret;
 
 	tu_section("signals without SA_RESTART during waits never surface");
-	ret = tu_create(&p.q, backend, NULL, 2, MSG_MAX);
-	CHECK(ret == 0, "create: %d %s", ret, tu_errname(ret));
-	if (ret)
+	p.q = tu_queue(backend, NULL, 2, MSG_MAX);
+	if (!p.q)
 		return;
 
 	ticks = 0;
