@@ -31,85 +31,39 @@
 static const char *backend;
 
 struct kid {
+	struct tu_kid tk; /* first: kid_main gets it */
 	const char *name;
 	bool grandchild; /* a grandchild inherits the handle and outlives us */
 	bool keep;	 /* stay alive, holding no handle */
-	int ready[2];	 /* -> parent: made */
-	int hold[2];	 /* <- parent: EOF ends the waiting */
-	pid_t pid;
 };
 
-static void wait_eof(int fd)
+static int kid_main(struct tu_kid *tk)
 {
-	char c;
-
-	while (read(fd, &c, 1) < 0 && errno == EINTR)
-		;
-}
-
-static int kid_main(void *arg)
-{
-	struct kid *k = arg;
+	struct kid *k = (struct kid *)tk;
 	struct ipcq *q;
 
-	close(k->ready[0]);
-	close(k->hold[1]);
 	if (tu_create(&q, backend, k->name, 4, 64) < 0 || ipcq_put_nowait(q, "x", 1) < 0)
 		return 1;
 	if (k->keep && ipcq_close(q) < 0)
 		return 1;
-	if (k->grandchild) {
-		pid_t g = fork();
-
-		if (g < 0)
-			return 1;
-		if (g == 0) {
-			if (write(k->ready[1], "g", 1) != 1)
-				_exit(1);
-			wait_eof(k->hold[0]);
-			ipcq_close(q);
-			_exit(0);
-		}
-	}
-	if (write(k->ready[1], "r", 1) != 1)
+	if (k->grandchild && tu_kid_grandchild(tk, q) < 0)
 		return 1;
-	wait_eof(k->hold[0]);
-	return 0;
+	return tu_kid_hold(tk) < 0;
 }
 
 static bool kid_start(struct kid *k)
 {
-	char c;
-
-	if (pipe2(k->ready, O_CLOEXEC) < 0 || pipe2(k->hold, O_CLOEXEC) < 0)
-		return false;
-	k->pid = tu_fork(kid_main, k);
-	close(k->ready[1]);
-	close(k->hold[0]);
-	for (int i = 0; i < (k->grandchild ? 2 : 1); i++)
-		if (k->pid < 0 || read(k->ready[0], &c, 1) != 1)
-			return false;
-	return true;
+	return tu_kid_start(&k->tk, kid_main, k->grandchild ? 2 : 1) == 0;
 }
 
 /* SIGKILL (creator dies, keeping any grandchild) or release (0). */
 static void kid_end(struct kid *k, int sig)
 {
 	if (sig)
-		kill(k->pid, sig);
+		kill(k->tk.pid, sig);
 	else
-		close(k->hold[1]);
-	CHECK_EQ(tu_wait(k->pid, 10000 * TU_MS), sig ? -sig : 0);
-}
-
-/* The grandchild goes: its end of ready closes once it exited. */
-static void grandchild_end(struct kid *k)
-{
-	char c;
-
-	close(k->hold[1]);
-	while (read(k->ready[0], &c, 1) > 0 || errno == EINTR)
-		;
+		close(k->tk.hold[1]);
+	CHECK_EQ(tu_wait(k->tk.pid, 10000 * TU_MS), sig ? -sig : 0);
 }
 
 static int opens(const char *name)
@@ -238,11 +192,11 @@ int main(int argc, char **argv)
 	pass(false, (const char *[]){NULL}, (const char *[]){b, c, NULL});
 
 	/* The grandchild first: every later child holds B's end of its pipe too. */
-	grandchild_end(&kc);
+	tu_kid_grandchild_end(&kc.tk);
 	kid_end(&kb, 0);
-	close(ka.ready[0]);
-	close(kb.ready[0]);
-	close(kd.ready[0]);
+	close(ka.tk.ready[0]);
+	close(kb.tk.ready[0]);
+	close(kd.tk.ready[0]);
 	tu_section("B once its creator exited, C once its grandchild is gone");
 	pass(false, (const char *[]){b, c, NULL}, (const char *[]){b, c, NULL});
 	CHECK_EQ(ipcq_unlink(backend, b), 0);

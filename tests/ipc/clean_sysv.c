@@ -108,43 +108,28 @@ static int queues_of(pid_t pid, int *anon, int *named)
 
 /* A child: creates an anonymous (and maybe a named) queue, says so, waits. */
 struct kid {
-	pid_t pid;
-	int ready[2]; /* child -> parent: queues made */
-	int hold[2];  /* parent -> child: EOF ends it */
+	struct tu_kid tk; /* first: kid_body gets it */
+	const char *name; /* also a named queue */
+	bool grandchild;  /* that inherits the anonymous one and outlives us */
 };
 
-static int kid_body(struct kid *k, const char *name, bool grandchild)
+static int kid_body(struct tu_kid *tk)
 {
+	struct kid *k = (struct kid *)tk;
 	struct ipcq_opts o = {.backend = "sysv", .msg_max = 64};
 	struct ipcq *a, *n = NULL;
-	char c = 'r';
 
 	if (ipcq_create(&a, &o) < 0 || ipcq_put_nowait(a, "anon", 4) < 0)
 		return 1;
-	if (name) {
-		o.name = name;
+	if (k->name) {
+		o.name = k->name;
 		if (ipcq_create(&n, &o) < 0 || ipcq_put_nowait(n, "named", 5) < 0)
 			return 1;
 	}
-	if (grandchild) {
-		/* The grandchild inherits the handle and outlives us. */
-		pid_t g = fork();
-
-		if (g < 0)
-			return 1;
-		if (g == 0) {
-			if (write(k->ready[1], "g", 1) != 1)
-				_exit(1);
-			while (read(k->hold[0], &c, 1) < 0 && errno == EINTR)
-				;
-			ipcq_close(a);
-			_exit(0);
-		}
-	}
-	if (write(k->ready[1], &c, 1) != 1)
+	if (k->grandchild && tu_kid_grandchild(tk, a) < 0)
 		return 1;
-	while (read(k->hold[0], &c, 1) < 0 && errno == EINTR)
-		;
+	if (tu_kid_hold(tk) < 0)
+		return 1;
 	if (n)
 		ipcq_close(n);
 	return ipcq_close(a) < 0;
@@ -152,25 +137,9 @@ static int kid_body(struct kid *k, const char *name, bool grandchild)
 
 static int kid_start(struct kid *k, const char *name, bool grandchild)
 {
-	char c;
-	int want = grandchild ? 2 : 1;
-
-	if (pipe2(k->ready, O_CLOEXEC) < 0 || pipe2(k->hold, O_CLOEXEC) < 0)
-		return -errno;
-	k->pid = fork();
-	if (k->pid < 0)
-		return -errno;
-	if (k->pid == 0) {
-		close(k->hold[1]);
-		close(k->ready[0]);
-		_exit(kid_body(k, name, grandchild));
-	}
-	close(k->hold[0]);
-	close(k->ready[1]);
-	for (int i = 0; i < want; i++)
-		if (read(k->ready[0], &c, 1) != 1)
-			return -EIO;
-	return 0;
+	k->name = name;
+	k->grandchild = grandchild;
+	return tu_kid_start(&k->tk, kid_body, grandchild ? 2 : 1);
 }
 
 /* Kills the child with @sig (0: asks it to end); @keep: leave the pipes to a grandchild. */
@@ -179,27 +148,14 @@ static int kid_reap(struct kid *k, int sig, bool keep)
 	int st = 0;
 
 	if (sig)
-		kill(k->pid, sig);
+		kill(k->tk.pid, sig);
 	if (!keep)
-		close(k->hold[1]); /* EOF: a live child closes its queues and ends */
-	while (waitpid(k->pid, &st, 0) < 0 && errno == EINTR)
+		close(k->tk.hold[1]); /* EOF: a live child closes its queues and ends */
+	while (waitpid(k->tk.pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (!keep)
-		close(k->ready[0]);
+		close(k->tk.ready[0]);
 	return st;
-}
-
-/* Lets the grandchild go and waits until it has (its end of the pipe closes). */
-static void grandchild_end(struct kid *k)
-{
-	ssize_t r;
-	char c;
-
-	close(k->hold[1]);
-	do
-		r = read(k->ready[0], &c, 1);
-	while (r > 0 || (r < 0 && errno == EINTR));
-	close(k->ready[0]);
 }
 
 /*
@@ -330,20 +286,20 @@ int main(void)
 
 	/* A child SIGKILLed while holding an anonymous and a named queue. */
 	if (kid_start(&dead, name, false) < 0 ||
-	    queues_of(dead.pid, &dead_anon, &dead_named) != 2) {
+	    queues_of(dead.tk.pid, &dead_anon, &dead_named) != 2) {
 		fprintf(stderr, "FAIL: could not start the child that dies\n");
 		return 1;
 	}
 	kid_reap(&dead, SIGKILL, false);
 	/* A live process with its own anonymous queue. */
 	if (kid_start(&live, NULL, false) < 0 ||
-	    queues_of(live.pid, &live_anon, &live_named) != 1) {
+	    queues_of(live.tk.pid, &live_anon, &live_named) != 1) {
 		fprintf(stderr, "FAIL: could not start the live child\n");
 		return 1;
 	}
 	/* A creator SIGKILLed whose handle a grandchild inherited and keeps. */
 	if (kid_start(&parent_dead, NULL, true) < 0 ||
-	    queues_of(parent_dead.pid, &inh_anon, &inh_named) != 1) {
+	    queues_of(parent_dead.tk.pid, &inh_anon, &inh_named) != 1) {
 		fprintf(stderr, "FAIL: could not start the child with a grandchild\n");
 		return 1;
 	}
@@ -373,7 +329,7 @@ int main(void)
 		CHECK(n == 0, "second pass removed %zd", n);
 
 	/* The grandchild goes: now nothing holds that queue. */
-	grandchild_end(&parent_dead);
+	tu_kid_grandchild_end(&parent_dead.tk);
 	seen.n = 0;
 	n = ipcq_clean("sysv", tu_seen_add, &seen);
 	/* The grandchild closed its handle itself, which already removed the queue. */

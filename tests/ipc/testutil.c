@@ -502,6 +502,71 @@ pid_t tu_spawn(char *const argv[])
 	return pid;
 }
 
+static int kid_main(void *arg)
+{
+	struct tu_kid *k = arg;
+
+	close(k->ready[0]);
+	close(k->hold[1]);
+	return k->fn(k);
+}
+
+int tu_kid_start(struct tu_kid *k, int (*fn)(struct tu_kid *k), int n)
+{
+	char c;
+
+	if (pipe2(k->ready, O_CLOEXEC) < 0 || pipe2(k->hold, O_CLOEXEC) < 0)
+		return -errno;
+	k->fn = fn;
+	k->pid = tu_fork(kid_main, k);
+	close(k->ready[1]);
+	close(k->hold[0]);
+	if (k->pid < 0)
+		return k->pid;
+	for (int i = 0; i < n; i++)
+		if (read(k->ready[0], &c, 1) != 1)
+			return -EIO;
+	return 0;
+}
+
+int tu_kid_hold(struct tu_kid *k)
+{
+	char c;
+
+	if (write(k->ready[1], "r", 1) != 1)
+		return -1;
+	while (read(k->hold[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+int tu_kid_grandchild(struct tu_kid *k, struct ipcq *q)
+{
+	pid_t g = fork();
+
+	if (g < 0)
+		return -1;
+	if (g == 0) {
+		tu_kid_hold(k);
+		ipcq_close(q);
+		_exit(0);
+	}
+	return 0;
+}
+
+void tu_kid_grandchild_end(struct tu_kid *k)
+{
+	ssize_t r;
+	char c;
+
+	close(k->hold[1]);
+	/* Its end of ready closes once it exited (the child's already has). */
+	do
+		r = read(k->ready[0], &c, 1);
+	while (r > 0 || (r < 0 && errno == EINTR));
+	close(k->ready[0]);
+}
+
 int tu_wait(pid_t pid, int64_t timeout_ns)
 {
 	int64_t end = tu_now_ns() + timeout_ns;

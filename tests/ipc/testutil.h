@@ -148,6 +148,30 @@ pid_t tu_fork(int (*fn)(void *), void *arg);
 pid_t tu_spawn(char *const argv[]);
 
 /*
+ * A child that makes its queues, says so and holds them until released,
+ * maybe with a grandchild that inherits a handle and outlives it (the
+ * clean tests' dead and live creators).  fn(k) runs in the child.
+ */
+struct tu_kid {
+	pid_t pid;
+	int ready[2]; /* child (and grandchild) -> parent: a byte each once made */
+	int hold[2];  /* parent -> child: EOF releases them */
+	int (*fn)(struct tu_kid *k);
+};
+
+/* Starts fn(k) in a child (tu_fork); 0 once @n processes said they are ready, or -errno. */
+int tu_kid_start(struct tu_kid *k, int (*fn)(struct tu_kid *k), int n);
+
+/* In the child: says it is ready and waits until released; 0, or -1 when it cannot say. */
+int tu_kid_hold(struct tu_kid *k);
+
+/* In the child: forks a grandchild that says it is ready, holds @q until released, closes it. */
+int tu_kid_grandchild(struct tu_kid *k, struct ipcq *q);
+
+/* Releases the grandchild (and child) and waits until the grandchild has gone. */
+void tu_kid_grandchild_end(struct tu_kid *k);
+
+/*
  * Waits for @pid up to @timeout_ns; on timeout kills it (SIGKILL) and reaps
  * it.  Returns the exit code (>= 0), minus the signal number when a signal
  * killed it, or TU_TIMEDOUT when it had to be killed for running too long.
