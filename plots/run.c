@@ -179,6 +179,14 @@ static int copy_key(const char *path, size_t row, const char *mode, const char *
 	return *m && *b && *p ? 0 : nomem(err, errlen);
 }
 
+/* Frees what copy_key made. */
+static void free_key(char *m, char *b, char *p)
+{
+	free(m);
+	free(b);
+	free(p);
+}
+
 /* Producers or consumers: empty (1: a latency cell is one pair), else 1..REP_MAX_PROCS. */
 static int parse_procs(const char *s, int *out)
 {
@@ -832,18 +840,13 @@ void rep_run_free(struct rep_run *run)
 	for (size_t i = 0; i < run->ncells; i++) {
 		struct rep_cell *c = &run->cells[i];
 
-		free(c->mode);
-		free(c->backend);
-		free(c->placement);
+		free_key(c->mode, c->backend, c->placement);
 		free(c->status);
 		free(c->note);
 		free(c->reps);
 	}
-	for (size_t i = 0; i < run->nhist; i++) {
-		free(run->hist[i].mode);
-		free(run->hist[i].backend);
-		free(run->hist[i].placement);
-	}
+	for (size_t i = 0; i < run->nhist; i++)
+		free_key(run->hist[i].mode, run->hist[i].backend, run->hist[i].placement);
 	free(run->cells);
 	free(run->by_key);
 	free(run->harness_size);
