@@ -404,7 +404,7 @@ static void pool_release(struct pool *p)
 	free(p);
 }
 
-/* Lock held, not running.  Kills and reaps every live worker: SIGTERM, then SIGKILL after a grace period. */
+/* Lock held.  SIGTERM to every live worker, SIGKILL after a grace period; all reaped. */
 static void stop_workers(struct pool *p)
 {
 	group_stop(p->procs, p->n, TERM_GRACE_NS);
