@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "clock.h"
@@ -115,6 +116,9 @@ int out_begin(struct out_dir *d, char *why, size_t len);
 /* A new file @name in @dirfd, created exclusively, never through a link: a descriptor or -errno. */
 int out_file(int dirfd, const char *name);
 
+/* out_file as a stream, or NULL with errno set. */
+FILE *out_stream(int dirfd, const char *name);
+
 /* Renames the fresh directory to d->path, replacing the old run.  0 or -errno (nothing moved). */
 int out_commit(struct out_dir *d);
 
@@ -132,6 +136,7 @@ struct bench_env {
 	const size_t *sizes; /* the run's message sizes, with the harness's cost of each */
 	const double *harness_ns;
 	int nsizes;
+	void *extra; /* a json_t object: more keys for env.json (map, mem_node); NULL: none */
 };
 
 /* Writes @json (google-benchmark's) as benchmarks.json into @dirfd.  0 or -errno. */

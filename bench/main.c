@@ -20,9 +20,12 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "cli.h"
 #include "gb.h"
 #include "ipcq_ext.h"
+#include "map.h"
 #include "matrix.h"
+#include "memnode.h"
 #include "msg.h"
 #include "report.h"
 
@@ -39,6 +42,7 @@ static const char usage[] =
 	"  clean [--named]      remove IPC objects that killed runs left behind (--named:\n"
 	"                       also named queues whose creator died; see clean --help)\n"
 	"  report DIR [--compare BASE]   draw a run's results (see ipcbench report --help)\n"
+	"  map [options]        the round trip of every pair of CPUs (see ipcbench map --help)\n"
 	"  help, -h, --help, --version\n"
 	"\n"
 	"run options (lists are comma-separated; each replaces the profile's list):\n"
@@ -58,6 +62,8 @@ static const char usage[] =
 	"  --out DIR                where results go (default results/<date>-<host>): a new or\n"
 	"                           empty directory, never a symbolic link\n"
 	"  --force                  replace the run that --out DIR holds (all of it, report/ too)\n"
+	"  --mem-node N             shm rings and the floor's line on NUMA node N (checked,\n"
+	"                           env.json mem_node; kernel queues: not placed)\n"
 	"  --benchmark_*            passed to google-benchmark (e.g. --benchmark_filter=RE);\n"
 	"                           not --benchmark_out*: benchmarks.json goes into --out DIR\n"
 	"\n"
@@ -86,7 +92,7 @@ static void print_usage(FILE *f)
 }
 
 /* Bad input: one line, exit code 2. */
-static void __attribute__((noreturn, format(printf, 3, 4)))
+void __attribute__((noreturn, format(printf, 3, 4)))
 bad(const char *flag, const char *value, const char *fmt, ...)
 {
 	va_list ap;
@@ -125,7 +131,7 @@ static char *keep(char *p)
 }
 
 /* Splits @s on commas into @out, pointing into a copy of @s that is kept; no entry empty. */
-static int split(const char *flag, const char *s, char **out, int max)
+int split(const char *flag, const char *s, char **out, int max)
 {
 	char *copy = keep(strdup(s)), *tok, *comma;
 	int n = 0;
@@ -227,7 +233,7 @@ static void parse_sizes(const char *v, struct matrix_opts *o)
 	}
 }
 
-static int parse_count(const char *s, int lo, int hi)
+int parse_count(const char *s, int lo, int hi)
 {
 	char *end;
 	long v;
@@ -292,7 +298,7 @@ static void parse_placements(const char *v, struct matrix_opts *o)
  * Seconds: a finite number more than 0 (from 0 with @zero_ok) and at most
  * 3600.  -EINVAL: not a number at all; -ERANGE: a number out of range.
  */
-static int parse_seconds(const char *s, bool zero_ok, double *out)
+int parse_seconds(const char *s, bool zero_ok, double *out)
 {
 	char *end;
 	double v;
@@ -365,7 +371,7 @@ static void on_signal(int sig)
 	bench_stop = sig;
 }
 
-static struct topo *load_topo(void)
+struct topo *load_topo(void)
 {
 	struct topo *t;
 	int rc = topo_load(&t);
@@ -449,7 +455,7 @@ static char *join_args(int argc, char **argv)
 }
 
 /* results/<date>-<host> */
-static void default_out(char *buf, size_t len)
+void default_out(char *buf, size_t len)
 {
 	struct utsname u;
 	time_t now = time(NULL);
@@ -463,7 +469,7 @@ static void default_out(char *buf, size_t len)
 }
 
 /* Ends the run on SIGINT, SIGTERM, SIGHUP (terminal gone) and SIGPIPE (stdout gone). */
-static void catch_stops(void)
+void catch_stops(void)
 {
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 	struct sigaction sa;
@@ -542,6 +548,7 @@ enum run_flag {
 	F_REPS,
 	F_MIN_TIME,
 	F_OUT,
+	F_MEM_NODE,
 	F_NVAL,
 	F_FORCE = F_NVAL,
 	F_HELP
@@ -557,6 +564,7 @@ static const struct option run_flags[] = {
 	{"repetitions", required_argument, NULL, F_REPS},
 	{"min-time", required_argument, NULL, F_MIN_TIME},
 	{"out", required_argument, NULL, F_OUT},
+	{"mem-node", required_argument, NULL, F_MEM_NODE},
 	{"force", no_argument, NULL, F_FORCE},
 	{"help", no_argument, NULL, F_HELP},
 	{NULL, 0, NULL, 0},
@@ -586,7 +594,7 @@ static void __attribute__((noreturn)) run_unknown(const char *a)
 	fprintf(stderr,
 		"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, --backends, "
 		"--sizes, --pairs, --placement, --repetitions, --min-time, --out, "
-		"--force, --benchmark_*\n",
+		"--force, --mem-node, --benchmark_*\n",
 		a);
 	exit(2);
 }
@@ -672,6 +680,8 @@ static int cmd_run(int argc, char **argv, char *command)
 		profile = val[F_PROFILE];
 	t = load_topo();
 	profile_defaults(!strcmp(profile, "full"), &o, t, &reps, &min_time);
+	if (val[F_MEM_NODE])
+		memnode_option(val[F_MEM_NODE], t);
 	if (val[F_MODE])
 		parse_modes(val[F_MODE], &o);
 	if (val[F_BACKENDS])
@@ -779,7 +789,9 @@ static int cmd_run(int argc, char **argv, char *command)
 		out_abort(&od);
 		return 1;
 	}
+	env.extra = memnode_json(topo_nodes(t));
 	rc = finish_run(&od, cells, n, &env, json);
+	memnode_json_free(env.extra);
 	free(json);
 	failed = summary(cells, n, t0, env.timer_ns);
 	if (!rc) {
@@ -946,7 +958,7 @@ int main(int argc, char **argv)
 	char *command = keep(join_args(argc, argv));
 
 	if (argc < 2)
-		bad("command", "", "list, run, clean, report, --help");
+		bad("command", "", "list, run, clean, report, map, --help");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		print_usage(stdout);
 		free(command);
@@ -963,11 +975,13 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "clean"))
 		return cmd_clean(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "map"))
+		return map_main(argc - 1, argv + 1, command);
 	if (!strcmp(argv[1], "run")) {
 		int rc = cmd_run(argc - 1, argv + 1, command);
 
 		free(command);
 		return rc;
 	}
-	bad("command", argv[1], "list, run, clean, report, --help");
+	bad("command", argv[1], "list, run, clean, report, map, --help");
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ipcq_ext.h"
+#include "memnode.h"
 #include "msg.h"
 #include "spsc.h"
 #include "work.h"
@@ -392,6 +393,22 @@ static int pp_open(struct pp *p, const struct cell *c)
 	return rc;
 }
 
+/* --mem-node: the memory of this run that ipcbench can place (memnode.h). */
+static void pp_mem(struct pp *p, struct memnode_set *s)
+{
+	size_t n;
+
+	for (int d = 0; d < 2; d++) {
+		if (p->ring[d])
+			memnode_add(s, spsc_mem(p->ring[d], &n), n);
+		memnode_add_queue(s, p->q[d]);
+	}
+	if (p->kind == PP_FLOOR)
+		memnode_add(s, (const void *)&p->sh->line, sizeof(p->sh->line));
+	else if (p->kind != PP_IPCQ && p->kind != PP_SHM)
+		memnode_add_kernel(s);
+}
+
 /* One line saying why the kernel refused: ipcq_explain's, or ours for the bare loops. */
 static void explain(const struct cell *c, int err, char *why, size_t len)
 {
@@ -460,6 +477,7 @@ int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct
 		       .fault = work_fault()};
 	struct pp_arg args[2] = {{&p, 0}, {&p, 1}};
 	struct work_watch w = {.stall_ns = 10 * INT64_C(1000000000)};
+	struct memnode_set ms = {0};
 	struct proc *procs[2];
 	size_t shlen;
 	int rc;
@@ -477,6 +495,10 @@ int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct
 		explain(c, rc, err, len);
 		goto out;
 	}
+	pp_mem(&p, &ms);
+	rc = memnode_apply(&ms, err, len);
+	if (rc)
+		goto out;
 	rc = group_start(procs, 2, pp_child, args, sizeof(args[0]), t, c->cpus);
 	if (rc) {
 		snprintf(err, len, "starting workers: %s", strerror(-rc));
@@ -499,6 +521,7 @@ int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct
 	r->lat[6] = (double)p.sh->hist.max;
 	if (h)
 		memcpy(h, &p.sh->hist, sizeof(*h));
+	memnode_verify(&ms, c->name);
 out:
 	pp_close(&p);
 	work_shared_free(p.sh, shlen);

@@ -176,8 +176,7 @@ static void write_row(FILE *f, const struct cell *c)
 		median(c, RR(csw)));
 }
 
-/* A new file @name in @dirfd as a stream, or NULL with errno set. */
-static FILE *create(int dirfd, const char *name)
+FILE *out_stream(int dirfd, const char *name)
 {
 	int fd = out_file(dirfd, name);
 	FILE *f;
@@ -202,10 +201,10 @@ int bench_write_csv(int dirfd, struct cell *cells, int n)
 	size_t b;
 	int i, rc = 0;
 
-	f = create(dirfd, "results.csv");
+	f = out_stream(dirfd, "results.csv");
 	if (!f)
 		return -errno;
-	h = create(dirfd, "histograms.csv");
+	h = out_stream(dirfd, "histograms.csv");
 	if (!h) {
 		rc = -errno;
 		fclose(f);
@@ -237,7 +236,7 @@ int bench_write_csv(int dirfd, struct cell *cells, int n)
 
 int bench_write_json(int dirfd, const char *json)
 {
-	FILE *f = create(dirfd, "benchmarks.json");
+	FILE *f = out_stream(dirfd, "benchmarks.json");
 	int rc;
 
 	if (!f)
@@ -443,6 +442,8 @@ int bench_write_env(int dirfd, const struct bench_env *e)
 #endif
 	json_object_set_new(o, "harness_ns_per_msg", harness(e));
 	json_object_set_new(o, "latency", json_string("round-trip time (RTT), not halved"));
+	if (e->extra)
+		json_object_update(o, e->extra);
 	fd = out_file(dirfd, "env.json");
 	rc = fd < 0 ? fd : json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) ? -EIO : 0;
 	if (fd >= 0 && close(fd) && !rc)

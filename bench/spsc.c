@@ -43,6 +43,12 @@ int spsc_new(struct spsc **out, size_t size, unsigned slots)
 	return 0;
 }
 
+void *spsc_mem(struct spsc *r, size_t *len)
+{
+	*len = r->map_len;
+	return r;
+}
+
 void spsc_free(struct spsc *r)
 {
 	if (r)

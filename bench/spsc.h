@@ -14,6 +14,9 @@ struct spsc;
 int spsc_new(struct spsc **out, size_t size, unsigned slots);
 void spsc_free(struct spsc *r);
 
+/* The ring's mapping (page-aligned) and its length in *@len: for --mem-node. */
+void *spsc_mem(struct spsc *r, size_t *len);
+
 /*
  * Busy-polls until there is room (or a message), with a sched_yield after
  * every @yield_after polls (1 when both sides share one CPU); never sleeps,

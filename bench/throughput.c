@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ipcq_ext.h"
+#include "memnode.h"
 #include "msg.h"
 #include "work.h"
 #include "workload.h"
@@ -329,6 +330,7 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 	struct tp_arg args[2 * BENCH_MAX_PROCS];
 	struct tp_watch tw = {.t = &tp, .procs = procs, .err = err, .len = len};
 	struct work_watch w = {.stall_ns = 10 * INT64_C(1000000000), .poll = tp_poll, .ctx = &tw};
+	struct memnode_set ms = {0};
 	size_t shlen;
 	int64_t t0, t1;
 
@@ -345,6 +347,10 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 			snprintf(err, len, "ipcq_create: %s", strerror(-rc));
 		goto out;
 	}
+	memnode_add_queue(&ms, tp.q);
+	rc = memnode_apply(&ms, err, len);
+	if (rc)
+		goto out;
 	/* Producers on the first CPU of the pair, consumers on the second. */
 	for (i = 0; i < nw; i++) {
 		args[i] = (struct tp_arg){&tp, i};
@@ -383,6 +389,7 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 	work_cpu_result(tp.sh, nw, r->seconds, r->messages, r);
 	r->msgs_per_s = (double)iters / r->seconds;
 	r->bytes_per_s = r->msgs_per_s * (double)c->size;
+	memnode_verify(&ms, c->name);
 out:
 	if (tp.q)
 		ipcq_close(tp.q);

@@ -100,6 +100,15 @@ int ipcq_private_dir(char *path, size_t len, char *why, size_t why_len);
  */
 int ipcq_sysv_msqid(const struct ipcq *q);
 
+/*
+ * The shared memory of an shm queue, for a program that places it on a
+ * NUMA node (mbind) and checks where its pages are (move_pages): *addr
+ * (page-aligned) and *len of this handle's mapping of the ring, header
+ * included.  Returns 0, -EINVAL (NULL), or -ENOTSUP (another backend:
+ * the kernel owns those queues' memory).
+ */
+int ipcq_shm_memory(const struct ipcq *q, void **addr, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

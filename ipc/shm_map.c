@@ -370,6 +370,17 @@ ssize_t __ipcq_shm_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
 
 /* ipcq_ext.h ------------------------------------------------------------ */
 
+IPCQ_EXPORT int ipcq_shm_memory(const struct ipcq *q, void **addr, size_t *len)
+{
+	if (!q || !addr || !len)
+		return -EINVAL;
+	if (q->ops != &__ipcq_shm_ops)
+		return -ENOTSUP;
+	*addr = shm_priv((struct ipcq *)q)->base;
+	*len = shm_priv((struct ipcq *)q)->map_size;
+	return 0;
+}
+
 /* /dev/shm is the only bound: named rings live there, anonymous ones are checked against it. */
 ssize_t __ipcq_shm_limits(struct ipcq_limit *out, size_t n)
 {

@@ -252,6 +252,24 @@ int topo_pair(struct topo *t, enum topo_rel rel, int cpus[2], const char **why)
 	return -ENODEV;
 }
 
+/* Returns 0, -EINVAL (NULL argument, a CPU not in the topology). */
+int topo_relation(struct topo *t, int a, int b, enum topo_rel *out)
+{
+	hwloc_obj_t pa = pu_by_os(t, a), pb = pu_by_os(t, b);
+	int r;
+
+	if (!pa || !pb || !out)
+		return -EINVAL;
+	if (pa == pb) {
+		*out = TOPO_SAME_CPU;
+		return 0;
+	}
+	for (r = TOPO_SMT; r < TOPO_NONE && !related(t, (enum topo_rel)r, pa, pb); r++)
+		;
+	*out = (enum topo_rel)r;
+	return 0;
+}
+
 /*
  * spread order of the PUs under @o: the orders of its children, interleaved
  * round-robin (first of child 0, first of child 1, ..., second of child 0,
@@ -374,6 +392,21 @@ bad:
 	return -EINVAL;
 }
 
+/* Returns the count, -EINVAL (*why says why), -ENOMEM. */
+int topo_cpu_list(struct topo *t, const char *list, int **out, const char **why)
+{
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (!t || !list || !out) {
+		*why = "bad argument";
+		return -EINVAL;
+	}
+	return parse_list(t, list, out, why);
+}
+
 /*
  * Policies, for worker i of n (all cycle when n exceeds the CPUs they name):
  *   compact  PUs in hwloc logical order: both threads of core 0, then core 1
@@ -477,6 +510,18 @@ static int count(const struct topo *t, hwloc_obj_type_t type)
 	int n = hwloc_get_nbobjs_by_type(t->h, type);
 
 	return n < 0 ? 0 : n;
+}
+
+int topo_nodes(const struct topo *t)
+{
+	int n = t ? count(t, HWLOC_OBJ_NUMANODE) : 0;
+
+	return n > 0 ? n : 1;
+}
+
+bool topo_has_node(const struct topo *t, int node)
+{
+	return t && node >= 0 && hwloc_get_numanode_obj_by_os_index(t->h, (unsigned)node);
 }
 
 /* Returns the length of the line in @buf (truncated to fit @len), -EINVAL. */

@@ -74,6 +74,26 @@ int topo_rel_parse(const char *name, enum topo_rel *out);
 int topo_pair(struct topo *t, enum topo_rel rel, int cpus[2], const char **why);
 
 /*
+ * The relation of the pair (@a, @b) of CPUs (OS indexes): same-cpu when
+ * a == b, else the first of smt, same-l2, same-l3, cross-l3, cross-numa,
+ * cross-package that holds (topo_pair's rules); TOPO_NONE when none of them
+ * does (e.g. two cores of one NUMA node that share no cache, on a machine
+ * without L3).  Returns 0, or -EINVAL (a CPU not in the topology).
+ */
+int topo_relation(struct topo *t, int a, int b, enum topo_rel *out);
+
+/*
+ * Parses an explicit CPU list ("0-3,8") as topo_place does: each CPU in the
+ * topology.  Returns the count with *out malloc'd (free it), or -EINVAL with
+ * *why (may be NULL) set to a static reason, -ENOMEM.
+ */
+int topo_cpu_list(struct topo *t, const char *list, int **out, const char **why);
+
+/* NUMA nodes of the topology (at least 1), and whether node @node (OS index) is one. */
+int topo_nodes(const struct topo *t);
+bool topo_has_node(const struct topo *t, int node);
+
+/*
  * CPUs for @n workers under @policy: "compact" (fill the hardware threads of
  * a core, then the cores of a cache, ...), "spread" (as far apart as
  * possible), "none" (-1 each), or an explicit list "0,2,4-7" (used in order,
