@@ -361,7 +361,7 @@ static int not_drawn(struct rep_picture *p, const char *fmt, ...)
 }
 
 /* Searches PATH for gnuplot.  Returns true when it is there and executable. */
-static bool have_gnuplot(void)
+bool rep_have_gnuplot(void)
 {
 	const char *path = getenv("PATH");
 	char buf[4096];
@@ -389,52 +389,66 @@ static bool nonempty(const char *dir, const char *name, const char *ext)
 }
 
 /* Runs plots/NAME.gp in the report directory; its output goes to data/NAME.log. */
-static void plot(struct draw_ctx *x, struct rep_picture *p)
+/*
+ * Runs SCRIPT.gp of PLOTS_DIR in OUTDIR as `gnuplot -e "in='data/STEM';
+ * out='STEM';FORMATS=..."` (STEM: a name we made, never text of a run) and
+ * checks that STEM.svg (and with PNG STEM.png) came out.  Returns 0, or -1
+ * with WHY set to one line.
+ */
+int rep_gnuplot(const char *outdir, const char *plots_dir, const char *script, const char *stem,
+		bool png, char *why, size_t len)
 {
-	char script[4096], expr[512], log[4096];
+	char path[4096], expr[512], log[4096];
 	int status;
 	pid_t pid;
 
-	snprintf(script, sizeof(script), "%s/%s.gp", x->plots_dir, p->name);
-	snprintf(expr, sizeof(expr), "in='data/%s';out='%s';FORMATS='%s'", p->name, p->name,
-		 x->png ? "svg png" : "svg");
-	snprintf(log, sizeof(log), "%s/data/%s.log", x->outdir, p->name);
+	snprintf(path, sizeof(path), "%s/%s.gp", plots_dir, script);
+	snprintf(expr, sizeof(expr), "in='data/%s';out='%s';FORMATS='%s'", stem, stem,
+		 png ? "svg png" : "svg");
+	snprintf(log, sizeof(log), "%s/data/%s.log", outdir, stem);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		not_drawn(p, "fork: %s", strerror(errno));
-		return;
+		snprintf(why, len, "fork: %s", strerror(errno));
+		return -1;
 	}
 	if (pid == 0) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-		if (fd < 0 || chdir(x->outdir) < 0)
+		if (fd < 0 || chdir(outdir) < 0)
 			_exit(126);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		/* common.gp and term.gp are found through gnuplot's load path. */
-		setenv("GNUPLOT_LIB", x->plots_dir, 1);
-		execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
+		setenv("GNUPLOT_LIB", plots_dir, 1);
+		execlp("gnuplot", "gnuplot", "-e", expr, path, (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			not_drawn(p, "waitpid: %s", strerror(errno));
-			return;
+			snprintf(why, len, "waitpid: %s", strerror(errno));
+			return -1;
 		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    !nonempty(x->outdir, p->name, "svg") ||
-	    (x->png && !nonempty(x->outdir, p->name, "png"))) {
-		not_drawn(p, "gnuplot failed on %s.gp (see data/%s.log)", p->name, p->name);
-		return;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !nonempty(outdir, stem, "svg") ||
+	    (png && !nonempty(outdir, stem, "png"))) {
+		snprintf(why, len, "gnuplot failed on %s.gp (see data/%s.log)", script, stem);
+		return -1;
 	}
-	p->drawn = true;
-	p->png = x->png;
 	/* Keep the log only when gnuplot had something to say. */
 	struct stat st;
 
 	if (stat(log, &st) == 0 && st.st_size == 0)
 		unlink(log);
+	return 0;
+}
+
+static void plot(struct draw_ctx *x, struct rep_picture *p)
+{
+	if (rep_gnuplot(x->outdir, x->plots_dir, p->name, p->name, x->png, p->why, sizeof(p->why)) <
+	    0)
+		return;
+	p->drawn = true;
+	p->png = x->png;
 }
 
 /* The two values of a line's row from cell C; false: C has none (no row). */
@@ -1092,7 +1106,7 @@ int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const
 
 	*pics = NULL;
 	*npics = 0;
-	if (!have_gnuplot())
+	if (!rep_have_gnuplot())
 		return -ENOENT;
 	snprintf(path, sizeof(path), "%s/data", outdir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)

@@ -34,7 +34,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 }
 
 /* rm -rf PATH (our own temporary directories only). */
-static void rm_tree(const char *path)
+void rep_rm_tree(const char *path)
 {
 	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -44,6 +44,8 @@ static void usage(FILE *f)
 	fputs("usage: ipcbench report DIR [--compare BASE] [--svg-only]\n"
 	      "  Draws the run in DIR (results.csv, histograms.csv, benchmarks.json, env.json)\n"
 	      "  into DIR/report/: pictures (SVG, PNG), index.html, summary.md.\n"
+	      "  A DIR written by ipcbench map (relations.csv, map-BACKEND.csv) is drawn as one\n"
+	      "  heatmap per backend, with index.html and summary.md.\n"
 	      "  --compare BASE  also compare each cell with the same cell of the run BASE\n"
 	      "                  (compare.csv, a table and a picture).\n"
 	      "  --svg-only      no PNG files (for a report that is committed)\n"
@@ -84,7 +86,7 @@ static int run_notes(const struct rep_run *run, struct rep_notes *notes, const c
 }
 
 /* Replaces DIR/report with TMP.  Returns 0 or -errno. */
-static int install(const char *dir, const char *tmp)
+int rep_install(const char *dir, const char *tmp)
 {
 	char final[PATH_MAX], old[PATH_MAX];
 	struct stat st;
@@ -109,7 +111,7 @@ static int install(const char *dir, const char *tmp)
 			rename(old, final);
 			return err;
 		}
-		rm_tree(old);
+		rep_rm_tree(old);
 		return 0;
 	}
 	return rename(tmp, final) < 0 ? -errno : 0;
@@ -202,7 +204,7 @@ static int generate(const char *dir, const char *base_dir, const char *plots, bo
 			   &notes, path);
 	if (ret < 0)
 		goto io;
-	ret = install(run.dir, tmp);
+	ret = rep_install(run.dir, tmp);
 	if (ret < 0) {
 		code = fail(1, "cannot install %s/report: %s", run.dir, strerror(-ret));
 		goto out;
@@ -218,7 +220,7 @@ io:
 	code = fail(1, "cannot write %s: %s", path, strerror(-ret));
 out:
 	if (made)
-		rm_tree(tmp);
+		rep_rm_tree(tmp);
 	free(pics);
 	rep_compare_free(&cmp);
 	rep_notes_free(&notes);
@@ -268,5 +270,8 @@ int report_main(int argc, char **argv)
 		return fail(1,
 			    "no gnuplot scripts in %s (set IPCB_PLOTS_DIR to the plots directory)",
 			    getenv("IPCB_PLOTS_DIR") ? getenv("IPCB_PLOTS_DIR") : IPCB_PLOTS_DIR);
+	if (rep_map_is(dir))
+		return base ? fail(2, "--compare: %s is a map (ipcbench map), not a run", dir)
+			    : rep_map_report(dir, plots, png);
 	return generate(dir, base, plots, png);
 }

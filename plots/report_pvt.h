@@ -126,6 +126,18 @@ const char *rep_env_str(const struct rep_run *run, const char *key, char *buf, s
 int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const char *outdir,
 		 const char *plots_dir, bool png, struct rep_picture **pics, size_t *npics);
 
+int rep_gnuplot(const char *outdir, const char *plots_dir, const char *script, const char *stem,
+		bool png, char *why, size_t len);
+bool rep_have_gnuplot(void); /* on PATH and executable */
+
+/* report.c */
+void rep_rm_tree(const char *path);
+int rep_install(const char *dir, const char *tmp);
+
+/* map.c: a directory written by `ipcbench map`, drawn as heatmaps */
+bool rep_map_is(const char *dir);
+int rep_map_report(const char *dir, const char *plots_dir, bool png);
+
 /* compare.c */
 int rep_compare_runs(const struct rep_run *cur, const struct rep_run *base, struct rep_compare *out,
 		     struct rep_notes *notes);
