@@ -167,7 +167,8 @@ static int value(const char *s, double *out)
 		*out = NAN;
 		return 0;
 	}
-	if (!((*s >= '0' && *s <= '9') || *s == '.'))
+	/* A decimal number only: strtod would also take hex, "inf" and "nan". */
+	if (!((*s >= '0' && *s <= '9') || *s == '.') || strspn(s, "0123456789.eE+-") != strlen(s))
 		return -EINVAL;
 	*out = strtod(s, &end);
 	return *end || !isfinite(*out) || *out <= 0 || *out > MAP_VALUE_MAX ? -EINVAL : 0;
@@ -325,8 +326,8 @@ static int close_ok(FILE *f)
 }
 
 /*
- * data/mapK.*: csv (column, row, p50 ns or NaN, relation index: every
- * cell, for `with image`), tics (CPU numbers), txt (the backend, as
+ * data/mapK.*: csv (column, row, p50 ns or NaN, relation index, 1 when
+ * measured: every cell, for `with image`), tics (CPU numbers), txt (the backend, as
  * data), vars (numbers only).
  */
 static int write_data(const struct map_in *m, size_t b, const char *data, int k)
@@ -350,9 +351,9 @@ static int write_data(const struct map_in *m, size_t b, const char *data, int k)
 		double v = m->p50[b][i];
 
 		if (isnan(v))
-			fprintf(f[0], "%d,%d,NaN,%d\n", i % n, i / n, m->rel[i]);
+			fprintf(f[0], "%d,%d,NaN,%d,0\n", i % n, i / n, m->rel[i]);
 		else
-			fprintf(f[0], "%d,%d,%.1f,%d\n", i % n, i / n, v, m->rel[i]);
+			fprintf(f[0], "%d,%d,%.1f,%d,1\n", i % n, i / n, v, m->rel[i]);
 		have[m->rel[i]] = 1;
 		if (!isnan(v))
 			lo = v < lo ? v : lo, hi = v > hi ? v : hi;

@@ -2,7 +2,7 @@
 # CPUs, rows the CPU of the process that times, columns the one that echoes.
 # in: data prefix (IN.vars: N, ZMIN, ZMAX (ns), LABELS, MARKS, HAVE1..HAVE8;
 #     IN.txt: B, the backend; IN.tics: "index<TAB>CPU"; IN.csv: column,row,
-#     p50 ns (NaN: not measured),relation index)
+#     p50 ns (NaN: not measured),relation index,1 when measured)
 # out: output prefix (writes OUT.svg and OUT.png)
 load "common.gp"
 load in.".vars"
@@ -46,8 +46,9 @@ if (N > 16) { set xtics rotate by 90 right }
 set title "Round trip between every pair of CPUs: ".B noenhanced
 set key outside right bottom vertical Left reverse noenhanced samplen 1 spacing 1.2 box lc rgb "#cccccc"
 if (LABELS || !MARKS) { unset key }
-# Cell text of small maps: the value and the relation, computed from numbers only.
-fmtns(z) = z != z ? "not measured" : z < 1e3 ? sprintf("%.0f ns", z) : z < 1e6 ? sprintf("%.1f µs", z / 1e3) : sprintf("%.1f ms", z / 1e6)
+# Cell text of small maps: the value and the relation, computed from numbers only
+# ($3 is read only where measured: a NaN in the expression would blank the label).
+fmtns(z) = z < 1e3 ? sprintf("%.0f ns", z) : z < 1e6 ? sprintf("%.1f µs", z / 1e3) : sprintf("%.1f ms", z / 1e6)
 set style textbox opaque fc rgb "#ffffff" border lc rgb "#888888" margins 2,2
 # Marks of larger maps, drawn twice (dark under light) to show on every colour.
 PS = N <= 32 ? 0.8 : 0.4
@@ -56,7 +57,7 @@ do for [fmt in FORMATS] {
 	load "term.gp"
 	if (LABELS) {
 		plot in.".csv" using 1:2:($3 * 1e-9) with image notitle, \
-			in.".csv" using 1:2:(fmtns($3)."\n".word(RELS, int($4) + 1)) \
+			in.".csv" using 1:2:(($5 < 0.5 ? "not measured" : fmtns($3))."\n".word(RELS, int($4) + 1)) \
 				with labels boxed font ",10" notitle
 	} else {
 		if (MARKS) {
