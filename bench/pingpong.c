@@ -397,10 +397,13 @@ static int pp_open(struct pp *p, const struct cell *c)
 static void pp_mem(struct pp *p, struct memnode_set *s)
 {
 	size_t n;
+	void *a;
 
 	for (int d = 0; d < 2; d++) {
-		if (p->ring[d])
-			memnode_add(s, spsc_mem(p->ring[d], &n), n);
+		if (p->ring[d]) {
+			a = spsc_mem(p->ring[d], &n);
+			memnode_add(s, a, n);
+		}
 		memnode_add_queue(s, p->q[d]);
 	}
 	if (p->kind == PP_FLOOR)
