@@ -86,6 +86,10 @@ static void check_lists(void)
 	FILE *f;
 
 	CHECK_EQ(topo_load_synthetic(&t, "pack:2 numa:2 l3:2 core:4 pu:2"), 0);
+	/* --mem-node's check of a node: 4 nodes, 0 to 3. */
+	CHECK_EQ(topo_nodes(t), 4);
+	CHECK(topo_has_node(t, 0) && topo_has_node(t, 3));
+	CHECK(!topo_has_node(t, 4) && !topo_has_node(t, -1));
 	CHECK_EQ(map_plan_new(&p, t, "33,0-1", &why), 0);
 	CHECK_EQ(p.n, 3);
 	CHECK(p.cpus[0] == 33 && p.cpus[1] == 0 && p.cpus[2] == 1);
