@@ -34,7 +34,7 @@ set cbrange [ZMIN * 0.999e-9:ZMAX * 1.001e-9]
 set format cb "%.1s %cs"
 set cbtics ()
 do for [k = 0:4] { set cbtics add (ZMIN * 1e-9 * (ZMAX / ZMIN) ** (k / 4.0)) }
-set cblabel "p50 round trip" offset 1,0
+unset cblabel
 # A hand-made sequential palette, light (fast) to dark (slow).
 set palette defined (0 "#fff7ec", 0.2 "#fdd49e", 0.4 "#fc8d59", 0.6 "#d7301f", \
                      0.8 "#990000", 1 "#4a0000")
@@ -43,7 +43,7 @@ set object 1 rectangle from graph 0, graph 0 to graph 1, graph 1 behind fc rgb "
 set xlabel "CPU of the echoing process"
 set ylabel "CPU of the timing process"
 if (N > 16) { set xtics rotate by 90 right }
-set title "Round trip between every pair of CPUs: ".B noenhanced
+set title "p50 round trip between every pair of CPUs: ".B noenhanced
 set key outside right bottom vertical Left reverse noenhanced samplen 1 spacing 1.2 box lc rgb "#cccccc"
 if (LABELS || !MARKS) { unset key }
 # Cell text of small maps: the value and the relation, computed from numbers only
