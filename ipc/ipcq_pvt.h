@@ -69,6 +69,8 @@ extern const struct ipcq_ops __ipcq_pipe_ops;
 extern const struct ipcq_ops __ipcq_sysv_ops;
 extern const struct ipcq_ops __ipcq_mqueue_ops;
 extern const struct ipcq_ops __ipcq_shm_ops;
+extern const struct ipcq_ops __ipcq_unix_ops;
+extern const struct ipcq_ops __ipcq_tcp_ops;
 
 /* util.c ---------------------------------------------------------------- */
 

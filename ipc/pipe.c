@@ -179,7 +179,6 @@ static void pipe_drop(struct ipcq *q)
 static int init_shared(struct pipe_shared *sh, const struct ipcq *q, const struct pipe_q *p,
 		       size_t pipe_bytes)
 {
-	pthread_mutexattr_t a;
 	int ret;
 
 	sh->magic = META_MAGIC;
@@ -188,17 +187,9 @@ static int init_shared(struct pipe_shared *sh, const struct ipcq *q, const struc
 	sh->pipe_bytes = pipe_bytes;
 	sh->capacity = q->capacity;
 	sh->framed = p->framed;
-	ret = -pthread_mutexattr_init(&a);
-	if (ret)
-		return ret;
-	ret = -pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	ret = __ipcq_plock_init(&sh->wlock);
 	if (!ret)
-		ret = -pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	if (!ret)
-		ret = -pthread_mutex_init(&sh->wlock, &a);
-	if (!ret)
-		ret = -pthread_mutex_init(&sh->rlock, &a);
-	pthread_mutexattr_destroy(&a);
+		ret = __ipcq_plock_init(&sh->rlock);
 	return ret;
 }
 
@@ -424,22 +415,15 @@ static int pipe_open(struct ipcq *q, const char *name)
 {
 	struct pipe_q *p = pq(q);
 	struct pipe_shared *sh = NULL;
-	int base, dfd, ret, r;
+	int dfd, ret, r;
 
 	p->bfd = -1;
 	p->lock_fd = -1;
-	base = __ipcq_reg_dir_base(&pipe_reg);
-	if (base < 0)
-		return base;
-	dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	ret = dfd < 0 ? -errno : 0;
-	close(base);
-	if (dfd < 0)
-		return ret == -ENOTDIR || ret == -ELOOP ? -ENOENT : ret;
 	/* The directory, the FIFO and the meta file must all be ours alone. */
-	ret = __ipcq_fd_ours(dfd);
-	if (!ret)
-		ret = map_meta(dfd, 0, &sh, &p->lock_fd);
+	dfd = __ipcq_reg_dir_open(&pipe_reg, name);
+	if (dfd < 0)
+		return dfd;
+	ret = map_meta(dfd, 0, &sh, &p->lock_fd);
 	if (!ret && (sh->magic != META_MAGIC || sh->version != META_VERSION))
 		ret = -EINVAL;
 	if (!ret) {

@@ -31,45 +31,12 @@
 #include <unistd.h>
 
 #include "pipe_pvt.h"
+#include "plock_pvt.h"
 
-#define FRAME_MAGIC    0x71637069u
-#define MID_SLICE_MS   10      /* a reader mid-message re-checks its writer this often */
-#define NOWAIT_LOCK_NS 5000000 /* locks are held only while copying: wait this long */
+#define FRAME_MAGIC  0x71637069u
+#define MID_SLICE_MS 10 /* a reader mid-message re-checks its writer this often */
 
 const unsigned char __ipcq_pipe_zeros[PKT];
-
-static int timeout_err(int64_t deadline)
-{
-	return deadline == 0 ? -EAGAIN : -ETIMEDOUT;
-}
-
-/* Robust lock: a holder killed by SIGKILL hands the lock on (EOWNERDEAD). */
-static int lock(pthread_mutex_t *m, int64_t deadline)
-{
-	struct timespec ts;
-	int ret;
-
-	if (deadline < 0) {
-		ret = pthread_mutex_lock(m);
-	} else {
-		ret = pthread_mutex_trylock(m);
-		if (ret == EBUSY) {
-			/* Holders never sleep inside: NOWAIT waits a little too. */
-			int64_t d = deadline ? deadline : __ipcq_now_ns() + NOWAIT_LOCK_NS;
-			ts.tv_sec = d / 1000000000;
-			ts.tv_nsec = d % 1000000000;
-			ret = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
-		}
-	}
-	if (ret == EOWNERDEAD) {
-		/* Torn packets the dead holder left are recognised by readers. */
-		pthread_mutex_consistent(m);
-		ret = 0;
-	}
-	if (ret == ETIMEDOUT)
-		return timeout_err(deadline);
-	return -ret;
-}
 
 /* Free slots, exact in the framed format where every packet is PKT bytes. */
 ssize_t __ipcq_pipe_room(struct pipe_q *p)
@@ -125,34 +92,10 @@ static int write_frames(struct pipe_q *p, const unsigned char *msg, size_t len, 
 	return 0;
 }
 
-/*
- * Waits until @n slots are free.  The kernel wakes pollers only when a full
- * pipe gets a slot back, so readers wake us through a shared futex; slices
- * cover a reader killed before it could.
- */
-static int wait_room(struct pipe_q *p, size_t n, int64_t deadline)
+/* Free slots, for __ipcq_room_wait(). */
+static ssize_t room_of(void *p)
 {
-	struct pipe_shared *sh = p->sh;
-	int64_t left = __ipcq_left_ns(deadline);
-	int64_t ns = left >= 0 && left < MID_SLICE_MS * 1000000 ? left : MID_SLICE_MS * 1000000;
-	uint32_t seq;
-	ssize_t free_slots;
-
-	atomic_fetch_add(&sh->room_waiters, 1);
-	seq = atomic_load(&sh->room_seq);
-	free_slots = __ipcq_pipe_room(p); /* after announcing ourselves: no wake-up is lost */
-	if (free_slots >= 0 && free_slots < (ssize_t)n)
-		__ipcq_futex_wait(&sh->room_seq, seq, ns);
-	atomic_fetch_sub(&sh->room_waiters, 1);
-	return free_slots < 0 ? (int)free_slots : 0;
-}
-
-static void wake_room(struct pipe_q *p)
-{
-	if (atomic_load(&p->sh->room_waiters)) {
-		atomic_fetch_add(&p->sh->room_seq, 1);
-		__ipcq_futex_wake_all(&p->sh->room_seq);
-	}
+	return __ipcq_pipe_room(p);
 }
 
 int __ipcq_pipe_framed_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
@@ -164,7 +107,7 @@ int __ipcq_pipe_framed_put(struct ipcq *q, const void *msg, size_t len, int64_t 
 	int ret;
 
 	for (;;) {
-		ret = lock(&p->sh->wlock, deadline);
+		ret = __ipcq_plock(&p->sh->wlock, deadline);
 		if (ret < 0)
 			return ret;
 		/* One packet: a non-blocking write is all or nothing by itself. */
@@ -181,13 +124,13 @@ int __ipcq_pipe_framed_put(struct ipcq *q, const void *msg, size_t len, int64_t 
 		if (free_slots < 0)
 			return (int)free_slots;
 		if (__ipcq_left_ns(deadline) == 0)
-			return timeout_err(deadline);
+			return __ipcq_timeout_err(deadline);
 		if (free_slots == 0) {
 			ret = __ipcq_wait_fd(p->wfd, POLLOUT, deadline);
 			if (ret < 0)
 				return ret;
 		} else {
-			ret = wait_room(p, n, deadline);
+			ret = __ipcq_room_wait(&p->sh->room, room_of, p, n, deadline);
 			if (ret < 0)
 				return ret;
 		}
@@ -233,7 +176,7 @@ static ssize_t read_frames(struct ipcq *q, unsigned char *buf, size_t cap, int64
 			if (errno != EAGAIN)
 				return -errno;
 			if (want == 0)
-				return timeout_err(deadline); /* caller waits unlocked */
+				return __ipcq_timeout_err(deadline); /* caller waits unlocked */
 			if (writer_gone(p))
 				want = 0; /* torn: its writer died */
 			else
@@ -273,12 +216,12 @@ ssize_t __ipcq_pipe_framed_get(struct ipcq *q, void *buf, size_t cap, int64_t ti
 	ssize_t ret;
 
 	for (;;) {
-		ret = lock(&p->sh->rlock, deadline);
+		ret = __ipcq_plock(&p->sh->rlock, deadline);
 		if (ret < 0)
 			return ret;
 		ret = read_frames(q, buf, cap, deadline);
 		pthread_mutex_unlock(&p->sh->rlock);
-		wake_room(p);
+		__ipcq_room_wake(&p->sh->room);
 		if (ret != -EAGAIN && ret != -ETIMEDOUT)
 			return ret;
 		/* Empty: wait without the lock, so other readers are not held up. */

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 
 #include "ipcq_pvt.h"
+#include "plock_pvt.h"
 
 #define PKT	     PIPE_BUF /* the largest write the kernel keeps whole */
 #define META_MAGIC   0x6d637069u
@@ -36,9 +37,8 @@ struct pipe_shared {
 	uint64_t pipe_bytes; /* F_SETPIPE_SZ to re-apply when a FIFO is reopened */
 	uint64_t capacity;
 	uint32_t framed;
-	uint32_t seq;		       /* under wlock */
-	_Atomic uint32_t room_seq;     /* bumped by readers when writers wait for room */
-	_Atomic uint32_t room_waiters; /* writers waiting for several free slots */
+	uint32_t seq;	       /* under wlock */
+	struct ipcq_room room; /* writers waiting for several free slots (plock.c) */
 	pthread_mutex_t wlock;
 	pthread_mutex_t rlock;
 };

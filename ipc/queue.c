@@ -12,10 +12,8 @@
 #include "registry_pvt.h"
 
 static const struct ipcq_ops *const backends[] = {
-	&__ipcq_pipe_ops,
-	&__ipcq_sysv_ops,
-	&__ipcq_mqueue_ops,
-	&__ipcq_shm_ops,
+	&__ipcq_pipe_ops, &__ipcq_sysv_ops, &__ipcq_mqueue_ops,
+	&__ipcq_shm_ops,  &__ipcq_unix_ops, &__ipcq_tcp_ops,
 };
 #define NBACKENDS (sizeof(backends) / sizeof(backends[0]))
 

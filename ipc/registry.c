@@ -809,6 +809,25 @@ int __ipcq_reg_dir_base(const struct ipcq_reg_dir *r)
 	return fd < 0 ? -errno : fd;
 }
 
+int __ipcq_reg_dir_open(const struct ipcq_reg_dir *r, const char *name)
+{
+	int base = __ipcq_reg_dir_base(r), dfd, ret;
+
+	if (base < 0)
+		return base;
+	dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	ret = dfd < 0 ? -errno : 0;
+	close(base);
+	if (dfd < 0)
+		return ret == -ENOTDIR || ret == -ELOOP ? -ENOENT : ret;
+	ret = __ipcq_fd_ours(dfd);
+	if (ret < 0) {
+		close(dfd);
+		return ret;
+	}
+	return dfd;
+}
+
 static void dir_remove(const struct ipcq_reg_dir *r, int base, const char *dir)
 {
 	int dfd = openat(base, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -206,6 +206,13 @@ struct ipcq_reg_dir {
 int __ipcq_reg_dir_base(const struct ipcq_reg_dir *r);
 
 /*
+ * The directory of the object @name, open (O_NOFOLLOW) and checked to be
+ * ours alone: a descriptor, -ENOENT (none, or not a directory), -EACCES
+ * (another user's, or open to others), or -errno.
+ */
+int __ipcq_reg_dir_open(const struct ipcq_reg_dir *r, const char *name);
+
+/*
  * Makes the object @name: @build(dfd, @arg) fills its fresh directory
  * (0700) and returns 0 or -errno, then the creator record is written and
  * the directory renamed into place.  Returns 0, -EEXIST, or -errno; a

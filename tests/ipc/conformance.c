@@ -34,12 +34,12 @@ static struct ipcq *make(size_t capacity, size_t msg_max)
 
 static void test_backends(void)
 {
-	static const char *const want[] = {"pipe", "sysv", "mqueue", "shm"};
+	static const char *const want[] = {"pipe", "sysv", "mqueue", "shm", "unix", "tcp"};
 	const char *const *b = ipcq_backends();
 	struct ipcq *q = (struct ipcq *)1;
 	struct ipcq_opts o = {.backend = "carrier-pigeon"};
 
-	tu_section("ipcq_backends() lists all four; unknown backends are -EINVAL");
+	tu_section("ipcq_backends() lists all six; unknown backends are -EINVAL");
 	CHECK(b != NULL, "ipcq_backends() returned NULL");
 	for (size_t i = 0; b && i < sizeof(want) / sizeof(want[0]); i++) {
 		bool found = false;
@@ -331,7 +331,7 @@ static void test_msg_max_never(void)
 		ipcq_close(q);
 }
 
-/* 64 KiB: pipe and shm carry it; sysv and mqueue are refused by default limits. */
+/* 64 KiB: pipe, shm, unix and tcp carry it; sysv and mqueue are refused by default limits. */
 static void test_64k(void)
 {
 	size_t big = 65536;

@@ -52,7 +52,7 @@ others=$(nm -D --defined-only "$so" | awk '$2 != "A" && $3 !~ /^ipcq_/ {print $3
 [ -z "$others" ] || bad "libipcq.so exports non-ipcq_ symbols: $(echo $others | head -c 400)"
 echo "exported: $(nm -D --defined-only "$so" | awk '$3 ~ /^ipcq_/' | wc -l) ipcq_* symbols"
 
-for b in pipe sysv mqueue shm; do
+for b in pipe sysv mqueue shm unix tcp; do
 	LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/conformance" "$b" \
 		>"$tmp/$b.log" 2>&1
 	rc=$?

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The "tcp" backend: one TCP connection over loopback (TCP_NODELAY), its
+ * byte stream cut into frames: a 4-byte length, then the message.  Names,
+ * keeper and handles: sock.c, sock_keeper.c.
+ *
+ * Frames never interleave: writers take the shared wlock for one sendmsg()
+ * of a whole frame, readers the rlock (plock.c, as the pipe's framed
+ * format).  Both are robust: a holder killed by SIGKILL hands them on.  To
+ * keep a kill from tearing a frame, neither side ever stops inside one:
+ * - a writer sends only when the queue's own budget has room for the frame,
+ *   a budget of half what the connection was measured to hold, so the
+ *   kernel takes the frame whole in one call; were it ever to take a part
+ *   (memory pressure), the writer finishes the frame, past its timeout;
+ * - a reader peeks (MSG_PEEK) until the whole frame is there, then consumes
+ *   it in one recv(MSG_TRUNC), which never waits.
+ *
+ * Capacity: the budget, in frames of msg_max bytes; 0 asks for buffers of
+ * net.core.wmem_max and rmem_max (the most a user may set), a capacity for
+ * enough of them, -ENOBUFS beyond.  Counters in the shared header say what
+ * the queue holds (qsize); a put that finds no room sleeps on the shared
+ * futex that gets bump (plock.c).  Smaller messages take less: more fit.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "sock_pvt.h"
+
+#define HDR	     sizeof(uint32_t)
+#define MID_SLICE_NS 1000000 /* a side inside a frame waits for its rest this often */
+
+/* Bytes the queue holds, by the counters (a SIGKILL between send and count only lowers it). */
+static uint64_t queued(const struct sock_shared *sh)
+{
+	uint64_t put = atomic_load(&sh->put_bytes), got = atomic_load(&sh->got_bytes);
+
+	return put > got ? put - got : 0;
+}
+
+/* Free budget in bytes, for __ipcq_room_wait(); an empty queue takes any frame. */
+static ssize_t tcp_room(void *arg)
+{
+	struct sock_shared *sh = arg;
+	uint64_t used = queued(sh);
+
+	if (!used)
+		return SSIZE_MAX;
+	return used >= sh->budget ? 0 : (ssize_t)(sh->budget - used);
+}
+
+/* Sends the rest of a frame the kernel took only part of: never leave it torn. */
+static int send_rest(int fd, struct iovec *iov, int n, size_t done)
+{
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+	ssize_t w;
+
+	for (;;) {
+		while (m.msg_iovlen && done >= m.msg_iov->iov_len) {
+			done -= m.msg_iov->iov_len;
+			m.msg_iov++;
+			m.msg_iovlen--;
+		}
+		if (!m.msg_iovlen)
+			return 0;
+		m.msg_iov->iov_base = (char *)m.msg_iov->iov_base + done;
+		m.msg_iov->iov_len -= done;
+		w = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w >= 0) {
+			done = (size_t)w;
+			continue;
+		}
+		done = 0;
+		if (errno == EAGAIN)
+			__ipcq_wait_fd(fd, POLLOUT, __ipcq_now_ns() + MID_SLICE_NS);
+		else if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/*
+ * put/get: 0 or the message length, -EAGAIN (NOWAIT, or a lock busy for
+ * 5 ms), -ETIMEDOUT, -EBADMSG (a frame longer than msg_max: the stream was
+ * torn), or the kernel's error.
+ */
+static int tcp_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
+{
+	struct sock_q *s = sq(q);
+	struct sock_shared *sh = s->sh;
+	int64_t deadline = __ipcq_deadline(timeout_ns);
+	uint32_t hdr = (uint32_t)len;
+	struct iovec iov[2] = {{&hdr, HDR}, {(void *)msg, len}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t w;
+	int ret;
+
+	for (;;) {
+		ret = __ipcq_plock(&sh->wlock, deadline);
+		if (ret < 0)
+			return ret;
+		w = (size_t)tcp_room(sh) >= HDR + len
+			    ? sendmsg(s->wfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL)
+			    : 0;
+		ret = w < 0 ? -errno : 0;
+		if (w > 0 && (size_t)w < HDR + len)
+			ret = send_rest(s->wfd, iov, 2, (size_t)w);
+		if (w > 0 && !ret) {
+			atomic_fetch_add(&sh->put_bytes, HDR + len);
+			atomic_fetch_add(&sh->put_n, 1);
+		}
+		pthread_mutex_unlock(&sh->wlock);
+		if (w > 0 || (ret && ret != -EAGAIN && ret != -EINTR))
+			return ret;
+		if (__ipcq_left_ns(deadline) == 0)
+			return __ipcq_timeout_err(deadline);
+		if (ret == -EAGAIN) /* the kernel is short of what the budget promised */
+			ret = __ipcq_wait_fd(s->wfd, POLLOUT, deadline);
+		else if (!ret)
+			ret = __ipcq_room_wait(&sh->room, tcp_room, sh, HDR + len, deadline);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+/*
+ * Peeks at the next frame, up to the whole of it, into @hdr and @buf; the
+ * caller holds rlock.  Returns the frame's length once it is all there,
+ * -EAGAIN when nothing is (the caller waits unlocked), or -errno.
+ */
+static ssize_t peek_frame(struct ipcq *q, uint32_t *hdr, void *buf, int flags)
+{
+	struct sock_q *s = sq(q);
+	struct iovec iov[2] = {{hdr, HDR}, {buf, q->msg_max}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t n;
+
+	for (;;) {
+		n = recvmsg(s->rfd, &m, flags | MSG_PEEK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* no writer: cannot happen, we hold one */
+		if ((size_t)n >= HDR && *hdr > q->msg_max)
+			return -EBADMSG;
+		if ((size_t)n >= HDR && (size_t)n >= HDR + *hdr)
+			return (ssize_t)(HDR + *hdr);
+		/* A frame on its way: it is coming, its writer is inside sendmsg. */
+		flags = MSG_DONTWAIT;
+		__ipcq_wait_fd(s->rfd, POLLIN, __ipcq_now_ns() + MID_SLICE_NS);
+	}
+}
+
+static ssize_t tcp_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns)
+{
+	struct sock_q *s = sq(q);
+	struct sock_shared *sh = s->sh;
+	int64_t deadline = __ipcq_deadline(timeout_ns);
+	/* Forever: wait inside recvmsg, holding rlock; others wait for the lock. */
+	int flags = timeout_ns == IPCQ_FOREVER ? 0 : MSG_DONTWAIT;
+	uint32_t hdr = 0;
+	ssize_t n, r;
+	int ret;
+
+	(void)cap; /* >= msg_max, and no frame is longer */
+	for (;;) {
+		ret = __ipcq_plock(&sh->rlock, deadline);
+		if (ret < 0)
+			return ret;
+		n = peek_frame(q, &hdr, buf, flags);
+		if (n > 0) {
+			/* Counted first: a kill before the consume only lowers the count. */
+			atomic_fetch_add(&sh->got_bytes, (uint64_t)n);
+			atomic_fetch_add(&sh->got_n, 1);
+			do
+				r = recv(s->rfd, NULL, (size_t)n, MSG_TRUNC | MSG_DONTWAIT);
+			while (r < 0 && errno == EINTR);
+			if (r != n)
+				n = r < 0 ? -errno : -EIO;
+		}
+		pthread_mutex_unlock(&sh->rlock);
+		if (n >= 0) {
+			__ipcq_room_wake(&sh->room);
+			return (ssize_t)hdr;
+		}
+		if (n != -EAGAIN)
+			return n;
+		/* Empty: wait without the lock, so other readers are not held up. */
+		ret = __ipcq_wait_fd(s->rfd, POLLIN, deadline);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+static ssize_t tcp_qsize(struct ipcq *q)
+{
+	struct sock_shared *sh = sq(q)->sh;
+	uint64_t put = atomic_load(&sh->put_n), got = atomic_load(&sh->got_n);
+
+	return put > got ? (ssize_t)(put - got) : 0;
+}
+
+static bool tcp_full(struct ipcq *q)
+{
+	return (size_t)tcp_room(sq(q)->sh) < HDR + q->msg_max;
+}
+
+/* --- setup -------------------------------------------------------------- */
+
+#define BUF_LEAST  (256 * 1024) /* smaller windows stall a loopback connection */
+#define FILL_CHUNK 65536
+
+/*
+ * A connected loopback pair: fds[0] (the client) receives, fds[1] (the
+ * accepted end) sends.  The receive buffer is set before connect(), which
+ * fixes the window scale.  Anyone on this machine can connect to a
+ * listener: the accepted end is ours only when its peer is our client.
+ */
+static int tcp_pair(int fds[2], size_t buf)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in mine, peer;
+	socklen_t l = sizeof(a);
+	int ls, c = -1, s = -1, one = 1, ret = 0;
+
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0)
+		return -errno;
+	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 8) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&a, &l) < 0)
+		ret = -errno;
+	if (!ret && (c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		ret = -errno;
+	if (!ret && __ipcq_sock_set_buf(c, SO_RCVBUF, buf) < 0)
+		ret = -errno;
+	while (!ret && connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
+		if (errno != EINTR)
+			ret = -errno;
+	l = sizeof(mine);
+	if (!ret && getsockname(c, (struct sockaddr *)&mine, &l) < 0)
+		ret = -errno;
+	for (int tries = 0; !ret && s < 0; tries++) {
+		l = sizeof(peer);
+		s = accept4(ls, (struct sockaddr *)&peer, &l, SOCK_CLOEXEC);
+		if (s < 0 && errno != EINTR)
+			ret = -errno;
+		if (s >= 0 && (peer.sin_port != mine.sin_port ||
+			       peer.sin_addr.s_addr != mine.sin_addr.s_addr)) {
+			close(s); /* somebody else's connection */
+			s = -1;
+			if (tries > 16)
+				ret = -EADDRINUSE;
+		}
+	}
+	close(ls);
+	if (!ret && (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+		     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+		     __ipcq_sock_set_buf(s, SO_SNDBUF, buf) < 0))
+		ret = -errno;
+	if (ret) {
+		if (c >= 0)
+			close(c);
+		if (s >= 0)
+			close(s);
+		return ret;
+	}
+	fds[0] = c;
+	fds[1] = s;
+	return 0;
+}
+
+/* Bytes the connection holds before a send would wait, measured by filling it; -errno. */
+static ssize_t tcp_fill(const int fds[2])
+{
+	static const unsigned char zeros[FILL_CHUNK];
+	size_t total = 0, got = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = send(fds[1], zeros, sizeof(zeros), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0)
+			total += (size_t)n;
+		else if (errno == EAGAIN)
+			break;
+		else if (errno != EINTR)
+			return -errno;
+	}
+	while (got < total) {
+		n = recv(fds[0], NULL, total - got, MSG_TRUNC | MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			return -EIO;
+		else if (errno == EAGAIN &&
+			 __ipcq_wait_fd(fds[0], POLLIN, __ipcq_now_ns() + 1000000000) < 0)
+			return -EIO;
+		else if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+	return (ssize_t)total;
+}
+
+static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int fds[2])
+{
+	long long wmax = __ipcq_sock_mem_max(false), rmax = __ipcq_sock_mem_max(true);
+	size_t most = 2 * (size_t)(wmax < rmax ? wmax : rmax), frame = HDR + q->msg_max, buf;
+	ssize_t held;
+	int ret;
+
+	if (capacity > INT32_MAX / 4 / frame)
+		return -EINVAL; /* beyond any socket buffer */
+	/* Each end alone about twice the budget: the budget is half what both hold. */
+	buf = capacity ? 2 * capacity * frame : most;
+	if (buf < BUF_LEAST)
+		buf = BUF_LEAST < most ? BUF_LEAST : most;
+	for (;;) {
+		if (buf > most)
+			return -ENOBUFS;
+		ret = tcp_pair(fds, buf);
+		if (ret < 0)
+			return ret;
+		held = tcp_fill(fds);
+		if (held < 0) {
+			ret = (int)held;
+		} else {
+			/* Whole frames: a queue full of msg_max ones takes no small one. */
+			sh->capacity = (uint64_t)held / 2 / frame;
+			sh->budget = sh->capacity * frame;
+			if (sh->capacity >= (capacity ? capacity : 1))
+				return 0;
+			ret = buf == most ? -ENOBUFS : 1;
+		}
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = fds[1] = -1;
+		if (ret < 0)
+			return ret;
+		buf = 2 * buf < most ? 2 * buf : most;
+	}
+}
+
+/* Named queues: a directory with "meta", "sock" (the keeper's) and "creator". */
+static const char *const tcp_leaves[] = {"meta", "sock", "creator", NULL};
+static const struct ipcq_reg_dir tcp_reg = {
+	.backend = "tcp",
+	.sub = "tcp",
+	.kind = "named tcp queue",
+	.leaves = tcp_leaves,
+	.ref = "meta",
+};
+static const char *const tcp_limits[] = {"net.core.wmem_max", "net.core.rmem_max", NULL};
+static const struct sock_type tcp_type = {
+	.name = "tcp",
+	.reg = &tcp_reg,
+	.domain = AF_INET,
+	.type = SOCK_STREAM,
+	.make = tcp_make,
+	.limits = tcp_limits,
+};
+
+SOCK_DEFINE_OPS(__ipcq_tcp_ops, "tcp", tcp_type, tcp_put, tcp_get, tcp_qsize, tcp_full);
