@@ -17,7 +17,8 @@
 #include "matrix.h"
 
 /* The mechanisms with a bare loop; pipe-stream has nothing else (not an ipcq backend). */
-static const char *const bare_mechs[] = {"pipe", "pipe-stream", "sysv", "mqueue", "shm"};
+static const char *const bare_mechs[] = {"pipe", "pipe-stream", "sysv", "mqueue",
+					 "shm",	 "unix",	"tcp"};
 
 static struct cell *add(struct cell **cells, int *n, int *cap)
 {

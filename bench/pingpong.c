@@ -20,6 +20,7 @@
 #include <sys/msg.h>
 #include <unistd.h>
 
+#include "bare_sock.h"
 #include "ipcq_ext.h"
 #include "memnode.h"
 #include "msg.h"
@@ -27,7 +28,7 @@
 #include "work.h"
 #include "workload.h"
 
-enum pp_kind { PP_IPCQ, PP_PIPE, PP_PIPE_STREAM, PP_SYSV, PP_MQUEUE, PP_SHM, PP_FLOOR };
+enum pp_kind { PP_IPCQ, PP_PIPE, PP_PIPE_STREAM, PP_SYSV, PP_MQUEUE, PP_SHM, PP_SOCK, PP_FLOOR };
 
 #define PP_WARM	      200  /* round trips before timing starts */
 #define PP_FLOOR_WARM 2000 /* the floor's rounds are much shorter */
@@ -95,6 +96,7 @@ static int pp_send(struct pp *p, int dir, unsigned char *buf, size_t len)
 		return ipcq_put(p->q[dir], buf, len, IPCQ_FOREVER);
 	case PP_PIPE:
 	case PP_PIPE_STREAM:
+	case PP_SOCK:
 		/* Packet mode: the kernel cuts a write into packets of a page each. */
 		return write_full(p->fd[dir][1], buf, len);
 	case PP_SHM:
@@ -126,6 +128,7 @@ static ssize_t pp_recv(struct pp *p, int dir, unsigned char *buf, size_t cap)
 		return ipcq_get(p->q[dir], buf, cap, IPCQ_FOREVER);
 	case PP_PIPE:
 	case PP_PIPE_STREAM:
+	case PP_SOCK:
 		/* Packet mode: each read returns one packet, whole. */
 		return read_full(p->fd[dir][0], buf, p->size);
 	case PP_SHM:
@@ -304,6 +307,8 @@ static enum pp_kind kind_of(const struct cell *c)
 		return PP_SHM;
 	if (!strcmp(c->backend, "pipe-stream"))
 		return PP_PIPE_STREAM;
+	if (bare_sock_is(c->backend))
+		return PP_SOCK;
 	return PP_PIPE;
 }
 
@@ -366,6 +371,9 @@ static int pp_open(struct pp *p, const struct cell *c)
 			break;
 		case PP_PIPE_STREAM:
 			rc = pipe2(p->fd[d], O_CLOEXEC) ? -errno : 0;
+			break;
+		case PP_SOCK:
+			rc = bare_sock_pair(c->backend, p->fd[d]);
 			break;
 		case PP_SHM:
 			rc = spsc_new(&p->ring[d], c->size, 2);

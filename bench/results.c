@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "bare_sock.h"
 #include "bench.h"
 #include "columns.h" /* the column lists, shared with the report reader */
 #include "ipcq_ext.h"
@@ -101,6 +102,8 @@ static const char *bare_what(const struct cell *c)
 		return "two POSIX queues, mq_send/mq_receive";
 	if (!strcmp(c->backend, "shm"))
 		return "two minimal SPSC rings in shared memory (busy polling, no futex)";
+	if (bare_sock_is(c->backend))
+		return bare_sock_what(c->backend);
 	return c->backend;
 }
 
