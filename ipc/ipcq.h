@@ -2,7 +2,7 @@
 /*
  * libipcq: one message-queue interface for Linux processes, modelled on
  * Python's multiprocessing.Queue, with interchangeable backends
- * ("pipe", "sysv", "mqueue", "shm").
+ * ("pipe", "sysv", "mqueue", "shm", "unix", "tcp").
  *
  * Every function returns 0 (or a non-negative count) on success and a
  * negative errno value on failure; nothing prints, nothing exits, and
@@ -24,7 +24,7 @@ extern "C" {
 struct ipcq; /* opaque */
 
 struct ipcq_opts {
-	const char *backend; /* "pipe", "sysv", "mqueue", "shm" (more may follow) */
+	const char *backend; /* "pipe", "sysv", "mqueue", "shm", "unix", "tcp" */
 	const char *name;    /* NULL: anonymous, reaches children through fork();
 	                        else any process of the same user attaches with ipcq_open() */
 	size_t capacity;     /* at least this many messages of msg_max bytes fit; 0: as many as
@@ -44,7 +44,9 @@ struct ipcq_opts {
  *   -EMSGSIZE msg_max above what the backend can ever carry
  *   -ENOMEM, -EMFILE, -ENOSPC, -EPERM ...  the kernel refused; for a kernel
  *             limit (mqueue msg_max/msgsize_max, RLIMIT_MSGQUEUE, SysV
- *             msgmax/msgmnb) ipcq_explain() in ipcq_ext.h names it.
+ *             msgmax/msgmnb) ipcq_explain() in ipcq_ext.h names it
+ *   -ENOBUFS  unix, tcp: the socket buffers this queue needs pass
+ *             net.core.wmem_max (tcp: or rmem_max); ipcq_explain() says so
  */
 int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts);
 

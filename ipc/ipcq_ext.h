@@ -66,8 +66,8 @@ ssize_t ipcq_clean(const char *backend, ipcq_clean_fn fn, void *ctx);
  * still runs, one that a live process holds (also a handle inherited through
  * fork(); an exec() drops it), one whose creator no record names (made by
  * an earlier libipcq, or a creator killed before its record was written),
- * or objects libipcq did not make.  Backends pipe, sysv and mqueue record
- * their creators; @backend NULL means all backends.
+ * or objects libipcq did not make.  Backends pipe, sysv, mqueue, unix and
+ * tcp record their creators; @backend NULL means all backends.
  * Returns how many were found (and, with @remove, removed), -EINVAL (unknown
  * backend), or another negative errno.
  */

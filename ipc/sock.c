@@ -254,8 +254,8 @@ ssize_t __ipcq_sock_limits(const struct sock_type *t, struct ipcq_limit *out, si
 			continue;
 		snprintf(raise, sizeof(raise), "sysctl -w %s=N", t->limits[k]);
 		__ipcq_limit_set(&out[k], t->limits[k], __ipcq_sock_mem_max(rmem), "bytes",
-				 rmem ? "largest SO_RCVBUF: receive end's buffer / 2"
-				      : "largest SO_SNDBUF: send end's buffer / 2",
+				 rmem ? "largest SO_RCVBUF (doubled): bounds capacity, msg_max"
+				      : "largest SO_SNDBUF (doubled): bounds capacity, msg_max",
 				 raise);
 	}
 	return (ssize_t)k;

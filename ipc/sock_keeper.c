@@ -170,26 +170,33 @@ static void unmap_shared(void)
 		munmap((void *)lo[i], hi[i] - lo[i]);
 }
 
-/* The keeper's life: serve openers until the directory goes or "q" comes. */
-static __attribute__((noreturn)) void keeper(int ls, int in, const int fds[2])
+/*
+ * The keeper's life: listen (so that SO_PEERCRED names us, not our
+ * creator), say so on @ready, serve openers until the directory's files go
+ * or "q" comes.
+ */
+static __attribute__((noreturn)) void keeper(int ls, int in, const int fds[2], int ready)
 {
 	struct pollfd p[2] = {{.fd = ls, .events = POLLIN}, {.fd = in, .events = POLLIN}};
-	int keep[4] = {ls, in, fds[0], fds[1]};
+	int keep[5] = {ls, in, fds[0], fds[1], ready};
 	sigset_t all;
 
-	/* Sort the four (insertion): close_others wants them in order. */
-	for (int i = 1; i < 4; i++)
+	/* Sort them (insertion): close_others wants them in order. */
+	for (int i = 1; i < 5; i++)
 		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
 			int t = keep[j];
 			keep[j] = keep[j - 1];
 			keep[j - 1] = t;
 		}
-	close_others(keep, 4);
+	close_others(keep, 5);
 	unmap_shared();
 	setsid(); /* no terminal's signals: the queue lives until unlinked */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL); /* only SIGKILL ends us early */
 	prctl(PR_SET_NAME, "ipcq-keeper", 0, 0, 0);
+	if (listen(ls, 64) < 0 || write(ready, "k", 1) != 1)
+		_exit(1);
+	close(ready);
 	for (;;) {
 		char cmd = 0;
 		int c;
@@ -215,7 +222,7 @@ static __attribute__((noreturn)) void keeper(int ls, int in, const int fds[2])
 }
 
 struct keeper_arg {
-	int ls, in;
+	int ls, in, ready[2];
 	const int *fds;
 };
 
@@ -225,13 +232,13 @@ static int spawn_keeper(struct keeper_arg *k)
 	long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, 0UL);
 
 	if (pid == 0)
-		keeper(k->ls, k->in, k->fds);
+		keeper(k->ls, k->in, k->fds, k->ready[1]);
 	_exit(pid < 0 ? 1 : 0);
 }
 
 int __ipcq_keeper_start(int dfd, const int fds[2])
 {
-	struct keeper_arg k = {.fds = fds};
+	struct keeper_arg k = {.fds = fds, .ready = {-1, -1}};
 	struct sockaddr_un a;
 	socklen_t alen;
 	char dir[40];
@@ -246,7 +253,7 @@ int __ipcq_keeper_start(int dfd, const int fds[2])
 		return -errno;
 	/* The umask decides bind's mode; the 0700 directory keeps others out meanwhile. */
 	if (bind(k.ls, (struct sockaddr *)&a, alen) < 0 || fchmodat(dfd, "sock", 0600, 0) < 0 ||
-	    listen(k.ls, 64) < 0) {
+	    pipe2(k.ready, O_CLOEXEC) < 0) {
 		ret = -errno;
 		close(k.ls);
 		return ret;
@@ -268,7 +275,21 @@ int __ipcq_keeper_start(int dfd, const int fds[2])
 	while (waitpid((pid_t)pid, &status, __WCLONE) < 0 && errno == EINTR)
 		;
 	ret = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EAGAIN;
+	/* Listening once it says so; EOF: it died first. */
+	close(k.ready[1]);
+	k.ready[1] = -1;
+	if (!ret) {
+		char c;
+		ssize_t n;
+
+		while ((n = read(k.ready[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		ret = n == 1 ? 0 : -EAGAIN;
+	}
 out:
+	for (int i = 0; i < 2; i++)
+		if (k.ready[i] >= 0)
+			close(k.ready[i]);
 	if (k.in >= 0)
 		close(k.in);
 	close(k.ls);
