@@ -160,6 +160,29 @@ static void pipe_cases(const char *name, const char *dir)
 	CHECK_EQ(ipcq_unlink(backend, name), 0);
 }
 
+/* unix, tcp: the keeper's socket, the meta file, the directory. */
+static void sock_cases(const char *name, const char *dir)
+{
+	char qdir[PATH_MAX + 128], path[PATH_MAX + 160];
+	struct ipcq *q = NULL;
+	int ret;
+
+	ret = tu_create(&q, backend, name, 2, 64);
+	CHECK(ret == 0, "create: %s", tu_errname(ret));
+	if (q)
+		ipcq_close(q);
+	snprintf(qdir, sizeof(qdir), "%s/%s/%s", dir, backend, name);
+	tu_section("%s: the keeper's socket, the meta file, the directory not ours alone", backend);
+	snprintf(path, sizeof(path), "%s/sock", qdir);
+	file_case(name, path, OTHER_UID, 0600, 0600, "socket of uid 65534");
+	file_case(name, path, 0, 0666, 0600, "socket of ours, 0666");
+	snprintf(path, sizeof(path), "%s/meta", qdir);
+	file_case(name, path, OTHER_UID, 0600, 0600, "meta of uid 65534");
+	file_case(name, qdir, OTHER_UID, 0700, 0700, "directory of uid 65534");
+	file_case(name, qdir, 0, 0777, 0700, "directory of ours, 0777");
+	CHECK_EQ(ipcq_unlink(backend, name), 0);
+}
+
 static void shm_cases(const char *name, const char *dir)
 {
 	char path[PATH_MAX + 128];
@@ -244,6 +267,8 @@ int main(int argc, char **argv)
 		sysv_cases(name, dir);
 	else if (!strcmp(backend, "shm"))
 		shm_cases(name, dir);
+	else if (!strcmp(backend, "unix") || !strcmp(backend, "tcp"))
+		sock_cases(name, dir);
 	else
 		tu_skip("no owner cases for backend %s", backend);
 	return tu_end();
