@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <linux/sock_diag.h>
 
 #include "sock_pvt.h"
 
@@ -52,6 +53,25 @@ static ssize_t tcp_room(void *arg)
 	if (!used)
 		return SSIZE_MAX;
 	return used >= sh->budget ? 0 : (ssize_t)(sh->budget - used);
+}
+
+#define SKB_SLACK 8192 /* what the kernel may charge beyond the bytes of one frame */
+
+/*
+ * True when the send end takes @n more bytes whole (tcp_sendmsg stops at
+ * SO_SNDBUF, counted in buffer, not bytes): a part sent and then a SIGKILL
+ * would tear the stream.  Nearly empty, it surely does: no system call.
+ */
+static bool kernel_room(const struct sock_q *s, size_t n)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t l = sizeof(mi);
+
+	if (4 * (queued(s->sh) + n) + SKB_SLACK < s->sh->sndbuf)
+		return true;
+	if (getsockopt(s->wfd, SOL_SOCKET, SO_MEMINFO, mi, &l) < 0)
+		return true;
+	return (uint64_t)mi[SK_MEMINFO_WMEM_QUEUED] + n + SKB_SLACK < mi[SK_MEMINFO_SNDBUF];
 }
 
 /* Sends the rest of a frame the kernel took only part of: never leave it torn. */
@@ -83,6 +103,14 @@ static int send_rest(int fd, struct iovec *iov, int n, size_t done)
 	}
 }
 
+/* @deadline, or MID_SLICE_NS from now when that comes first. */
+static int64_t slice(int64_t deadline)
+{
+	int64_t soon = __ipcq_now_ns() + MID_SLICE_NS;
+
+	return deadline >= 0 && deadline < soon ? deadline : soon;
+}
+
 /*
  * put/get: 0 or the message length, -EAGAIN (NOWAIT, or a lock busy for
  * 5 ms), -ETIMEDOUT, -EBADMSG (a frame longer than msg_max: the stream was
@@ -103,10 +131,14 @@ static int tcp_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 		ret = __ipcq_plock(&sh->wlock, deadline);
 		if (ret < 0)
 			return ret;
-		w = (size_t)tcp_room(sh) >= HDR + len
-			    ? sendmsg(s->wfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL)
-			    : 0;
-		ret = w < 0 ? -errno : 0;
+		w = 0;
+		ret = 0;
+		if ((size_t)tcp_room(sh) < HDR + len)
+			; /* no room in the budget: wait for gets */
+		else if (!kernel_room(s, HDR + len))
+			ret = -EAGAIN; /* the kernel is short of what the budget promised */
+		else if ((w = sendmsg(s->wfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0)
+			ret = -errno;
 		if (w > 0 && (size_t)w < HDR + len)
 			ret = send_rest(s->wfd, iov, 2, (size_t)w);
 		if (w > 0 && !ret) {
@@ -118,13 +150,27 @@ static int tcp_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 			return ret;
 		if (__ipcq_left_ns(deadline) == 0)
 			return __ipcq_timeout_err(deadline);
-		if (ret == -EAGAIN) /* the kernel is short of what the budget promised */
-			ret = __ipcq_wait_fd(s->wfd, POLLOUT, deadline);
+		if (ret == -EAGAIN) /* POLLOUT comes late (a third free): look again soon */
+			ret = __ipcq_wait_fd(s->wfd, POLLOUT, slice(deadline));
 		else if (!ret)
 			ret = __ipcq_room_wait(&sh->room, tcp_room, sh, HDR + len, deadline);
 		if (ret < 0)
 			return ret;
 	}
+}
+
+#define TORN_SLICES 100 /* a frame's rest missing this long with no writer: torn */
+
+/* True when no writer holds wlock (a dead one's is handed on here). */
+static bool writer_gone(struct sock_shared *sh)
+{
+	int r = pthread_mutex_trylock(&sh->wlock);
+
+	if (r == EOWNERDEAD)
+		pthread_mutex_consistent(&sh->wlock);
+	if (r == 0 || r == EOWNERDEAD)
+		pthread_mutex_unlock(&sh->wlock);
+	return r != EBUSY;
 }
 
 /*
@@ -137,6 +183,7 @@ static ssize_t peek_frame(struct ipcq *q, uint32_t *hdr, void *buf, int flags)
 	struct sock_q *s = sq(q);
 	struct iovec iov[2] = {{hdr, HDR}, {buf, q->msg_max}};
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+	unsigned stalls = 0;
 	ssize_t n;
 
 	for (;;) {
@@ -151,7 +198,9 @@ static ssize_t peek_frame(struct ipcq *q, uint32_t *hdr, void *buf, int flags)
 			return -EBADMSG;
 		if ((size_t)n >= HDR && (size_t)n >= HDR + *hdr)
 			return (ssize_t)(HDR + *hdr);
-		/* A frame on its way: it is coming, its writer is inside sendmsg. */
+		/* A frame on its way: it is coming while its writer is inside sendmsg. */
+		if (stalls++ > TORN_SLICES && writer_gone(sq(q)->sh))
+			return -EBADMSG; /* torn: its writer died inside it */
 		flags = MSG_DONTWAIT;
 		__ipcq_wait_fd(s->rfd, POLLIN, __ipcq_now_ns() + MID_SLICE_NS);
 	}
@@ -222,7 +271,7 @@ static bool tcp_full(struct ipcq *q)
  * fixes the window scale.  Anyone on this machine can connect to a
  * listener: the accepted end is ours only when its peer is our client.
  */
-static int tcp_pair(int fds[2], size_t buf)
+static int tcp_pair(int fds[2], size_t buf, ssize_t *sndbuf)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct sockaddr_in mine, peer;
@@ -261,7 +310,7 @@ static int tcp_pair(int fds[2], size_t buf)
 	close(ls);
 	if (!ret && (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 		     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
-		     __ipcq_sock_set_buf(s, SO_SNDBUF, buf) < 0))
+		     (*sndbuf = __ipcq_sock_set_buf(s, SO_SNDBUF, buf)) < 0))
 		ret = -errno;
 	if (ret) {
 		if (c >= 0)
@@ -310,7 +359,7 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 {
 	long long wmax = __ipcq_sock_mem_max(false), rmax = __ipcq_sock_mem_max(true);
 	size_t most = 2 * (size_t)(wmax < rmax ? wmax : rmax), frame = HDR + q->msg_max, buf;
-	ssize_t held;
+	ssize_t held, sndbuf = 0;
 	int ret;
 
 	if (capacity > INT32_MAX / 4 / frame)
@@ -322,7 +371,8 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 	for (;;) {
 		if (buf > most)
 			return -ENOBUFS;
-		ret = tcp_pair(fds, buf);
+		ret = tcp_pair(fds, buf, &sndbuf);
+		sh->sndbuf = (uint64_t)sndbuf;
 		if (ret < 0)
 			return ret;
 		held = tcp_fill(fds);
