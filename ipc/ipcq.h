@@ -91,7 +91,9 @@ int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
  *   -ETIMEDOUT queue still empty after timeout_ns > 0
  *   -EIDRM    the queue was removed under us
  *   -EBADMSG  shm: as for ipcq_put(); a message whose length word is beyond
- *             msg_max is dropped (the next get goes on with the next one)
+ *             msg_max is dropped (the next get goes on with the next one); tcp: the
+ *             byte stream was torn (a producer killed inside a frame that
+ *             the kernel took only part of: memory pressure), for good
  */
 ssize_t ipcq_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);
 
