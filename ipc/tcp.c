@@ -60,15 +60,15 @@ static ssize_t tcp_room(void *arg)
 /*
  * True when the send end takes @n more bytes whole (tcp_sendmsg stops at
  * SO_SNDBUF, counted in buffer, not bytes): a part sent and then a SIGKILL
- * would tear the stream.  Nearly empty, it surely does: no system call.
+ * would tear the stream.  Asked every time: what the send end holds is not
+ * what the queue holds (sent data stays until acknowledged, a delayed ACK
+ * keeps megabytes there).
  */
 static bool kernel_room(const struct sock_q *s, size_t n)
 {
 	uint32_t mi[SK_MEMINFO_VARS];
 	socklen_t l = sizeof(mi);
 
-	if (4 * (queued(s->sh) + n) + SKB_SLACK < s->sh->sndbuf)
-		return true;
 	if (getsockopt(s->wfd, SOL_SOCKET, SO_MEMINFO, mi, &l) < 0)
 		return true;
 	return (uint64_t)mi[SK_MEMINFO_WMEM_QUEUED] + n + SKB_SLACK < mi[SK_MEMINFO_SNDBUF];
@@ -271,7 +271,7 @@ static bool tcp_full(struct ipcq *q)
  * fixes the window scale.  Anyone on this machine can connect to a
  * listener: the accepted end is ours only when its peer is our client.
  */
-static int tcp_pair(int fds[2], size_t buf, ssize_t *sndbuf)
+static int tcp_pair(int fds[2], size_t buf)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct sockaddr_in mine, peer;
@@ -310,7 +310,7 @@ static int tcp_pair(int fds[2], size_t buf, ssize_t *sndbuf)
 	close(ls);
 	if (!ret && (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 		     setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
-		     (*sndbuf = __ipcq_sock_set_buf(s, SO_SNDBUF, buf)) < 0))
+		     __ipcq_sock_set_buf(s, SO_SNDBUF, buf) < 0))
 		ret = -errno;
 	if (ret) {
 		if (c >= 0)
@@ -359,7 +359,7 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 {
 	long long wmax = __ipcq_sock_mem_max(false), rmax = __ipcq_sock_mem_max(true);
 	size_t most = 2 * (size_t)(wmax < rmax ? wmax : rmax), frame = HDR + q->msg_max, buf;
-	ssize_t held, sndbuf = 0;
+	ssize_t held;
 	int ret;
 
 	if (capacity > INT32_MAX / 4 / frame)
@@ -371,8 +371,7 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 	for (;;) {
 		if (buf > most)
 			return -ENOBUFS;
-		ret = tcp_pair(fds, buf, &sndbuf);
-		sh->sndbuf = (uint64_t)sndbuf;
+		ret = tcp_pair(fds, buf);
 		if (ret < 0)
 			return ret;
 		held = tcp_fill(fds);
