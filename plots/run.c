@@ -899,7 +899,7 @@ const char *rep_env_str(const struct rep_run *run, const char *key, char *buf, s
 }
 
 /* The order backends appear in legends and tables; others follow in order of appearance. */
-static const char *const known_backends[] = {"pipe", "sysv", "mqueue", "shm"};
+static const char *const known_backends[] = {"pipe", "sysv", "mqueue", "shm", "unix", "tcp"};
 
 static int backend_rank(const char *b)
 {
