@@ -60,12 +60,17 @@ static int sock_addr(int dfd, struct sockaddr_un *a, socklen_t *len)
 	return 0;
 }
 
-static bool peer_ours(int fd)
+/* True when the peer of @fd is of our user; its pid (the keeper's: it listened) in *@pid. */
+static bool peer_ours(int fd, pid_t *pid)
 {
 	struct ucred c;
 	socklen_t l = sizeof(c);
 
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &l) == 0 && c.uid == geteuid();
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &l) < 0 || c.uid != geteuid())
+		return false;
+	if (pid)
+		*pid = c.pid;
+	return true;
 }
 
 static bool wait_in(int fd, int ms)
@@ -210,7 +215,7 @@ static __attribute__((noreturn)) void keeper(int ls, int in, const int fds[2], i
 		c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
-		if (peer_ours(c) && wait_in(c, PEER_WAIT_MS) && read(c, &cmd, 1) == 1) {
+		if (peer_ours(c, NULL) && wait_in(c, PEER_WAIT_MS) && read(c, &cmd, 1) == 1) {
 			if (cmd == 'o')
 				send_fds(c, fds);
 			if (cmd == 'q')
@@ -296,9 +301,14 @@ out:
 	return ret;
 }
 
-/* Connects to the keeper of @dfd and sends @cmd; the connection or -errno. */
-static int keeper_call(int dfd, char cmd)
+/*
+ * Connects to the keeper of @dfd and sends @cmd; the connection or -errno.
+ * With @pidfd, a pidfd of the keeper first (-1 where there is none), taken
+ * while it surely runs: it answers us.
+ */
+static int keeper_call(int dfd, char cmd, int *pidfd)
 {
+	pid_t pid = 0;
 	struct sockaddr_un a;
 	struct stat st;
 	socklen_t alen;
@@ -318,9 +328,11 @@ static int keeper_call(int dfd, char cmd)
 		;
 	if (ret < 0)
 		ret = errno == ECONNREFUSED ? -ENOENT : -errno;
-	else if (!peer_ours(c))
+	else if (!peer_ours(c, &pid))
 		ret = -EACCES;
-	else if (send(c, &cmd, 1, MSG_NOSIGNAL) != 1)
+	if (!ret && pidfd)
+		*pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (!ret && send(c, &cmd, 1, MSG_NOSIGNAL) != 1)
 		ret = -errno;
 	if (ret < 0) {
 		close(c);
@@ -354,7 +366,7 @@ int __ipcq_keeper_fetch(int dfd, int domain, int type, int fds[2])
 			   .msg_control = u.buf,
 			   .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *h;
-	int c = keeper_call(dfd, 'o');
+	int c = keeper_call(dfd, 'o', NULL);
 	ssize_t n = -1;
 
 	if (c < 0)
@@ -384,14 +396,21 @@ int __ipcq_keeper_fetch(int dfd, int domain, int type, int fds[2])
 
 int __ipcq_keeper_stop(int dfd)
 {
-	int c = keeper_call(dfd, 'q');
+	int pidfd = -1, c = keeper_call(dfd, 'q', &pidfd);
 	char x;
 
-	if (c < 0)
+	if (c < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return c;
-	/* EOF when it has exited: the connection was its last descriptor of it. */
+	}
+	/* EOF: it closed its descriptors on the way out; the pidfd: it is gone. */
 	while (wait_in(c, KEEPER_WAIT_MS) && read(c, &x, 1) < 0 && errno == EINTR)
 		;
 	close(c);
+	if (pidfd >= 0) {
+		wait_in(pidfd, KEEPER_WAIT_MS);
+		close(pidfd);
+	}
 	return 0;
 }
