@@ -809,22 +809,31 @@ int __ipcq_reg_dir_base(const struct ipcq_reg_dir *r)
 	return fd < 0 ? -errno : fd;
 }
 
-int __ipcq_reg_dir_open(const struct ipcq_reg_dir *r, const char *name)
+/* @name's directory under @base, open, when it and each of its leaves are ours alone. */
+static int dir_open_ours(const struct ipcq_reg_dir *r, int base, const char *name)
 {
-	int base = __ipcq_reg_dir_base(r), dfd, ret;
+	int dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), ret;
 
-	if (base < 0)
-		return base;
-	dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	ret = dfd < 0 ? -errno : 0;
-	close(base);
 	if (dfd < 0)
-		return ret == -ENOTDIR || ret == -ELOOP ? -ENOENT : ret;
+		return errno == ENOTDIR || errno == ELOOP ? -ENOENT : -errno;
 	ret = __ipcq_fd_ours(dfd);
+	for (const char *const *l = r->leaves; *l && !ret; l++)
+		ret = leaf_not_ours(dfd, *l);
 	if (ret < 0) {
 		close(dfd);
 		return ret;
 	}
+	return dfd;
+}
+
+int __ipcq_reg_dir_open(const struct ipcq_reg_dir *r, const char *name)
+{
+	int base = __ipcq_reg_dir_base(r), dfd;
+
+	if (base < 0)
+		return base;
+	dfd = dir_open_ours(r, base, name);
+	close(base);
 	return dfd;
 }
 
@@ -909,15 +918,12 @@ static int dir_take_away(const struct ipcq_reg_dir *r, int base, const char *nam
 /* The unlink rule (obj_removable) for a directory: it and its files ours alone. */
 static int dir_removable(const struct ipcq_reg_dir *r, int base, const char *name)
 {
-	int dfd = openat(base, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), ret;
+	int dfd = dir_open_ours(r, base, name);
 
 	if (dfd < 0)
-		return errno == ENOTDIR || errno == ELOOP ? -ENOENT : -errno;
-	ret = __ipcq_fd_ours(dfd);
-	for (const char *const *l = r->leaves; *l && !ret; l++)
-		ret = leaf_not_ours(dfd, *l);
+		return dfd;
 	close(dfd);
-	return ret;
+	return 0;
 }
 
 int __ipcq_reg_dir_unlink(const struct ipcq_reg_dir *r, const char *name)

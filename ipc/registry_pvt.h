@@ -206,9 +206,9 @@ struct ipcq_reg_dir {
 int __ipcq_reg_dir_base(const struct ipcq_reg_dir *r);
 
 /*
- * The directory of the object @name, open (O_NOFOLLOW) and checked to be
- * ours alone: a descriptor, -ENOENT (none, or not a directory), -EACCES
- * (another user's, or open to others), or -errno.
+ * The directory of the object @name, open (O_NOFOLLOW), it and each of its
+ * leaves checked to be ours alone: a descriptor, -ENOENT (none, or not a
+ * directory), -EACCES (another user's, or open to others), or -errno.
  */
 int __ipcq_reg_dir_open(const struct ipcq_reg_dir *r, const char *name);
 
