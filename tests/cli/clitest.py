@@ -48,6 +48,25 @@ def run(args, env=None, timeout=120, **kw):
                           timeout=timeout, **kw)
 
 
+def expect_bad(args, flag, value, made=None, timeout=30):
+    """ipcbench ARGS: exit 2 and one line on stderr naming FLAG, 'VALUE' and what is
+    allowed; MADE (a path), when given, must not have been created."""
+    what = " ".join(args)
+    try:
+        r = run(args, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        check(False, f"{what}: still running after {timeout} s")
+        return
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2, f"{what}: exit {r.returncode}, expected 2")
+    check(len(lines) == 1, f"{what}: {len(lines)} lines on stderr: {r.stderr!r}")
+    check(f"{flag}:" in r.stderr and f"'{value}'" in r.stderr and "allowed" in r.stderr,
+          f"{what}: stderr does not name {flag} and '{value}': {r.stderr!r}")
+    if made:
+        check(not os.path.exists(made), f"{what}: a results dir was created")
+        shutil.rmtree(made, True)
+
+
 def tmpdir():
     d = tempfile.mkdtemp(prefix="ipcbench-test-")
     atexit.register(shutil.rmtree, d, True)

@@ -20,14 +20,10 @@ import tempfile
 
 IPCBENCH = sys.argv[1] if len(sys.argv) > 1 else "build/bench/ipcbench"
 PICS = ["rate_latency", "wakeup_latency", "rate_cpu"]
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_report as tr  # noqa: E402  (its check and failures)
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
+check, failures = tr.check, tr.failures
 
 
 def run(*args, timeout=120):
