@@ -180,7 +180,7 @@ static bool saturated(const struct cell *c, char *buf, size_t len)
 	if (got >= BENCH_SATURATED * c->rate)
 		return false;
 	snprintf(buf, len,
-		 "saturated: reached %.0f messages/s of the %.0f offered (%.0f%%); the backlog, "
+		 "saturated: reached %.0f messages/s of the %.0f offered (%.3g%%); the backlog, "
 		 "not the queue, set the latency",
 		 got, c->rate, 100 * got / c->rate);
 	return true;

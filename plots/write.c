@@ -33,6 +33,7 @@ static const char *const env_keys[][2] = {
 
 /* The cells of one table row, as text (both writers escape them their own way). */
 struct row_text {
+	char mode[48]; /* rate and wakeup: with their rate or gap */
 	char size[32], pc[32], p50[32], p99[32], max[32], msgs[32], bytes[40], cv[32], reps[16];
 	char cpu[32], util[32], csw[32]; /* shown when the run has the CPU columns */
 };
@@ -48,12 +49,25 @@ static void fmt_util(double v, char *buf, size_t len)
 
 static void row_text(const struct rep_cell *c, struct row_text *t)
 {
+	char v[32];
+
+	snprintf(t->mode, sizeof(t->mode), "%s", c->mode);
+	if (!strcmp(c->mode, "rate") && isinf(c->offered))
+		snprintf(t->mode, sizeof(t->mode), "rate max");
+	else if (!strcmp(c->mode, "rate"))
+		rep_fmt_num(c->offered, v, sizeof(v)),
+			snprintf(t->mode, sizeof(t->mode), "rate %s/s", v);
+	else if (!strcmp(c->mode, "wakeup"))
+		rep_fmt_ns(c->gap_ns, v, sizeof(v)),
+			snprintf(t->mode, sizeof(t->mode), "wakeup %s", v);
 	rep_size_label(c->size, t->size, sizeof(t->size));
 	snprintf(t->pc, sizeof(t->pc), "%d×%d", c->producers, c->consumers);
 	rep_fmt_ns(c->lat[LAT_P50], t->p50, sizeof(t->p50));
 	rep_fmt_ns(c->lat[LAT_P99], t->p99, sizeof(t->p99));
 	rep_fmt_ns(c->lat[LAT_MAX], t->max, sizeof(t->max));
-	rep_fmt_num(c->msgs_per_s, t->msgs, sizeof(t->msgs));
+	/* rate, wakeup: the rate the consumer got (a saturated cell's too) */
+	rep_fmt_num(isnan(c->msgs_per_s) && !isnan(c->achieved) ? c->achieved : c->msgs_per_s,
+		    t->msgs, sizeof(t->msgs));
 	rep_fmt_bps(c->bytes_per_s, t->bytes, sizeof(t->bytes));
 	if (isnan(c->cv))
 		snprintf(t->cv, sizeof(t->cv), "–");
@@ -71,9 +85,11 @@ static void row_text(const struct rep_cell *c, struct row_text *t)
 		snprintf(t->csw, sizeof(t->csw), "%.3g", c->csw);
 }
 
-static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_t *failed)
+/* Saturated rate cells are counted apart: measured, but the load was not carried. */
+static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_t *failed,
+		   size_t *saturated)
 {
-	*ok = *skipped = *failed = 0;
+	*ok = *skipped = *failed = *saturated = 0;
 	for (size_t i = 0; i < run->ncells; i++) {
 		const char *s = run->cells[i].status;
 
@@ -81,6 +97,8 @@ static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_
 			(*ok)++;
 		else if (!strcmp(s, "skipped"))
 			(*skipped)++;
+		else if (!strcmp(s, "saturated"))
+			(*saturated)++;
 		else
 			(*failed)++;
 	}
@@ -542,7 +560,7 @@ static void results_table(FILE *f, const struct writer *w, const struct rep_run 
 		const char *cpu[] = {x.cpu, x.util, x.csw};
 
 		row_text(c, &x);
-		const char *text[] = {c->mode,	 c->backend, x.size, x.pc,  c->placement,
+		const char *text[] = {x.mode,	 c->backend, x.size, x.pc,  c->placement,
 				      c->status, x.p50,	     x.p99,  x.max, x.msgs,
 				      x.bytes,	 x.cv,	     x.reps};
 
@@ -692,14 +710,17 @@ static const char css[] =
 
 static void html_results(FILE *f, const struct rep_run *run)
 {
-	size_t ok, skipped, failed;
+	size_t ok, skipped, failed, sat;
+	char sl[48] = "";
 
-	counts(run, &ok, &skipped, &failed);
+	counts(run, &ok, &skipped, &failed, &sat);
+	if (sat)
+		snprintf(sl, sizeof(sl), ", %zu saturated", sat);
 	fprintf(f,
-		"<p>%zu cells: %zu ok, %zu skipped, %zu failed. Latency is the round trip "
-		"(median over repetitions); cv is the coefficient of variation across "
-		"repetitions.</p>\n",
-		run->ncells, ok, skipped, failed);
+		"<p>%zu cells: %zu ok, %zu skipped, %zu failed%s. Latency is the round trip "
+		"(median over repetitions), one-way in rate and wakeup cells; cv is the "
+		"coefficient of variation across repetitions.</p>\n",
+		run->ncells, ok, skipped, failed, sl);
 	results_table(f, &html, run);
 }
 
@@ -836,13 +857,16 @@ static void md_code(FILE *f, const char *s, bool block)
 
 static void md_results(FILE *f, const struct rep_run *run)
 {
-	size_t ok, skipped, failed;
+	size_t ok, skipped, failed, sat;
+	char sl[48] = "";
 
-	counts(run, &ok, &skipped, &failed);
+	counts(run, &ok, &skipped, &failed, &sat);
+	if (sat)
+		snprintf(sl, sizeof(sl), ", %zu saturated", sat);
 	fprintf(f,
-		"%zu cells: %zu ok, %zu skipped, %zu failed. Latency is the round trip (median "
-		"over repetitions).\n\n",
-		run->ncells, ok, skipped, failed);
+		"%zu cells: %zu ok, %zu skipped, %zu failed%s. Latency is the round trip (median "
+		"over repetitions), one-way in rate and wakeup cells.\n\n",
+		run->ncells, ok, skipped, failed, sl);
 	results_table(f, &md, run);
 }
 
