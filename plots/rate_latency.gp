@@ -1,7 +1,8 @@
 # One-way latency from each message's due time (p50 solid, p99 dashed)
 # against the offered rate, one line per backend, log-log: the "hockey stick".
 # A ring: max (back to back), at the rate it reached.  A cross at the top:
-# an offered rate the backend did not carry (saturated: no latency to show).
+# an offered rate the backend did not carry (saturated: no latency to show),
+# one a little above the other for each backend.
 # in: data prefix (IN.vars: XMIN, XMAX, SATY; IN.txt: B (backends with lines),
 #     BM (with a max cell), BS (with saturated rates), PLACEMENT, SIZE;
 #     IN_<backend>.csv: rate,p50,p99 in ns; IN-max_<backend>.csv: the same, max;
@@ -34,7 +35,7 @@ do for [fmt in FORMATS] {
 		lc rgb bcolor(word(B,i)) dt 2 lw 1.5 notitle, \
 	     for [i=1:words(BM)] g("-max", BM, i) using 1:(words(BM) ? $2*1e-9 : NaN) with points \
 		lc rgb bcolor(words(BM) ? word(BM,i) : "") pt 6 ps 2.4 lw 1.5 notitle, \
-	     for [i=1:words(BS)] g("-sat", BS, i) using 1:(words(BS) ? SATY : NaN) with points \
+	     for [i=1:words(BS)] g("-sat", BS, i) using 1:(words(BS) ? SATY*2**(i-1) : NaN) with points \
 		lc rgb bcolor(words(BS) ? word(BS,i) : "") pt 2 ps 2 lw 2.5 notitle, \
 	     NaN with lines lc rgb "#777777" dt 2 lw 1.5 title "p99 (dashed)", \
 	     NaN with points lc rgb "#777777" pt 6 ps 2.4 lw 1.5 title "max: back to back", \
