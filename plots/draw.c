@@ -982,7 +982,7 @@ static int pic_compare(struct draw_ctx *x, struct rep_picture *p)
 		unsigned rgb = !strcmp(r->verdict, "faster")   ? 0x009E73
 			       : !strcmp(r->verdict, "slower") ? 0xD55E00
 							       : 0xBBBBBB;
-		char sl[32], pc[32] = "", label[160];
+		char sl[32], pc[32] = "", ml[48], label[200];
 
 		fprintf(f, "%zu,", i);
 		fmt_val(f, r->speedup);
@@ -992,8 +992,11 @@ static int pic_compare(struct draw_ctx *x, struct rep_picture *p)
 		rep_size_label(c->size, sl, sizeof(sl));
 		if (c->producers != 1 || c->consumers != 1)
 			snprintf(pc, sizeof(pc), " %dx%d", c->producers, c->consumers);
-		snprintf(label, sizeof(label), "%s %s %s%s%s%s", mode_short(c->mode), c->backend,
-			 sl, pc, many_pl ? " " : "", many_pl ? c->placement : "");
+		/* rate and wakeup cells: one per rate or gap, told apart by it */
+		rep_mode_label(c, ml, sizeof(ml));
+		snprintf(label, sizeof(label), "%s %s %s%s%s%s",
+			 c->offered || c->gap_ns ? ml : mode_short(c->mode), c->backend, sl, pc,
+			 many_pl ? " " : "", many_pl ? c->placement : "");
 		put_tic(t, (double)i, label);
 	}
 	if (fclose(t)) {

@@ -154,5 +154,6 @@ void rep_size_label(long size, char *buf, size_t len);
 void rep_fmt_num(double v, char *buf, size_t len);
 void rep_fmt_ns(double v, char *buf, size_t len);
 void rep_fmt_bps(double v, char *buf, size_t len);
+void rep_mode_label(const struct rep_cell *c, char *buf, size_t len);
 
 #endif

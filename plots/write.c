@@ -49,17 +49,7 @@ static void fmt_util(double v, char *buf, size_t len)
 
 static void row_text(const struct rep_cell *c, struct row_text *t)
 {
-	char v[32];
-
-	snprintf(t->mode, sizeof(t->mode), "%s", c->mode);
-	if (!strcmp(c->mode, "rate") && isinf(c->offered))
-		snprintf(t->mode, sizeof(t->mode), "rate max");
-	else if (!strcmp(c->mode, "rate"))
-		rep_fmt_num(c->offered, v, sizeof(v)),
-			snprintf(t->mode, sizeof(t->mode), "rate %s/s", v);
-	else if (!strcmp(c->mode, "wakeup"))
-		rep_fmt_ns(c->gap_ns, v, sizeof(v)),
-			snprintf(t->mode, sizeof(t->mode), "wakeup %s", v);
+	rep_mode_label(c, t->mode, sizeof(t->mode));
 	rep_size_label(c->size, t->size, sizeof(t->size));
 	snprintf(t->pc, sizeof(t->pc), "%d×%d", c->producers, c->consumers);
 	rep_fmt_ns(c->lat[LAT_P50], t->p50, sizeof(t->p50));
@@ -316,10 +306,11 @@ static void md_esc(FILE *f, const char *s)
 
 static void cell_name(const struct rep_cell *c, char *buf, size_t len)
 {
-	char sl[32];
+	char sl[32], ml[48];
 
 	rep_size_label(c->size, sl, sizeof(sl));
-	snprintf(buf, len, "%s %s %s %d×%d %s", c->mode, c->backend, sl, c->producers, c->consumers,
+	rep_mode_label(c, ml, sizeof(ml));
+	snprintf(buf, len, "%s %s %s %d×%d %s", ml, c->backend, sl, c->producers, c->consumers,
 		 c->placement);
 }
 
