@@ -61,6 +61,52 @@ static int64_t due_of(const struct rt *r, int64_t t0, uint64_t seq)
 	return t0 + (int64_t)((double)seq * 1e9 / r->rate);
 }
 
+/*
+ * Bytes 8..15 of a message: its due time after t0 in the low 48 bits (a run
+ * lasts minutes, not 78 hours) and a 16-bit check of it above, so that a
+ * changed bit of a due time off any schedule (max, wakeup) is seen too.
+ */
+#define DUE_MASK ((UINT64_C(1) << 48) - 1)
+
+static uint64_t due_check(uint64_t d)
+{
+	return (d * UINT64_C(0x9e3779b97f4a7c15)) >> 48 << 48;
+}
+
+static uint64_t due_word(int64_t due, int64_t t0)
+{
+	uint64_t d = (uint64_t)(due - t0) & DUE_MASK;
+
+	return d | due_check(d);
+}
+
+/* The due time in @w, or -1 when its check fails. */
+static int64_t due_read(uint64_t w, int64_t t0)
+{
+	return due_check(w & DUE_MASK) == (w & ~DUE_MASK) ? t0 + (int64_t)(w & DUE_MASK) : -1;
+}
+
+/*
+ * The producer's put, through a deliberately broken wrapper when a test
+ * asks for one (IPCBENCH_FAULT), like throughput's: a byte of its first
+ * message flipped (with corrupt-first, byte 8: the due time), or its second
+ * message never sent.  0: put; 1: dropped; or -errno.
+ */
+static int rt_put(const struct rt *r, unsigned char *m, uint64_t seq)
+{
+	long off = seq == 0 ? work_fault_offset(r->fault, r->size) : -1;
+	int rc;
+
+	if (r->fault == FAULT_DROP && seq == 1)
+		return 1;
+	if (off >= 0)
+		m[off] ^= 0x40;
+	rc = ipcq_put(r->q, m, r->size, IPCQ_FOREVER);
+	if (off >= 0)
+		m[off] ^= 0x40;
+	return rc;
+}
+
 /* Waits until @due: asleep until PACE_SPIN_NS before it, then spinning.  Returns the spin's ns. */
 static int64_t pace(int64_t due, unsigned yield_after)
 {
@@ -98,7 +144,7 @@ static int producer(struct rt *r, unsigned char *m)
 {
 	struct wslot *me = &r->sh->slot[0];
 	int64_t t0, now, due, end, hard, idle = 0;
-	uint64_t seq, n = UINT64_MAX;
+	uint64_t seq, n = UINT64_MAX, w, put = 0;
 	struct work_mark start;
 	int rc;
 
@@ -117,7 +163,7 @@ static int producer(struct rt *r, unsigned char *m)
 		if (r->mode == MODE_WAKEUP) {
 			if (seq >= WAKE_MIN && now >= end)
 				break;
-			idle += wait_consumed(r, seq);
+			idle += wait_consumed(r, put);
 			due = pool_now_ns() + r->gap_ns;
 			idle += pace(due, r->yield_after);
 		} else if (r->rate > 0) {
@@ -132,8 +178,10 @@ static int producer(struct rt *r, unsigned char *m)
 			due = now;
 		}
 		msg_encode(m, r->size, 0, seq);
-		memcpy(m + 8, &due, sizeof(due));
-		rc = ipcq_put(r->q, m, r->size, IPCQ_FOREVER);
+		w = due_word(due, t0);
+		memcpy(m + 8, &w, sizeof(w));
+		rc = rt_put(r, m, seq);
+		put += rc == 0;
 		if (rc < 0) {
 			work_error(r->sh, "producer: put #%llu: %s", (unsigned long long)seq,
 				   strerror(-rc));
@@ -154,15 +202,18 @@ static const char *bad_due(const struct rt *r, int64_t due, uint64_t seq, int64_
 {
 	int64_t t0 = r->sh->slot[0].t_first;
 
+	if (due < 0)
+		return "corrupt: its due time fails its check";
 	if (r->mode == MODE_RATE && r->rate > 0)
 		return due == due_of(r, t0, seq) ? NULL : "corrupt: not its due time";
-	return due >= t0 && due >= prev && due <= t ? NULL : "corrupt: a due time out of order";
+	return due >= prev && due <= t ? NULL : "corrupt: a due time out of order";
 }
 
 static int consumer(struct rt *r, unsigned char *m, unsigned char *ref)
 {
 	struct wslot *me = &r->sh->slot[1];
 	int64_t t, due, prev = 0;
+	uint64_t w;
 	struct work_mark start;
 	char why[BENCH_NOTE];
 	uint64_t count = 0, seq;
@@ -186,10 +237,11 @@ static int consumer(struct rt *r, unsigned char *m, unsigned char *ref)
 			work_error(r->sh, "corrupt: a message of %zd bytes, not %zu", n, r->size);
 			return 1;
 		}
-		memcpy(&due, m + 8, sizeof(due));
+		memcpy(&w, m + 8, sizeof(w));
+		due = due_read(w, r->sh->slot[0].t_first);
 		/* Bytes 8..15 back to the pattern: they are the last word below 17 bytes. */
 		if (r->size <= 16)
-			msg_encode(ref, r->size, 0, count);
+			msg_encode(ref, r->size, 0, msg_claimed_seq(m));
 		memcpy(m + 8, ref + 8, 8);
 		bad = msg_check(m, (size_t)n, r->size, 1, &pid, &seq, why, sizeof(why));
 		if (!bad && seq != count)
