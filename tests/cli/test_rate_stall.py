@@ -5,9 +5,10 @@
 several ms.  A ping-pong (latency) cell under the same fault records it in one round trip
 of thousands: its max shows the stall, its p99 does not.
 
-Only ping-pong's p99 can suffer from other work on the machine (a busy machine delays
-more than 1% of round trips by 5 ms): it is tried up to three times, and when it never
-stays under 5 ms on a machine that busy the test is skipped saying so."""
+Other work on the machine can delay more than 1% of ping-pong's round trips by 5 ms, or
+keep the rate cell's consumer off its CPU long enough that it does not carry 10k/s
+(saturated): the run is tried up to three times, and when one of those persists on a
+machine that busy the test is skipped saying so."""
 import os
 from clitest import check, failures, finish, read_csv, run, skip, tmpdir
 
@@ -26,6 +27,9 @@ for attempt in range(3):
     busy = []
     for b in BACKENDS.split(","):
         rate, lat = by.get(("rate", b)), by.get(("latency", b))
+        if rate is not None and rate["status"] == "saturated":
+            busy.append(f"rate {b}: {rate['note']}")  # the consumer did not get its CPU
+            continue
         if not check(rate is not None and rate["status"] == "ok", f"rate {b}: {rate}"):
             continue
         if not check(lat is not None and lat["status"] == "ok", f"latency {b}: {lat}"):
@@ -47,7 +51,7 @@ for attempt in range(3):
 if busy and not failures:
     load = os.getloadavg()[0]
     if load > len(os.sched_getaffinity(0)):
-        skip(f"ping-pong p99 over 5 ms in 3 tries: the machine is busy (load {load:.1f}): "
+        skip(f"not measurable in 3 tries: the machine is busy (load {load:.1f}): "
              + "; ".join(busy))
 for w in busy:
     check(False, w)
