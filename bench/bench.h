@@ -18,12 +18,23 @@
 #include "hist.h"
 #include "topo.h"
 
-enum bench_mode { MODE_LATENCY, MODE_THROUGHPUT, MODE_FLOOR, MODE_BARE, MODE_N };
+enum bench_mode {
+	MODE_LATENCY,
+	MODE_THROUGHPUT,
+	MODE_FLOOR,
+	MODE_BARE,
+	MODE_RATE,   /* open loop at a fixed schedule: one-way latency from each due time */
+	MODE_WAKEUP, /* one message after an idle gap: one-way latency */
+	MODE_N
+};
 
-#define BENCH_MAX_PROCS 64 /* producers or consumers per throughput cell */
-#define BENCH_MIN_SIZE	8  /* a message must hold its tag (producer, sequence, check) */
-#define BENCH_MAX_SIZE	(1u << 20)
-#define BENCH_NOTE	256
+#define BENCH_MAX_PROCS	    64 /* producers or consumers per throughput cell */
+#define BENCH_MIN_SIZE	    8  /* a message must hold its tag (producer, sequence, check) */
+#define BENCH_MAX_SIZE	    (1u << 20)
+#define BENCH_NOTE	    256
+#define BENCH_RATE_MIN_SIZE 16	 /* rate, wakeup: the tag, then the due time in bytes 8..15 */
+#define BENCH_MAX_RATE	    1e9	 /* messages/s that --rates allows */
+#define BENCH_SATURATED	    0.95 /* achieved below this share of the offered rate: saturated */
 
 /* What one run (one call by google-benchmark, N iterations) measured. */
 struct run_result {
@@ -35,6 +46,7 @@ struct run_result {
 	double cpu_ns; /* CPU (user + sys) of all the cell's processes per message or round trip */
 	double cpu_util; /* their CPU-seconds per wall-second of the timed part */
 	double csw;	 /* their context switches per message or round trip */
+	double achieved; /* rate, wakeup: messages/s the consumer got */
 };
 
 struct cell {
@@ -44,10 +56,14 @@ struct cell {
 	int producers, consumers;
 	enum topo_rel rel;
 	int cpus[2];
-	char name[128]; /* mode/backend/size/PxC/placement */
+	double rate;	 /* rate: offered messages/s; 0: max (back to back) */
+	int64_t gap_ns;	 /* wakeup: the idle gap before each message */
+	double duration; /* rate, wakeup: seconds of one run */
+	char name[128];	 /* mode/backend/size/PxC/placement[/rate=R|/gap_ns=G] */
 
 	bool skip; /* known before running: relation or kernel limit */
 	bool failed;
+	bool saturated; /* rate: the median achieved rate fell short (BENCH_SATURATED) */
 	bool interrupted;
 	bool started;
 	char note[BENCH_NOTE];

@@ -59,6 +59,11 @@ extern "C" void gb_bench_repetitions(struct gb_bench *b, int n)
 	reinterpret_cast<benchmark::internal::Benchmark *>(b)->Repetitions(n);
 }
 
+extern "C" void gb_bench_iterations(struct gb_bench *b, int64_t n)
+{
+	reinterpret_cast<benchmark::internal::Benchmark *>(b)->Iterations(n);
+}
+
 extern "C" void gb_bench_min_time(struct gb_bench *b, double seconds)
 {
 	reinterpret_cast<benchmark::internal::Benchmark *>(b)->MinTime(seconds);

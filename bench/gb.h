@@ -40,6 +40,9 @@ struct gb_bench *gb_register(const char *name, gb_fn fn, void *arg);
 /* Repetitions for this benchmark (overrides --benchmark_repetitions). */
 void gb_bench_repetitions(struct gb_bench *b, int n);
 
+/* A fixed iteration count per run: google-benchmark does not grow it (overrides min time). */
+void gb_bench_iterations(struct gb_bench *b, int64_t n);
+
 /* Minimum manual time per run in seconds (overrides --benchmark_min_time). */
 void gb_bench_min_time(struct gb_bench *b, double seconds);
 

@@ -48,17 +48,30 @@ static const char usage[] =
 	"run options (lists are comma-separated; each replaces the profile's list):\n"
 	"  --profile quick|full     quick (default): every backend at 64 B and 4 KiB, both\n"
 	"                           modes, 1x1, floor and bare loops (pipe-stream's too), one\n"
-	"                           cross-core placement;\n"
-	"                           full: sizes 8..64K, pairs 1x1,2x2,4x1, every placement\n"
-	"  --mode LIST              latency,throughput,floor,bare\n"
+	"                           cross-core placement; rate 1k,100k,max and wakeup\n"
+	"                           10us,1ms at 64 B for 0.2 s;\n"
+	"                           full: sizes 8..64K, pairs 1x1,2x2,4x1, every placement,\n"
+	"                           rate 1k,10k,100k,1M,max and wakeup 10us,100us,1ms,10ms\n"
+	"                           at 64 B and 4 KiB for 0.5 s\n"
+	"  --mode LIST              latency,throughput,floor,bare,rate,wakeup (rate: open loop,\n"
+	"                           one-way latency from each message's due time; wakeup:\n"
+	"                           one message after an idle gap)\n"
 	"  --backends LIST          ipcq backends: %s;\n"
 	"                           pipe-stream: the stream pipe's bare loop only\n"
-	"  --sizes LIST             message sizes in bytes, 8 to 1M, suffix K or M (64,4K)\n"
+	"  --sizes LIST             message sizes in bytes, 8 to 1M, suffix K or M (64,4K);\n"
+	"                           rate and wakeup run at each (from 16 B) when given\n"
 	"  --pairs LIST             producers x consumers for throughput, 1..64 each (1x1,4x1)\n"
+	"  --rates LIST             rate: messages/s, 1 to 1000M, suffix k or M (1k,10k,1M), or\n"
+	"                           max (back to back); a rate not carried is saturated\n"
+	"  --gaps LIST              wakeup: idle gaps, 1us to 1s, suffix ns, us, ms or s\n"
+	"                           (10us,100us,1ms,10ms)\n"
+	"  --duration S             rate, wakeup: seconds per run, >0, <=60 (quick 0.2, full\n"
+	"                           0.5; wakeup sends at least 20 messages)\n"
 	"  --placement LIST         same-cpu,smt,same-l2,same-l3,cross-l3,cross-numa,\n"
 	"                           cross-package,none\n"
 	"  --repetitions N          repetitions per cell, 1..1000 (quick 5, full 5)\n"
-	"  --min-time S             seconds per repetition, >0, <=3600 (quick 0.25, full 0.5)\n"
+	"  --min-time S             seconds per repetition, >0, <=3600 (quick 0.25, full 0.5;\n"
+	"                           rate and wakeup: --duration)\n"
 	"  --out DIR                where results go (default results/<date>-<host>): a new or\n"
 	"                           empty directory, never a symbolic link\n"
 	"  --force                  replace the run that --out DIR holds (all of it, report/ too)\n"
@@ -77,7 +90,8 @@ static const char usage[] =
 	"signal N (130 Ctrl-C, 129 hang-up, 141 closed pipe, 143 SIGTERM), partial results kept.\n"
 	"\n"
 	"Latency is the round-trip time (one message there and back), timed with\n"
-	"clock_gettime(CLOCK_MONOTONIC).  Throughput counts messages from the first put to\n"
+	"clock_gettime(CLOCK_MONOTONIC); in rate and wakeup it is one-way, from due time\n"
+	"to receipt.  Throughput counts messages from the first put to\n"
 	"the last get; every message is verified.\n";
 
 static void print_usage(FILE *f)
@@ -168,7 +182,7 @@ static void parse_modes(const char *v, struct matrix_opts *o)
 		for (m = 0; m < MODE_N && strcmp(t[i], bench_mode_name(m)); m++)
 			;
 		if (m == MODE_N)
-			bad("--mode", t[i], "latency, throughput, floor, bare");
+			bad("--mode", t[i], "latency, throughput, floor, bare, rate, wakeup");
 		if (o->modes[m])
 			repeated("--mode", t[i]);
 		o->modes[m] = true;
@@ -295,6 +309,82 @@ static void parse_placements(const char *v, struct matrix_opts *o)
 }
 
 /*
+ * A decimal number at the start of @s (digits, maybe one '.' and more
+ * digits, no sign, no exponent) into *v; the rest at *end.  -EINVAL when @s
+ * does not start with a digit.
+ */
+static int parse_decimal(const char *s, double *v, char **end)
+{
+	if (!(s[0] >= '0' && s[0] <= '9'))
+		return -EINVAL;
+	*end = (char *)s + strspn(s, "0123456789");
+	if (**end == '.')
+		*end += 1 + strspn(*end + 1, "0123456789");
+	*v = strtod(s, NULL);
+	return 0;
+}
+
+static void parse_rates(const char *v, struct matrix_opts *o)
+{
+	char *t[MATRIX_MAX], *end;
+	int n = split("--rates", v, t, MATRIX_MAX), i, j;
+	double x;
+
+	o->nrates = 0;
+	for (i = 0; i < n; i++) {
+		x = 0;
+		if (strcmp(t[i], "max")) {
+			if (parse_decimal(t[i], &x, &end) < 0)
+				x = -1;
+			else if (*end == 'k' || *end == 'K')
+				x *= 1e3, end++;
+			else if (*end == 'M')
+				x *= 1e6, end++;
+			if (x >= 0 && *end)
+				x = -1;
+			if (!(x >= 1 && x <= BENCH_MAX_RATE))
+				bad("--rates", t[i],
+				    "messages/s from 1 to 1000M, optional suffix k or M "
+				    "(e.g. 1k,10k,1M), or max");
+		}
+		for (j = 0; j < o->nrates; j++)
+			if (o->rates[j] == x)
+				bad("--rates", t[i], "each rate once (%s is repeated)", t[i]);
+		o->rates[o->nrates++] = x;
+	}
+}
+
+static void parse_gaps(const char *v, struct matrix_opts *o)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+	char *t[MATRIX_MAX], *end;
+	int n = split("--gaps", v, t, MATRIX_MAX), i, j;
+	double x;
+	size_t u;
+
+	o->ngaps = 0;
+	for (i = 0; i < n; i++) {
+		u = 0;
+		if (parse_decimal(t[i], &x, &end) == 0)
+			for (; u < sizeof(units) / sizeof(units[0]) && strcmp(end, units[u].unit);
+			     u++)
+				;
+		if (u == sizeof(units) / sizeof(units[0]) || parse_decimal(t[i], &x, &end) < 0 ||
+		    !((x *= units[u].ns) >= 1e3 && x <= 1e9) || x != floor(x))
+			bad("--gaps", t[i],
+			    "idle gaps from 1us to 1s, each a number with its unit ns, us, ms or s "
+			    "(e.g. 10us,100us,1ms,10ms)");
+		for (j = 0; j < o->ngaps; j++)
+			if (o->gaps[j] == (int64_t)x)
+				bad("--gaps", t[i], "each gap once (%s is repeated)", t[i]);
+		o->gaps[o->ngaps++] = (int64_t)x;
+	}
+}
+
+/*
  * Seconds: a finite number more than 0 (from 0 with @zero_ok) and at most
  * 3600.  -EINVAL: not a number at all; -ERANGE: a number out of range.
  */
@@ -412,6 +502,19 @@ static void profile_defaults(bool full, struct matrix_opts *o, struct topo *t, i
 		o->backends[o->nbackends++] = *b;
 	o->pairs[0][0] = o->pairs[0][1] = 1;
 	o->npairs = 1;
+	/* rate and wakeup: a short sweep (quick) or a longer one, at the profile's first sizes. */
+	static const double rates[] = {1e3, 1e4, 1e5, 1e6, 0};
+	static const int64_t gaps[] = {10000, 100000, 1000000, 10000000};
+	for (i = 0; i < 5; i++)
+		if (full || (rates[i] != 1e4 && rates[i] != 1e6))
+			o->rates[o->nrates++] = rates[i];
+	for (i = 0; i < 4; i++)
+		if (full || gaps[i] == 10000 || gaps[i] == 1000000)
+			o->gaps[o->ngaps++] = gaps[i];
+	o->duration = full ? 0.5 : 0.2;
+	o->load_sizes[o->nload_sizes++] = 64;
+	if (full)
+		o->load_sizes[o->nload_sizes++] = 4096;
 	if (!full) {
 		o->sizes[0] = 64;
 		o->sizes[1] = 4096;
@@ -547,6 +650,9 @@ enum run_flag {
 	F_PAIRS,
 	F_REPS,
 	F_MIN_TIME,
+	F_RATES,
+	F_GAPS,
+	F_DURATION,
 	F_OUT,
 	F_MEM_NODE,
 	F_NVAL,
@@ -563,6 +669,9 @@ static const struct option run_flags[] = {
 	{"pairs", required_argument, NULL, F_PAIRS},
 	{"repetitions", required_argument, NULL, F_REPS},
 	{"min-time", required_argument, NULL, F_MIN_TIME},
+	{"rates", required_argument, NULL, F_RATES},
+	{"gaps", required_argument, NULL, F_GAPS},
+	{"duration", required_argument, NULL, F_DURATION},
 	{"out", required_argument, NULL, F_OUT},
 	{"mem-node", required_argument, NULL, F_MEM_NODE},
 	{"force", no_argument, NULL, F_FORCE},
@@ -593,8 +702,8 @@ static void __attribute__((noreturn)) run_unknown(const char *a)
 {
 	fprintf(stderr,
 		"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, --backends, "
-		"--sizes, --pairs, --placement, --repetitions, --min-time, --out, "
-		"--force, --mem-node, --benchmark_*\n",
+		"--sizes, --pairs, --placement, --repetitions, --min-time, --rates, --gaps, "
+		"--duration, --out, --force, --mem-node, --benchmark_*\n",
 		a);
 	exit(2);
 }
@@ -687,7 +796,7 @@ static int cmd_run(int argc, char **argv, char *command)
 	if (val[F_BACKENDS])
 		parse_backends(val[F_BACKENDS], &o);
 	if (val[F_SIZES])
-		parse_sizes(val[F_SIZES], &o);
+		parse_sizes(val[F_SIZES], &o), o.nload_sizes = 0; /* then every size */
 	if (val[F_PLACEMENT])
 		parse_placements(val[F_PLACEMENT], &o);
 	if (val[F_PAIRS])
@@ -697,8 +806,16 @@ static int cmd_run(int argc, char **argv, char *command)
 	if (val[F_MIN_TIME] && parse_seconds(val[F_MIN_TIME], false, &min_time))
 		bad("--min-time", val[F_MIN_TIME],
 		    "seconds, more than 0 and at most 3600 (e.g. 0.5)");
+	if (val[F_RATES])
+		parse_rates(val[F_RATES], &o);
+	if (val[F_GAPS])
+		parse_gaps(val[F_GAPS], &o);
+	if (val[F_DURATION] &&
+	    (parse_seconds(val[F_DURATION], false, &o.duration) || o.duration > 60))
+		bad("--duration", val[F_DURATION],
+		    "seconds per rate or wakeup run, more than 0 and at most 60 (e.g. 0.5)");
 	if (val[F_MODE] || val[F_BACKENDS] || val[F_SIZES] || val[F_PLACEMENT] || val[F_PAIRS] ||
-	    val[F_REPS] || val[F_MIN_TIME])
+	    val[F_REPS] || val[F_MIN_TIME] || val[F_RATES] || val[F_GAPS] || val[F_DURATION])
 		profile = !strcmp(profile, "full") ? "full (modified)" : "quick (modified)";
 	if (val[F_OUT])
 		snprintf(outbuf, sizeof(outbuf), "%s", val[F_OUT]);

@@ -65,6 +65,28 @@ static int fill(struct cell *c, enum bench_mode m, const char *backend, size_t s
 	return 0;
 }
 
+/* A rate or wakeup cell: its rate or gap, in its name too (one cell per rate or gap). */
+static void param(struct cell *c, double rate, int64_t gap_ns, double duration)
+{
+	size_t n = strlen(c->name);
+
+	c->rate = rate;
+	c->gap_ns = gap_ns;
+	c->duration = duration;
+	if (c->mode == MODE_WAKEUP)
+		snprintf(c->name + n, sizeof(c->name) - n, "/gap_ns=%lld", (long long)gap_ns);
+	else if (rate > 0)
+		snprintf(c->name + n, sizeof(c->name) - n, "/rate=%.0f", rate);
+	else
+		snprintf(c->name + n, sizeof(c->name) - n, "/rate=max");
+	if (!c->skip && c->size < BENCH_RATE_MIN_SIZE) {
+		c->skip = true;
+		snprintf(c->note, sizeof(c->note),
+			 "%s messages carry their due time in bytes 8..15: at least %d bytes",
+			 bench_mode_name(c->mode), BENCH_RATE_MIN_SIZE);
+	}
+}
+
 static bool in_list(const char *const *list, size_t n, const char *s)
 {
 	for (size_t k = 0; k < n; k++)
@@ -126,6 +148,25 @@ int matrix_plan(const struct matrix_opts *o, struct topo *t, struct cell **out)
 						ADD(MODE_THROUGHPUT, o->backends[b], o->sizes[s],
 						    o->pairs[p][0], o->pairs[p][1], o->rels[r],
 						    cpus, why);
+		const size_t *ls = o->nload_sizes ? o->load_sizes : o->sizes;
+		int nls = o->nload_sizes ? o->nload_sizes : o->nsizes;
+
+		for (s = 0; o->modes[MODE_RATE] && s < nls; s++)
+			for (p = 0; p < o->nrates; p++)
+				for (b = 0; b < o->nbackends; b++)
+					if (is_ipcq(o->backends[b])) {
+						ADD(MODE_RATE, o->backends[b], ls[s], 1, 1,
+						    o->rels[r], cpus, why);
+						param(c, o->rates[p], 0, o->duration);
+					}
+		for (s = 0; o->modes[MODE_WAKEUP] && s < nls; s++)
+			for (p = 0; p < o->ngaps; p++)
+				for (b = 0; b < o->nbackends; b++)
+					if (is_ipcq(o->backends[b])) {
+						ADD(MODE_WAKEUP, o->backends[b], ls[s], 1, 1,
+						    o->rels[r], cpus, why);
+						param(c, 0, o->gaps[p], o->duration);
+					}
 	}
 #undef ADD
 	*out = cells;
@@ -266,6 +307,8 @@ static void cell_bench(struct gb_state *s, void *arg)
 		return;
 	}
 	gb_counter(s, "messages", r.messages);
+	if (c->mode == MODE_RATE || c->mode == MODE_WAKEUP)
+		gb_counter(s, "achieved_rate", r.achieved);
 	if (c->mode == MODE_THROUGHPUT) {
 		gb_counter(s, "msgs_per_s", r.msgs_per_s);
 		gb_counter(s, "bytes_per_s", r.bytes_per_s);
@@ -274,8 +317,8 @@ static void cell_bench(struct gb_state *s, void *arg)
 			gb_counter(s, lat_names[i], r.lat[i]);
 	}
 	gb_run_measured(s, r.seconds);
-	gb_set_items_processed(s, iters);
-	gb_set_bytes_processed(s, iters * (int64_t)c->size);
+	gb_set_items_processed(s, (int64_t)r.messages);
+	gb_set_bytes_processed(s, (int64_t)r.messages * (int64_t)c->size);
 }
 
 int matrix_register(struct cell *cells, int n, struct topo *t, int reps, bool show)
@@ -287,8 +330,14 @@ int matrix_register(struct cell *cells, int n, struct topo *t, int reps, bool sh
 	g_reps = reps > 0 ? reps : 1;
 	g_shown = 0;
 	g_t0 = pool_now_ns();
-	for (int i = 0; i < n; i++)
-		if (!gb_register(cells[i].name, cell_bench, &cells[i]))
+	for (int i = 0; i < n; i++) {
+		struct gb_bench *b = gb_register(cells[i].name, cell_bench, &cells[i]);
+
+		if (!b)
 			return -ENOMEM;
+		/* A rate or wakeup run lasts its --duration: google-benchmark must not grow it. */
+		if (cells[i].mode == MODE_RATE || cells[i].mode == MODE_WAKEUP)
+			gb_bench_iterations(b, 1);
+	}
 	return 0;
 }

@@ -17,11 +17,19 @@ struct matrix_opts {
 	int npairs;
 	enum topo_rel rels[TOPO_NREL];
 	int nrels;
+	double rates[MATRIX_MAX]; /* rate: offered messages/s; 0: max */
+	int nrates;
+	int64_t gaps[MATRIX_MAX]; /* wakeup: idle gaps in ns */
+	int ngaps;
+	double duration;	       /* rate, wakeup: seconds per run */
+	size_t load_sizes[MATRIX_MAX]; /* rate, wakeup: these sizes; none: sizes[] */
+	int nload_sizes;
 };
 
 /*
  * The cells of @o in run order (per placement: floor, then per size each
- * backend's bare loop next to its latency cell, then throughput), each
+ * backend's bare loop next to its latency cell, then throughput, rate per
+ * rate and wakeup per gap), each
  * probed: a relation the machine lacks or a queue the kernel refuses makes
  * the cell skipped with its reason.  Returns the count
  * and sets *out (free with matrix_free), or -ENOMEM.

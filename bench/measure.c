@@ -15,5 +15,7 @@ int bench_measure(const struct cell *c, struct topo *t, int64_t iters, struct ru
 	memset(r, 0, sizeof(*r));
 	if (c->mode == MODE_THROUGHPUT)
 		return throughput_measure(c, t, iters, r, err, len);
+	if (c->mode == MODE_RATE || c->mode == MODE_WAKEUP)
+		return rate_measure(c, t, r, h, err, len); /* one run: c->duration seconds */
 	return pingpong_measure(c, t, iters, r, h, err, len);
 }

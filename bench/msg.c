@@ -130,7 +130,7 @@ const char *msg_check(const unsigned char *m, size_t n, size_t size, unsigned pr
 		return "corrupt: wrong length";
 	memcpy(&tag, m, 8);
 	*pid = (unsigned)(tag >> 56);
-	*seq = (tag >> 16) & MSG_SEQ_MASK;
+	*seq = msg_claimed_seq(m);
 	if (tag != tag_of(*pid, *seq) || *pid >= producers)
 		return "corrupt: bad tag";
 	s = seed_of(tag);

@@ -24,6 +24,15 @@
 #define MSG_SEQ_BITS 40
 #define MSG_SEQ_MASK ((UINT64_C(1) << MSG_SEQ_BITS) - 1)
 
+/* The sequence number the tag of @m claims, unchecked (msg_check checks it). */
+static inline uint64_t msg_claimed_seq(const unsigned char *m)
+{
+	uint64_t tag;
+
+	__builtin_memcpy(&tag, m, 8);
+	return (tag >> 16) & MSG_SEQ_MASK;
+}
+
 /* Fills the part of @m (@size bytes) fixed for producer @pid, once. */
 void msg_init(unsigned char *m, size_t size, unsigned pid);
 

@@ -256,6 +256,8 @@ static int pong(struct pp *p, unsigned char *buf)
 		if (i == p->warm)
 			work_mark(&start);
 		n = pp_recv(p, 0, buf, p->size);
+		if (i == p->warm + p->rounds / 2)
+			work_stall(p->fault); /* test only: one slow round trip of many */
 		if (i == 0 && bad >= 0 && n > bad)
 			buf[bad] ^= 0x40; /* test only: a broken echo (IPCBENCH_FAULT) */
 		rc = n < 0 ? (int)n : pp_send(p, 1, buf, (size_t)n);
@@ -449,9 +451,9 @@ int pingpong_probe(const struct cell *c, char *why, size_t len)
 	unsigned char *m;
 	int rc;
 
-	if (c->mode == MODE_THROUGHPUT)
+	if (c->mode == MODE_THROUGHPUT || c->mode == MODE_RATE || c->mode == MODE_WAKEUP)
 		o.capacity = 0;
-	if (c->mode == MODE_LATENCY || c->mode == MODE_THROUGHPUT) {
+	if (c->mode != MODE_FLOOR && c->mode != MODE_BARE) {
 		struct ipcq *q;
 
 		rc = ipcq_create(&q, &o);
@@ -523,13 +525,7 @@ int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct
 	r->seconds = (double)p.sh->rtt_sum / 1e9;
 	/* CPU over the ping's span of the timed round trips, both sides summed. */
 	work_cpu_result(p.sh, 2, (double)p.sh->slot[0].wall_ns / 1e9, r->messages, r);
-	r->lat[0] = (double)p.sh->hist.min;
-	r->lat[1] = hist_mean(&p.sh->hist);
-	r->lat[2] = (double)hist_percentile(&p.sh->hist, 50);
-	r->lat[3] = (double)hist_percentile(&p.sh->hist, 90);
-	r->lat[4] = (double)hist_percentile(&p.sh->hist, 99);
-	r->lat[5] = (double)hist_percentile(&p.sh->hist, 99.9);
-	r->lat[6] = (double)p.sh->hist.max;
+	work_lat_result(&p.sh->hist, r);
 	if (h)
 		memcpy(h, &p.sh->hist, sizeof(*h));
 	memnode_verify(&ms, c->name);

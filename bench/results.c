@@ -130,6 +130,16 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 			 "cpus %d,%d",
 			 c->backend, c->size, c->cpus[0], c->cpus[1]);
 		break;
+	case MODE_RATE:
+	case MODE_WAKEUP:
+		snprintf(buf, len,
+			 "one-way latency from each message's due time (%s) through one ipcq %s "
+			 "queue; every message verified: length, all %zu bytes, order, due "
+			 "time; producer on cpu %d, consumer on cpu %d",
+			 c->mode == MODE_RATE ? "open loop on a fixed schedule"
+					      : "sent after an idle gap",
+			 c->backend, c->size, c->cpus[0], c->cpus[1]);
+		break;
 	default:
 		snprintf(buf, len,
 			 "every message verified: length, all bytes, order per producer, each "
@@ -142,6 +152,43 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 
 #define RR(field) offsetof(struct run_result, field)
 
+/* offered_rate,achieved_rate,gap_ns (no leading comma); achieved only when measured. */
+static void put_rate(FILE *f, const struct cell *c, bool measured)
+{
+	if (c->mode == MODE_RATE && c->rate > 0)
+		fprintf(f, "%.0f", c->rate);
+	else if (c->mode == MODE_RATE)
+		fputs("max", f);
+	fputc(',', f);
+	if (measured && (c->mode == MODE_RATE || c->mode == MODE_WAKEUP))
+		fprintf(f, "%.1f", median(c, RR(achieved)));
+	fputc(',', f);
+	if (c->mode == MODE_WAKEUP)
+		fprintf(f, "%lld", (long long)c->gap_ns);
+	fputc('\n', f);
+}
+
+/*
+ * A rate cell whose consumer got less than BENCH_SATURATED of the offered
+ * rate (the median over repetitions) did not carry the load: its latency
+ * would pretend it did.  Says so in @buf.
+ */
+static bool saturated(const struct cell *c, char *buf, size_t len)
+{
+	double got;
+
+	if (c->mode != MODE_RATE || c->rate <= 0 || !c->nreps)
+		return false;
+	got = median(c, RR(achieved));
+	if (got >= BENCH_SATURATED * c->rate)
+		return false;
+	snprintf(buf, len,
+		 "saturated: reached %.0f messages/s of the %.0f offered (%.3g%%); the backlog, "
+		 "not the queue, set the latency",
+		 got, c->rate, 100 * got / c->rate);
+	return true;
+}
+
 static void write_row(FILE *f, const struct cell *c)
 {
 	const char *status = "ok", *note = c->note;
@@ -152,6 +199,8 @@ static void write_row(FILE *f, const struct cell *c)
 		status = "skipped";
 	else if (c->failed)
 		status = "failed";
+	else if (saturated(c, buf, sizeof(buf)))
+		status = "saturated", note = buf;
 	if (!strcmp(status, "skipped") && !note[0])
 		note = c->interrupted ? "interrupted before it was measured" : "not measured";
 	if (!strcmp(status, "ok") && !note[0])
@@ -161,7 +210,8 @@ static void write_row(FILE *f, const struct cell *c)
 	if (strcmp(status, "ok")) {
 		fputs(",,,,,,,,,,,,,", f);
 		put_field(f, note);
-		fputs(",,,\n", f);
+		fputs(",,,,", f);
+		put_rate(f, c, !strcmp(status, "saturated"));
 		return;
 	}
 	fprintf(f, "%d,%.0f,%.6f,", c->nreps, median(c, RR(messages)), median(c, RR(seconds)));
@@ -175,8 +225,9 @@ static void write_row(FILE *f, const struct cell *c)
 		fprintf(f, "%.4f,", cv(c, RR(lat) + 2 * sizeof(double)));
 	}
 	put_field(f, note);
-	fprintf(f, ",%.1f,%.3f,%.4g\n", median(c, RR(cpu_ns)), median(c, RR(cpu_util)),
+	fprintf(f, ",%.1f,%.3f,%.4g,", median(c, RR(cpu_ns)), median(c, RR(cpu_util)),
 		median(c, RR(csw)));
+	put_rate(f, c, true);
 }
 
 FILE *out_stream(int dirfd, const char *name)
@@ -221,7 +272,9 @@ int bench_write_csv(int dirfd, struct cell *cells, int n)
 		if (!c->started)
 			continue; /* not selected by --benchmark_filter */
 		write_row(f, c);
-		if (!c->merged || !c->merged->count || c->failed)
+		/* histograms.csv has no column for a rate or a gap: one cell per key only. */
+		if (!c->merged || !c->merged->count || c->failed || c->mode == MODE_RATE ||
+		    c->mode == MODE_WAKEUP)
 			continue;
 		for (b = 0; b < HIST_NBUCKETS; b++)
 			if (c->merged->buckets[b])
@@ -353,6 +406,17 @@ static json_t *ipc_limits(void)
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+/* Whether the flags line @line has the word @flag (nonstop_tsc_s3 is not nonstop_tsc). */
+static bool has_flag(const char *line, const char *flag)
+{
+	size_t n = strlen(flag);
+
+	for (const char *p = strstr(line, flag); p; p = strstr(p + 1, flag))
+		if ((p[-1] == ' ' || p[-1] == '\t') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
 /* Whether /proc/cpuinfo's flags hold both constant_tsc and nonstop_tsc. */
 static bool tsc_invariant(void)
 {
@@ -365,8 +429,8 @@ static bool tsc_invariant(void)
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "flags", 5))
 			continue;
-		constant = strstr(line, " constant_tsc") != NULL;
-		nonstop = strstr(line, " nonstop_tsc") != NULL;
+		constant = has_flag(line, "constant_tsc");
+		nonstop = has_flag(line, "nonstop_tsc");
 		break;
 	}
 	fclose(f);
@@ -441,7 +505,18 @@ int bench_write_env(int dirfd, const struct bench_env *e)
 		  sizeof(buf), "unknown");
 	json_object_set_new(o, "clocksource", json_string(buf));
 #if defined(__x86_64__) || defined(__i386__)
-	json_object_set_new(o, "tsc_invariant", json_boolean(tsc_invariant()));
+	bool inv = tsc_invariant();
+
+	json_object_set_new(o, "tsc_invariant", json_boolean(inv));
+	json_object_set_new(
+		o, "one_way_clock",
+		json_string(inv ? "CLOCK_MONOTONIC on an invariant TSC: one clock at one rate on "
+				  "every CPU, so the rate and wakeup modes' one-way latencies "
+				  "(receive on one CPU minus due time on another) hold"
+				: "the TSC is not invariant (constant_tsc and nonstop_tsc not both "
+				  "in /proc/cpuinfo): CLOCK_MONOTONIC stays one clock for every "
+				  "CPU, but the kernel may fall back to a slower clocksource, and "
+				  "one-way latencies across CPUs include any skew it leaves"));
 #endif
 	json_object_set_new(o, "harness_ns_per_msg", harness(e));
 	json_object_set_new(o, "latency", json_string("round-trip time (RTT), not halved"));

@@ -11,12 +11,14 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "work.h"
 
 volatile sig_atomic_t bench_stop;
 
-static const char *const mode_names[MODE_N] = {"latency", "throughput", "floor", "bare"};
+static const char *const mode_names[MODE_N] = {"latency", "throughput", "floor",
+					       "bare",	  "rate",	"wakeup"};
 
 const char *bench_mode_name(enum bench_mode m)
 {
@@ -155,6 +157,17 @@ void work_cpu_result(const struct shared *sh, int n, double wall_s, double msgs,
 	r->cpu_util = wall_s > 0 ? cpu / 1e9 / wall_s : 0;
 }
 
+void work_lat_result(const struct hist *h, struct run_result *r)
+{
+	static const double pct[] = {50, 90, 99, 99.9};
+
+	r->lat[0] = (double)h->min;
+	r->lat[1] = hist_mean(h);
+	for (int i = 0; i < 4; i++)
+		r->lat[2 + i] = (double)hist_percentile(h, pct[i]);
+	r->lat[6] = (double)h->max;
+}
+
 enum work_fault work_fault(void)
 {
 	static const char *const names[] = {
@@ -166,6 +179,7 @@ enum work_fault work_fault(void)
 		[FAULT_DUP] = "dup",
 		[FAULT_REORDER] = "reorder",
 		[FAULT_SLEEPY] = "sleepy",
+		[FAULT_STALL] = "stall",
 	};
 	const char *f = getenv("IPCBENCH_FAULT");
 
@@ -173,6 +187,17 @@ enum work_fault work_fault(void)
 		if (!strcmp(f, names[i]))
 			return (enum work_fault)i;
 	return FAULT_NONE;
+}
+
+void work_stall(enum work_fault f)
+{
+	struct timespec ts = {0, WORK_STALL_NS};
+
+	if (f != FAULT_STALL)
+		return;
+	/* The whole stall, signals or not: a shorter one would hide what it shows. */
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
 }
 
 long work_fault_offset(enum work_fault f, size_t size)

@@ -35,6 +35,7 @@ struct wslot {
 	int64_t cpu_ns;			    /* user + system CPU over the timed part */
 	int64_t csw;	 /* voluntary + involuntary context switches, same span */
 	int64_t wall_ns; /* the timed part */
+	int64_t idle_ns; /* rate, wakeup producer: spent keeping its schedule, not in IPC */
 };
 
 /* A worker's clock and CPU at one moment (work_mark). */
@@ -94,6 +95,9 @@ void work_mark_end(struct shared *sh, int i, const struct work_mark *start);
 void work_cpu_result(const struct shared *sh, int n, double wall_s, double msgs,
 		     struct run_result *r);
 
+/* The latency columns of @r from @h: min, mean, p50, p90, p99, p99.9, max. */
+void work_lat_result(const struct hist *h, struct run_result *r);
+
 /* Test-only faults in the harness (never in libipcq): IPCBENCH_FAULT. */
 enum work_fault {
 	FAULT_NONE,
@@ -105,7 +109,13 @@ enum work_fault {
 	FAULT_DUP,
 	FAULT_REORDER,
 	FAULT_SLEEPY, /* throughput: consumers sleep two thirds of their time */
+	FAULT_STALL,  /* rate, wakeup consumer and latency pong: stall once for WORK_STALL_NS */
 };
+
+#define WORK_STALL_NS INT64_C(20000000)
+
+/* FAULT_STALL: sleeps WORK_STALL_NS once (the caller picks the moment); else nothing. */
+void work_stall(enum work_fault f);
 
 enum work_fault work_fault(void);
 

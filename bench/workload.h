@@ -15,4 +15,8 @@ int pingpong_probe(const struct cell *c, char *why, size_t len);
 int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
 		       char *err, size_t len);
 
+/* Rate and wakeup runs (rate.c): one run of c->duration seconds, whatever the iterations. */
+int rate_measure(const struct cell *c, struct topo *t, struct run_result *r, struct hist *h,
+		 char *err, size_t len);
+
 #endif /* BENCH_WORKLOAD_H */

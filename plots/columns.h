@@ -44,8 +44,19 @@
 	X(CPU_UTIL, "cpu_util")             \
 	X(CPU_CSW_PER_MSG, "csw_per_msg")
 
+/*
+ * The load columns, after the CPU columns: all three or none (a run
+ * written before they existed).  offered_rate: rate cells, messages/s or
+ * "max"; achieved_rate: rate and wakeup cells, messages/s the consumer got;
+ * gap_ns: wakeup cells, the idle gap before each message.  Empty elsewhere.
+ */
+#define IPCB_RATE_COLUMNS(X)              \
+	X(RATE_OFFERED, "offered_rate")   \
+	X(RATE_ACHIEVED, "achieved_rate") \
+	X(RATE_GAP_NS, "gap_ns")
+
 /* The columns a run writes into results.csv today. */
-#define IPCB_RESULTS_CSV(X) IPCB_RESULT_COLUMNS(X) IPCB_CPU_COLUMNS(X)
+#define IPCB_RESULTS_CSV(X) IPCB_RESULT_COLUMNS(X) IPCB_CPU_COLUMNS(X) IPCB_RATE_COLUMNS(X)
 
 /* histograms.csv: one row per bucket of a cell's latency histogram. */
 #define IPCB_HIST_COLUMNS(X)           \
@@ -66,6 +77,7 @@
 /* IPCB_RES_MODE = 0, ...; IPCB_RESULT_NCOLS: how many. */
 enum ipcb_result_col { IPCB_RESULT_COLUMNS(IPCB_COL_ENUM) IPCB_RESULT_NCOLS };
 enum ipcb_cpu_col { IPCB_CPU_COLUMNS(IPCB_COL_ENUM) IPCB_CPU_NCOLS };
+enum ipcb_rate_col { IPCB_RATE_COLUMNS(IPCB_COL_ENUM) IPCB_RATE_NCOLS };
 enum ipcb_hist_col { IPCB_HIST_COLUMNS(IPCB_COL_ENUM) IPCB_HIST_NCOLS };
 
 #endif

@@ -21,35 +21,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "report_pvt.h"
-
-/* A list of backends, space-separated: REP_MAX_BACKENDS names and the floor. */
-#define BLIST_LEN ((REP_MAX_BACKENDS + 1) * (REP_BACKEND_MAX + 1) + 1)
-
-struct draw_ctx {
-	const struct rep_run *run;
-	const struct rep_compare *cmp;
-	const char *outdir;
-	const char *plots_dir;
-	bool png;
-	struct rep_picture *pics;
-	size_t npics;
-	char **backends; /* in drawing order, without the floor */
-	size_t nbackends;
-	const char *placement; /* the placement the one-placement pictures use */
-	/* room for two sizes per cell, shared by the pictures (one at a time) */
-	long *sizes;
-	/* per placement, the first ok floor cell of the run: find_floor's fallback */
-	const struct rep_cell *any_floor[REP_NPLACEMENTS];
-};
+#include "draw_pvt.h"
 
 /* A data function's error after a failed call: -errno (-EIO should errno not say). */
-static int data_err(void)
+int data_err(void)
 {
 	return errno ? -errno : -EIO;
 }
 
-static FILE *open_data(const struct draw_ctx *x, const char *name, const char *suffix)
+FILE *open_data(const struct draw_ctx *x, const char *name, const char *suffix)
 {
 	char path[4096];
 
@@ -61,7 +41,7 @@ static FILE *open_data(const struct draw_ctx *x, const char *name, const char *s
  * Writes data/NAME.vars, which the script loads as code: numeric gnuplot
  * assignments "VAR = %g" only, N of them, given as name, value, name, ...
  */
-static int write_vars(const struct draw_ctx *x, const char *name, int n, ...)
+int write_vars(const struct draw_ctx *x, const char *name, int n, ...)
 {
 	FILE *f = open_data(x, name, ".vars");
 	va_list ap;
@@ -95,7 +75,7 @@ static void put_text(FILE *f, const char *s)
  * tab-separated, from column 2 on: column 1 is a fixed word, so that no text
  * can make the line a comment or a blank line.
  */
-static int write_text(const struct draw_ctx *x, const char *name, int n, ...)
+int write_text(const struct draw_ctx *x, const char *name, int n, ...)
 {
 	FILE *f = open_data(x, name, ".txt");
 	va_list ap;
@@ -220,7 +200,7 @@ static const struct rep_cell *find_floor(const struct draw_ctx *x, long size, co
 }
 
 /* PREFER when it has ok cells of MODE, else the main placement of MODE. */
-static const char *choose_placement(const struct draw_ctx *x, const char *mode, const char *prefer)
+const char *choose_placement(const struct draw_ctx *x, const char *mode, const char *prefer)
 {
 	for (size_t i = 0; prefer && i < x->run->ncells; i++) {
 		const struct rep_cell *c = &x->run->cells[i];
@@ -232,7 +212,7 @@ static const char *choose_placement(const struct draw_ctx *x, const char *mode, 
 }
 
 /* 64 bytes when latency cells at PLACEMENT have it, else the smallest size they have. */
-static long choose_size(const struct draw_ctx *x, const char *mode, const char *placement)
+long choose_size(const struct draw_ctx *x, const char *mode, const char *placement)
 {
 	long best = -1;
 
@@ -249,14 +229,14 @@ static long choose_size(const struct draw_ctx *x, const char *mode, const char *
 	return best;
 }
 
-static void add_word(char *list, size_t len, const char *w)
+void add_word(char *list, size_t len, const char *w)
 {
 	size_t off = strlen(list);
 
 	snprintf(list + off, len - off, "%s%s", off ? " " : "", w);
 }
 
-static void fmt_val(FILE *f, double v)
+void fmt_val(FILE *f, double v)
 {
 	if (isnan(v) || isinf(v))
 		fputs("?", f);
@@ -265,8 +245,8 @@ static void fmt_val(FILE *f, double v)
 }
 
 /* Opens data/NAME_BACKEND.csv, one line of a picture, and adds BACKEND to BLIST. */
-static FILE *open_series(const struct draw_ctx *x, const char *name, const char *backend,
-			 char *blist, size_t len)
+FILE *open_series(const struct draw_ctx *x, const char *name, const char *backend, char *blist,
+		  size_t len)
 {
 	char suf[300];
 	FILE *f;
@@ -343,13 +323,8 @@ static const struct rep_cell *find_line(const struct draw_ctx *x, size_t b, long
 	return find(x, line_mode(x, b), line_name(x, b), size, 1, 1, pl);
 }
 
-/* What a picture's data function returns when the picture is not drawn (p->why says why). */
-#define NOT_DRAWN 1
-
 /* Marks P not drawn, for the reason FMT.  Returns NOT_DRAWN. */
-static int not_drawn(struct rep_picture *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int not_drawn(struct rep_picture *p, const char *fmt, ...)
+int not_drawn(struct rep_picture *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1021,7 +996,7 @@ static int pic_compare(struct draw_ctx *x, struct rep_picture *p)
 		unsigned rgb = !strcmp(r->verdict, "faster")   ? 0x009E73
 			       : !strcmp(r->verdict, "slower") ? 0xD55E00
 							       : 0xBBBBBB;
-		char sl[32], pc[32] = "", label[160];
+		char sl[32], pc[32] = "", ml[48], label[200];
 
 		fprintf(f, "%zu,", i);
 		fmt_val(f, r->speedup);
@@ -1031,8 +1006,11 @@ static int pic_compare(struct draw_ctx *x, struct rep_picture *p)
 		rep_size_label(c->size, sl, sizeof(sl));
 		if (c->producers != 1 || c->consumers != 1)
 			snprintf(pc, sizeof(pc), " %dx%d", c->producers, c->consumers);
-		snprintf(label, sizeof(label), "%s %s %s%s%s%s", mode_short(c->mode), c->backend,
-			 sl, pc, many_pl ? " " : "", many_pl ? c->placement : "");
+		/* rate and wakeup cells: one per rate or gap, told apart by it */
+		rep_mode_label(c, ml, sizeof(ml));
+		snprintf(label, sizeof(label), "%s %s %s%s%s%s",
+			 c->offered || c->gap_ns ? ml : mode_short(c->mode), c->backend, sl, pc,
+			 many_pl ? " " : "", many_pl ? c->placement : "");
 		put_tic(t, (double)i, label);
 	}
 	if (fclose(t)) {
@@ -1067,6 +1045,10 @@ static const struct picture {
 	{"latency_cdf", "Latency distribution (CDF)", pic_latency_cdf, false},
 	{"overhead", "Overhead against the bare mechanism and the floor", pic_overhead, false},
 	{"cpu_per_msg", "CPU time per message against size", pic_cpu_per_msg, false},
+	{"rate_latency", "One-way latency against offered rate", pic_rate_latency, false},
+	{"wakeup_latency", "One-way latency of the first message after an idle gap",
+	 pic_wakeup_latency, false},
+	{"rate_cpu", "CPU time per message against offered rate", pic_rate_cpu, false},
 	{"compare", "Comparison with the base run", pic_compare, true},
 };
 

@@ -24,10 +24,10 @@ enum rep_lat { LAT_MIN, LAT_MEAN, LAT_P50, LAT_P90, LAT_P99, LAT_P999, LAT_MAX, 
 
 /* One row of results.csv: one cell of the matrix.  Numbers absent in the CSV are NAN. */
 struct rep_cell {
-	char *mode;    /* latency, throughput, floor, bare */
+	char *mode;    /* latency, throughput, floor, bare, rate, wakeup */
 	char *backend; /* "floor" for the floor whatever the CSV says */
 	char *placement;
-	char *status; /* ok, skipped, failed */
+	char *status; /* ok, skipped, failed, saturated (rate only) */
 	char *note;   /* free text: only ever written escaped */
 	long size;
 	int producers, consumers; /* 1..REP_MAX_PROCS */
@@ -37,6 +37,9 @@ struct rep_cell {
 	double cpu_ns;	 /* CPU ns per message, per round trip for latency, floor and bare cells */
 	double cpu_util; /* CPU-seconds per wall-second: 2.0 is two cores busy */
 	double csw;	 /* context switches per message or round trip */
+	/* rate: offered messages/s (INFINITY: max); wakeup: idle gap in ns; 0 elsewhere */
+	double offered, gap_ns;
+	double achieved; /* rate, wakeup: messages/s the consumer got (NAN: none) */
 	double *reps;	 /* per-repetition values of the cell's metric (benchmarks.json) */
 	size_t nreps, capreps;
 };
@@ -60,6 +63,7 @@ struct rep_run {
 	double *harness_ns;
 	size_t nharness;
 	bool have_cpu; /* results.csv has the CPU columns (cpu_ns_per_msg, cpu_util, csw_per_msg) */
+	bool have_rate;	 /* results.csv has offered_rate, achieved_rate, gap_ns */
 	bool have_bench; /* benchmarks.json with per-repetition values was read */
 	bool have_hist;
 	bool have_topology;
@@ -162,5 +166,6 @@ void rep_size_label(long size, char *buf, size_t len);
 void rep_fmt_num(double v, char *buf, size_t len);
 void rep_fmt_ns(double v, char *buf, size_t len);
 void rep_fmt_bps(double v, char *buf, size_t len);
+void rep_mode_label(const struct rep_cell *c, char *buf, size_t len);
 
 #endif

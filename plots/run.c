@@ -14,10 +14,11 @@
 /* The columns of columns.h, by name (a run may have them in any order). */
 static const char *const result_cols[] = {IPCB_RESULT_COLUMNS(IPCB_COL_NAME)};
 static const char *const cpu_cols[] = {IPCB_CPU_COLUMNS(IPCB_COL_NAME)};
+static const char *const rate_cols[] = {IPCB_RATE_COLUMNS(IPCB_COL_NAME)};
 static const char *const hist_cols[] = {IPCB_HIST_COLUMNS(IPCB_COL_NAME)};
 
-static const char *const modes[] = {"latency", "throughput", "floor", "bare"};
-static const char *const statuses[] = {"ok", "skipped", "failed"};
+static const char *const modes[] = {"latency", "throughput", "floor", "bare", "rate", "wakeup"};
+static const char *const statuses[] = {"ok", "skipped", "failed", "saturated"};
 const char *const rep_placements[REP_NPLACEMENTS] = {
 	"same-cpu", "smt", "same-l2", "same-l3", "cross-l3", "cross-numa", "cross-package", "none"};
 
@@ -146,7 +147,7 @@ static int check_text(const char *path, size_t row, const char *mode, const char
 {
 	if (index_of(modes, NELEM(modes), mode) < 0)
 		return refuse(err, errlen, path, row, "mode", mode,
-			      "latency, throughput, floor, bare");
+			      "latency, throughput, floor, bare, rate, wakeup");
 	/* The floor is one mechanism whatever the CSV calls it; older runs leave it empty. */
 	if (!backend_ok(backend) && !(strcmp(mode, "floor") == 0 && !*backend))
 		return refuse(err, errlen, path, row, "backend", backend,
@@ -156,7 +157,11 @@ static int check_text(const char *path, size_t row, const char *mode, const char
 			      "same-cpu, smt, same-l2, same-l3, cross-l3, cross-numa, "
 			      "cross-package, none");
 	if (status && index_of(statuses, NELEM(statuses), status) < 0)
-		return refuse(err, errlen, path, row, "status", status, "ok, skipped, failed");
+		return refuse(err, errlen, path, row, "status", status,
+			      "ok, skipped, failed, saturated");
+	if (status && !strcmp(status, "saturated") && strcmp(mode, "rate"))
+		return refuse(err, errlen, path, row, "status", status,
+			      "ok, skipped, failed (saturated: rate rows only)");
 	return 0;
 }
 
@@ -266,12 +271,48 @@ static int load_cpu(const struct rep_csv *csv, size_t r, const int *cidx, bool h
 	return 0;
 }
 
+/*
+ * The load columns of row R into C: offered_rate empty, "max" (INFINITY)
+ * or a finite number > 0, and set in every rate row and only there;
+ * achieved_rate empty (NAN) or a finite number >= 0; gap_ns a finite
+ * number > 0 in every wakeup row, empty elsewhere.  offered and gap_ns are
+ * 0 where empty (part of the key: a zeroed key means none).
+ */
+static int load_rate(const struct rep_csv *csv, size_t r, const int *ridx, bool have,
+		     struct rep_cell *c, const char *path, char *err, size_t errlen)
+{
+	const char *v[IPCB_RATE_NCOLS];
+
+	for (size_t k = 0; k < IPCB_RATE_NCOLS; k++)
+		v[k] = have ? rep_csv_get(csv, r, ridx[k]) : "";
+	c->offered = INFINITY;
+	if (strcmp(v[IPCB_RATE_OFFERED], "max") &&
+	    (parse_num(v[IPCB_RATE_OFFERED], &c->offered) < 0 ||
+	     (*v[IPCB_RATE_OFFERED] && !(isfinite(c->offered) && c->offered > 0)) ||
+	     !*v[IPCB_RATE_OFFERED] == !strcmp(c->mode, "rate")))
+		return refuse(err, errlen, path, r + 2, rate_cols[IPCB_RATE_OFFERED],
+			      v[IPCB_RATE_OFFERED],
+			      "in rate rows, max or a finite number > 0; empty in others");
+	if (parse_cpu(v[IPCB_RATE_ACHIEVED], &c->achieved) < 0)
+		return refuse(err, errlen, path, r + 2, rate_cols[IPCB_RATE_ACHIEVED],
+			      v[IPCB_RATE_ACHIEVED], "empty, or a finite number >= 0");
+	c->offered = isnan(c->offered) ? 0 : c->offered;
+	if (parse_num(v[IPCB_RATE_GAP_NS], &c->gap_ns) < 0 ||
+	    (*v[IPCB_RATE_GAP_NS] && !(isfinite(c->gap_ns) && c->gap_ns > 0)) ||
+	    !*v[IPCB_RATE_GAP_NS] == !strcmp(c->mode, "wakeup"))
+		return refuse(err, errlen, path, r + 2, rate_cols[IPCB_RATE_GAP_NS],
+			      v[IPCB_RATE_GAP_NS],
+			      "in wakeup rows, a finite number > 0; empty in others");
+	c->gap_ns = isnan(c->gap_ns) ? 0 : c->gap_ns;
+	return 0;
+}
+
 static int load_results(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	struct rep_csv csv;
 	const char *seen[REP_MAX_BACKENDS];
 	size_t nseen = 0;
-	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS];
+	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS], ridx[IPCB_RATE_NCOLS];
 	void *rows;
 	int ret = read_table(&csv, path, result_cols, IPCB_RESULT_NCOLS, idx, &rows,
 			     sizeof(*run->cells), err, errlen);
@@ -283,6 +324,13 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 		run->have_cpu |= rep_csv_col(&csv, cpu_cols[k]) >= 0;
 	if (run->have_cpu) {
 		ret = require_cols(&csv, cpu_cols, IPCB_CPU_NCOLS, cidx, path, err, errlen);
+		if (ret < 0)
+			goto out;
+	}
+	for (size_t k = 0; k < IPCB_RATE_NCOLS; k++)
+		run->have_rate |= rep_csv_col(&csv, rate_cols[k]) >= 0;
+	if (run->have_rate) {
+		ret = require_cols(&csv, rate_cols, IPCB_RATE_NCOLS, ridx, path, err, errlen);
 		if (ret < 0)
 			goto out;
 	}
@@ -353,6 +401,8 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 			}
 		}
 		ret = load_cpu(&csv, r, cidx, run->have_cpu, c, path, err, errlen);
+		if (ret == 0)
+			ret = load_rate(&csv, r, ridx, run->have_rate, c, path, err, errlen);
 		if (ret < 0)
 			goto out;
 	}
@@ -415,11 +465,17 @@ bool rep_cell_ok(const struct rep_cell *c)
 	return strcmp(c->status, "ok") == 0 && !isnan(rep_cell_metric(c));
 }
 
+/* Rates or gaps: 0 (none) first, INFINITY (max) last. */
+static int cmp_load(double a, double b)
+{
+	return (a > b) - (a < b);
+}
+
+static int cmp_key(const struct rep_cell *a, const struct rep_cell *b);
+
 bool rep_cell_same(const struct rep_cell *a, const struct rep_cell *b)
 {
-	return a->size == b->size && a->producers == b->producers && a->consumers == b->consumers &&
-	       strcmp(a->mode, b->mode) == 0 && strcmp(a->backend, b->backend) == 0 &&
-	       strcmp(a->placement, b->placement) == 0;
+	return cmp_key(a, b) == 0;
 }
 
 static int cmp_key(const struct rep_cell *a, const struct rep_cell *b)
@@ -435,6 +491,10 @@ static int cmp_key(const struct rep_cell *a, const struct rep_cell *b)
 	if (!d)
 		d = a->producers != b->producers ? a->producers - b->producers
 						 : a->consumers - b->consumers;
+	if (!d)
+		d = cmp_load(a->offered, b->offered);
+	if (!d)
+		d = cmp_load(a->gap_ns, b->gap_ns);
 	return d;
 }
 
@@ -493,7 +553,7 @@ static int attach_rep(struct rep_run *run, json_t *b)
 {
 	const char *name = json_string_value(json_object_get(b, "run_name"));
 	const char *type = json_string_value(json_object_get(b, "run_type"));
-	char buf[512], *part[5];
+	char buf[512], *part[6] = {0};
 	struct rep_cell key = {0};
 	size_t np = 0;
 
@@ -504,8 +564,13 @@ static int attach_rep(struct rep_run *run, json_t *b)
 		return 0;
 	snprintf(buf, sizeof(buf), "%s", name);
 	/* strsep, not strtok: a floor's backend may be empty ("floor//64/..."). */
-	for (char *s = buf; s && np < 5;)
+	for (char *s = buf; s && np < 6;)
 		part[np++] = strsep(&s, "/");
+	/* rate and wakeup cells: one per rate or gap, named in a sixth part */
+	if (part[5] && !strcmp(part[5], "rate=max"))
+		key.offered = INFINITY;
+	else if (part[5] && sscanf(part[5], "rate=%lf", &key.offered) != 1)
+		sscanf(part[5], "gap_ns=%lf", &key.gap_ns);
 	if (np < 5 || sscanf(part[3], "%dx%d", &key.producers, &key.consumers) != 2)
 		return 0;
 	key.mode = part[0];

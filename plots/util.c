@@ -103,3 +103,21 @@ void rep_fmt_bps(double v, char *buf, size_t len)
 
 	fmt_scaled(v, unit, buf, len);
 }
+
+/* MODE, and for rate and wakeup cells their load: "rate 10k/s", "rate max", "wakeup 1 ms". */
+void rep_mode_label(const struct rep_cell *c, char *buf, size_t len)
+{
+	char v[32];
+
+	if (!strcmp(c->mode, "rate") && isinf(c->offered)) {
+		snprintf(buf, len, "rate max");
+	} else if (!strcmp(c->mode, "rate")) {
+		rep_fmt_num(c->offered, v, sizeof(v));
+		snprintf(buf, len, "rate %s/s", v);
+	} else if (!strcmp(c->mode, "wakeup")) {
+		rep_fmt_ns(c->gap_ns, v, sizeof(v));
+		snprintf(buf, len, "wakeup %s", v);
+	} else {
+		snprintf(buf, len, "%s", c->mode);
+	}
+}

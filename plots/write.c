@@ -33,6 +33,7 @@ static const char *const env_keys[][2] = {
 
 /* The cells of one table row, as text (both writers escape them their own way). */
 struct row_text {
+	char mode[48]; /* rate and wakeup: with their rate or gap */
 	char size[32], pc[32], p50[32], p99[32], max[32], msgs[32], bytes[40], cv[32], reps[16];
 	char cpu[32], util[32], csw[32]; /* shown when the run has the CPU columns */
 };
@@ -48,12 +49,15 @@ static void fmt_util(double v, char *buf, size_t len)
 
 static void row_text(const struct rep_cell *c, struct row_text *t)
 {
+	rep_mode_label(c, t->mode, sizeof(t->mode));
 	rep_size_label(c->size, t->size, sizeof(t->size));
 	snprintf(t->pc, sizeof(t->pc), "%d×%d", c->producers, c->consumers);
 	rep_fmt_ns(c->lat[LAT_P50], t->p50, sizeof(t->p50));
 	rep_fmt_ns(c->lat[LAT_P99], t->p99, sizeof(t->p99));
 	rep_fmt_ns(c->lat[LAT_MAX], t->max, sizeof(t->max));
-	rep_fmt_num(c->msgs_per_s, t->msgs, sizeof(t->msgs));
+	/* rate, wakeup: the rate the consumer got (a saturated cell's too) */
+	rep_fmt_num(isnan(c->msgs_per_s) && !isnan(c->achieved) ? c->achieved : c->msgs_per_s,
+		    t->msgs, sizeof(t->msgs));
 	rep_fmt_bps(c->bytes_per_s, t->bytes, sizeof(t->bytes));
 	if (isnan(c->cv))
 		snprintf(t->cv, sizeof(t->cv), "–");
@@ -71,9 +75,11 @@ static void row_text(const struct rep_cell *c, struct row_text *t)
 		snprintf(t->csw, sizeof(t->csw), "%.3g", c->csw);
 }
 
-static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_t *failed)
+/* Saturated rate cells are counted apart: measured, but the load was not carried. */
+static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_t *failed,
+		   size_t *saturated)
 {
-	*ok = *skipped = *failed = 0;
+	*ok = *skipped = *failed = *saturated = 0;
 	for (size_t i = 0; i < run->ncells; i++) {
 		const char *s = run->cells[i].status;
 
@@ -81,6 +87,8 @@ static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_
 			(*ok)++;
 		else if (!strcmp(s, "skipped"))
 			(*skipped)++;
+		else if (!strcmp(s, "saturated"))
+			(*saturated)++;
 		else
 			(*failed)++;
 	}
@@ -298,10 +306,11 @@ static void md_esc(FILE *f, const char *s)
 
 static void cell_name(const struct rep_cell *c, char *buf, size_t len)
 {
-	char sl[32];
+	char sl[32], ml[48];
 
 	rep_size_label(c->size, sl, sizeof(sl));
-	snprintf(buf, len, "%s %s %s %d×%d %s", c->mode, c->backend, sl, c->producers, c->consumers,
+	rep_mode_label(c, ml, sizeof(ml));
+	snprintf(buf, len, "%s %s %s %d×%d %s", ml, c->backend, sl, c->producers, c->consumers,
 		 c->placement);
 }
 
@@ -542,7 +551,7 @@ static void results_table(FILE *f, const struct writer *w, const struct rep_run 
 		const char *cpu[] = {x.cpu, x.util, x.csw};
 
 		row_text(c, &x);
-		const char *text[] = {c->mode,	 c->backend, x.size, x.pc,  c->placement,
+		const char *text[] = {x.mode,	 c->backend, x.size, x.pc,  c->placement,
 				      c->status, x.p50,	     x.p99,  x.max, x.msgs,
 				      x.bytes,	 x.cv,	     x.reps};
 
@@ -692,14 +701,17 @@ static const char css[] =
 
 static void html_results(FILE *f, const struct rep_run *run)
 {
-	size_t ok, skipped, failed;
+	size_t ok, skipped, failed, sat;
+	char sl[48] = "";
 
-	counts(run, &ok, &skipped, &failed);
+	counts(run, &ok, &skipped, &failed, &sat);
+	if (sat)
+		snprintf(sl, sizeof(sl), ", %zu saturated", sat);
 	fprintf(f,
-		"<p>%zu cells: %zu ok, %zu skipped, %zu failed. Latency is the round trip "
-		"(median over repetitions); cv is the coefficient of variation across "
-		"repetitions.</p>\n",
-		run->ncells, ok, skipped, failed);
+		"<p>%zu cells: %zu ok, %zu skipped, %zu failed%s. Latency is the round trip "
+		"(median over repetitions), one-way in rate and wakeup cells; cv is the "
+		"coefficient of variation across repetitions.</p>\n",
+		run->ncells, ok, skipped, failed, sl);
 	results_table(f, &html, run);
 }
 
@@ -836,13 +848,16 @@ static void md_code(FILE *f, const char *s, bool block)
 
 static void md_results(FILE *f, const struct rep_run *run)
 {
-	size_t ok, skipped, failed;
+	size_t ok, skipped, failed, sat;
+	char sl[48] = "";
 
-	counts(run, &ok, &skipped, &failed);
+	counts(run, &ok, &skipped, &failed, &sat);
+	if (sat)
+		snprintf(sl, sizeof(sl), ", %zu saturated", sat);
 	fprintf(f,
-		"%zu cells: %zu ok, %zu skipped, %zu failed. Latency is the round trip (median "
-		"over repetitions).\n\n",
-		run->ncells, ok, skipped, failed);
+		"%zu cells: %zu ok, %zu skipped, %zu failed%s. Latency is the round trip (median "
+		"over repetitions), one-way in rate and wakeup cells.\n\n",
+		run->ncells, ok, skipped, failed, sl);
 	results_table(f, &md, run);
 }
 

@@ -14,7 +14,7 @@ IPCBENCH = sys.argv[1] if len(sys.argv) > 1 else "build/bench/ipcbench"
 COLUMNS = ("mode,backend,size,producers,consumers,placement,status,repetitions,messages,"
            "seconds,msgs_per_s,bytes_per_s,lat_min_ns,lat_mean_ns,lat_p50_ns,lat_p90_ns,"
            "lat_p99_ns,lat_p999_ns,lat_max_ns,cv,note,cpu_ns_per_msg,cpu_util,"
-           "csw_per_msg").split(",")
+           "csw_per_msg,offered_rate,achieved_rate,gap_ns").split(",")
 
 failures = []
 
@@ -46,6 +46,25 @@ def run(args, env=None, timeout=120, **kw):
         e.update(env)
     return subprocess.run([IPCBENCH] + args, capture_output=True, text=True, env=e,
                           timeout=timeout, **kw)
+
+
+def expect_bad(args, flag, value, made=None, timeout=30):
+    """ipcbench ARGS: exit 2 and one line on stderr naming FLAG, 'VALUE' and what is
+    allowed; MADE (a path), when given, must not have been created."""
+    what = " ".join(args)
+    try:
+        r = run(args, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        check(False, f"{what}: still running after {timeout} s")
+        return
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2, f"{what}: exit {r.returncode}, expected 2")
+    check(len(lines) == 1, f"{what}: {len(lines)} lines on stderr: {r.stderr!r}")
+    check(f"{flag}:" in r.stderr and f"'{value}'" in r.stderr and "allowed" in r.stderr,
+          f"{what}: stderr does not name {flag} and '{value}': {r.stderr!r}")
+    if made:
+        check(not os.path.exists(made), f"{what}: a results dir was created")
+        shutil.rmtree(made, True)
 
 
 def tmpdir():

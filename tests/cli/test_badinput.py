@@ -2,8 +2,7 @@
 """Bad input: exit code 2 and one line on stderr naming the flag and the value."""
 import os
 import shutil
-import subprocess
-from clitest import check, finish, run, tmpdir
+from clitest import check, expect_bad, finish, run, tmpdir
 
 out = tmpdir()
 CASES = [
@@ -105,20 +104,7 @@ STRICT = [
     (["--mode", "latency", "--backends", "pipe-stream"], "--mode", "latency"),  # no cell at all
 ]
 for args, flag, value in STRICT:
-    what = " ".join(args)
-    try:
-        r = run(fast + args, timeout=30)
-    except subprocess.TimeoutExpired:
-        check(False, f"{what}: still running after 30 s")
-        continue
-    lines = r.stderr.strip().splitlines()
-    check(r.returncode == 2, f"{what}: exit {r.returncode}, expected 2")
-    check(len(lines) == 1, f"{what}: {len(lines)} lines on stderr: {r.stderr!r}")
-    check(f"{flag}:" in r.stderr and f"'{value}'" in r.stderr and "allowed" in r.stderr,
-          f"{what}: stderr does not name {flag} and '{value}': {r.stderr!r}")
-    check(not os.path.exists(os.path.join(out, "y")), f"{what}: a results dir was created")
-    if os.path.exists(os.path.join(out, "y")):
-        shutil.rmtree(os.path.join(out, "y"))
+    expect_bad(fast + args, flag, value, made=os.path.join(out, "y"))
 r = run(fast + ["--benchmark_filter=zzz"])
 check("no cell matched" in r.stderr, f"filter zzz: {r.stderr!r}")
 r = run(fast + ["--benchmark_filter=(("])
