@@ -166,9 +166,22 @@ class tee : public benchmark::BenchmarkReporter
 		b_.ReportContext(c);
 		return a_.ReportContext(c);
 	}
+	/*
+	 * The console (a_) shows a cell's aggregates only, where it has them
+	 * (repetitions >= 2: they follow its repetitions); the JSON (b_) keeps
+	 * every repetition too, for --compare's rank test.  The library's
+	 * --benchmark_display_aggregates_only would hide them from both, as
+	 * both sit behind the one display reporter.
+	 */
 	void ReportRuns(const std::vector<Run> &runs) override
 	{
-		a_.ReportRuns(runs);
+		std::vector<Run> shown;
+
+		for (const auto &r : runs)
+			if (r.run_type == Run::RT_Aggregate || r.repetitions < 2)
+				shown.push_back(r);
+		if (!shown.empty())
+			a_.ReportRuns(shown);
 		b_.ReportRuns(runs);
 	}
 	void Finalize() override

@@ -732,7 +732,7 @@ static int cmd_run(int argc, char **argv, char *command)
 	 * interleaved at random: a bare loop and its queue see the same machine
 	 * over the whole run, not two moments of it (this VM's cross-core
 	 * wake-ups drift by tens of percent).  The console shows aggregates; the
-	 * JSON keeps every repetition for --compare.
+	 * JSON keeps every repetition for --compare (gb.cc's tee).
 	 */
 	gbargv[gbargc++] = argv[0];
 	gbargv[gbargc++] = "--benchmark_filter=.";
@@ -740,7 +740,6 @@ static int cmd_run(int argc, char **argv, char *command)
 	gbargv[gbargc++] = arg_reps;
 	gbargv[gbargc++] = arg_min;
 	gbargv[gbargc++] = "--benchmark_enable_random_interleaving=true";
-	gbargv[gbargc++] = "--benchmark_display_aggregates_only=true";
 	/*
 	 * "+": no permuting, every argument is a flag.  The google-benchmark
 	 * flags pass through untouched, so each argument is looked at before

@@ -28,13 +28,16 @@ set style fill solid 0.85 border rgb "#444444"
 set arrow from 1, graph 0 to 1, graph 1 nohead lc rgb "#333333" front
 set key below horizontal
 set bmargin 6
+# A label of the other side is put beyond the x range rather than made NaN:
+# gnuplot 5.4.4 crashes on a `with labels` plot whose only point is undefined
+# (a comparison of one cell).
 do for [fmt in FORMATS] {
 	load "term.gp"
 	plot in.".csv" using (1):1:($2<1?$2:1):($2<1?1:$2):($1-0.36):($1+0.36):3 \
 		with boxxyerror lc rgb variable notitle, \
-	     in.".csv" using ($2>=1?$2*1.04:NaN):1:(sprintf("%.2f×",$2)) with labels left \
+	     in.".csv" using ($2>=1?$2*1.04:YMAX*16):1:(sprintf("%.2f×",$2)) with labels left \
 		font ",9" notitle, \
-	     in.".csv" using ($2<1?$2/1.04:NaN):1:(sprintf("%.2f×",$2)) with labels right \
+	     in.".csv" using ($2<1?$2/1.04:YMAX*16):1:(sprintf("%.2f×",$2)) with labels right \
 		font ",9" notitle, \
 	     NaN with boxes lc rgb "#009E73" title "faster", \
 	     NaN with boxes lc rgb "#D55E00" title "slower", \

@@ -80,6 +80,11 @@ check(os.path.getsize(os.path.join(out, "topology.xml")) > 100, "topology.xml")
 bj = json.load(open(os.path.join(out, "benchmarks.json")))
 runs = [b for b in bj["benchmarks"] if b.get("run_type") == "iteration"]
 check(len(runs) > 0, "benchmarks.json has no runs")
+# Every repetition of a measured cell, not only its aggregates: --compare ranks them.
+for b in bj["benchmarks"]:
+    if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median":
+        reps = [x for x in runs if x["name"] == b["run_name"]]
+        check(len(reps) == 2, f"{b['run_name']}: {len(reps)} repetitions in benchmarks.json, want 2")
 for b in runs:
     check(len(b["name"].split("/")) == 5, f"benchmark name {b['name']}")
     if b.get("error_occurred"):
@@ -95,4 +100,15 @@ check(r.returncode == 0, f"report exited {r.returncode}: {r.stderr[-2000:]}")
 index = os.path.join(out, "report", "index.html")
 check(os.path.isfile(index) and index in r.stdout, "report does not print its index.html")
 check(os.path.isfile(os.path.join(out, "report", "latency_vs_size.svg")), "no latency picture")
+
+# A run of one cell compared with itself: the comparison is drawn (gnuplot 5.4.4
+# crashed on a labels plot whose only point was undefined).
+one = tmpdir()
+r = run(["run", "--backends", "pipe", "--sizes", "64", "--mode", "latency",
+         "--repetitions", "2", "--min-time", "0.01", "--out", one], timeout=60)
+check(r.returncode == 0, f"one-cell run exited {r.returncode}: {r.stderr[-2000:]}")
+r = run(["report", one, "--compare", one], timeout=60)
+check(r.returncode == 0, f"report --compare exited {r.returncode}: {r.stderr[-2000:]}")
+check("compare not drawn" not in r.stderr, f"one-cell compare: {r.stderr[-500:]}")
+check(os.path.isfile(os.path.join(one, "report", "compare.svg")), "no compare.svg for one cell")
 finish()
