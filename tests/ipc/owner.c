@@ -138,32 +138,13 @@ static void mqueue_cases(const char *name)
 	CHECK_EQ(ipcq_unlink(backend, name), 0);
 }
 
-static void pipe_cases(const char *name, const char *dir)
+/*
+ * pipe, unix, tcp: a directory per queue holding @leaf (the FIFO, the
+ * keeper's socket) and its meta file: each not ours alone, in turn.
+ */
+static void dir_cases(const char *name, const char *dir, const char *leaf, mode_t foreign_mode)
 {
-	char qdir[PATH_MAX + 128], path[PATH_MAX + 160];
-	struct ipcq *q = NULL;
-	int ret;
-
-	ret = tu_create(&q, backend, name, 2, 64);
-	CHECK(ret == 0, "create: %s", tu_errname(ret));
-	if (q)
-		ipcq_close(q);
-	snprintf(qdir, sizeof(qdir), "%s/pipe/%s", dir, name);
-	tu_section("pipe: the FIFO, the meta file, the directory not ours alone");
-	snprintf(path, sizeof(path), "%s/fifo", qdir);
-	file_case(name, path, OTHER_UID, 0666, 0600, "FIFO of uid 65534, 0666");
-	file_case(name, path, 0, 0666, 0600, "FIFO of ours, 0666");
-	snprintf(path, sizeof(path), "%s/meta", qdir);
-	file_case(name, path, OTHER_UID, 0600, 0600, "meta of uid 65534");
-	file_case(name, qdir, OTHER_UID, 0700, 0700, "directory of uid 65534");
-	file_case(name, qdir, 0, 0777, 0700, "directory of ours, 0777");
-	CHECK_EQ(ipcq_unlink(backend, name), 0);
-}
-
-/* unix, tcp: the keeper's socket, the meta file, the directory. */
-static void sock_cases(const char *name, const char *dir)
-{
-	char qdir[PATH_MAX + 128], path[PATH_MAX + 160];
+	char qdir[PATH_MAX + 128], path[PATH_MAX + 160], what[96];
 	struct ipcq *q = NULL;
 	int ret;
 
@@ -172,10 +153,12 @@ static void sock_cases(const char *name, const char *dir)
 	if (q)
 		ipcq_close(q);
 	snprintf(qdir, sizeof(qdir), "%s/%s/%s", dir, backend, name);
-	tu_section("%s: the keeper's socket, the meta file, the directory not ours alone", backend);
-	snprintf(path, sizeof(path), "%s/sock", qdir);
-	file_case(name, path, OTHER_UID, 0600, 0600, "socket of uid 65534");
-	file_case(name, path, 0, 0666, 0600, "socket of ours, 0666");
+	tu_section("%s: the %s, the meta file, the directory not ours alone", backend, leaf);
+	snprintf(path, sizeof(path), "%s/%s", qdir, leaf);
+	snprintf(what, sizeof(what), "%s of uid 65534, 0%o", leaf, (unsigned)foreign_mode);
+	file_case(name, path, OTHER_UID, foreign_mode, 0600, what);
+	snprintf(what, sizeof(what), "%s of ours, 0666", leaf);
+	file_case(name, path, 0, 0666, 0600, what);
 	snprintf(path, sizeof(path), "%s/meta", qdir);
 	file_case(name, path, OTHER_UID, 0600, 0600, "meta of uid 65534");
 	file_case(name, qdir, OTHER_UID, 0700, 0700, "directory of uid 65534");
@@ -262,13 +245,13 @@ int main(int argc, char **argv)
 	if (!strcmp(backend, "mqueue"))
 		mqueue_cases(name);
 	else if (!strcmp(backend, "pipe"))
-		pipe_cases(name, dir);
+		dir_cases(name, dir, "fifo", 0666);
 	else if (!strcmp(backend, "sysv"))
 		sysv_cases(name, dir);
 	else if (!strcmp(backend, "shm"))
 		shm_cases(name, dir);
 	else if (!strcmp(backend, "unix") || !strcmp(backend, "tcp"))
-		sock_cases(name, dir);
+		dir_cases(name, dir, "sock", 0600);
 	else
 		tu_skip("no owner cases for backend %s", backend);
 	return tu_end();
