@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h> /* struct iovec, for the batches */
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,7 +31,20 @@ struct ipcq_opts {
 	size_t capacity;     /* at least this many messages of msg_max bytes fit; 0: as many as
 	                        the backend allows. Byte-bounded backends may hold more small ones */
 	size_t msg_max;	     /* largest message in bytes; 0: 4096 */
+	unsigned flags;	     /* IPCQ_SP, IPCQ_SC; 0: any number of producers and consumers */
 };
+
+/*
+ * Single-producer and single-consumer modes (ipcq_opts.flags), a promise
+ * the caller makes at create time so that a backend may take a cheaper
+ * path (shm: no compare-and-swap on the index it alone moves).  The shm
+ * backend holds every handle to it: a put (IPCQ_SP) or get (IPCQ_SC) by a
+ * second live thread, in any process, fails with -EBUSY while the first
+ * one lives; when that one has died, the next one takes over.  Backends
+ * without a cheaper path accept the flags and ignore them.
+ */
+#define IPCQ_SP 1u /* one producer thread at a time */
+#define IPCQ_SC 2u /* one consumer thread at a time */
 
 #define IPCQ_NOWAIT  INT64_C(0) /* timeouts are in nanoseconds, relative */
 #define IPCQ_FOREVER INT64_C(-1)
@@ -135,6 +149,56 @@ int ipcq_unlink(const char *backend, const char *name);
 
 /* NULL-terminated names of the backends built in. */
 const char *const *ipcq_backends(void);
+
+/* ---- IPCQ_0.3: batches and a descriptor to poll ---- */
+
+/*
+ * Puts msgs[0..n) in order.  Waits as ipcq_put() for room for the first
+ * message only; the others go in while there is room without waiting.
+ * Returns how many were put (1..n; 0 when n is 0), or a negative errno as
+ * ipcq_put() (then none was put):
+ *   -EMSGSIZE some msgs[i].iov_len > ipcq_msg_max(q) (checked before any put)
+ *   -EINVAL   NULL msgs with n > 0, a NULL iov_base with iov_len > 0,
+ *             n > SSIZE_MAX, timeout_ns < -1
+ *   -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG, -EBUSY as ipcq_put()
+ * An error after the first message (a damaged ring, a removed queue) ends
+ * the batch: the count put so far is returned, the error shows again at
+ * the next call.  The shm ring claims and publishes a batch with one
+ * index update and at most one wake-up.
+ */
+ssize_t ipcq_put_many(struct ipcq *q, const struct iovec *msgs, size_t n, int64_t timeout_ns);
+
+/*
+ * Gets up to n messages: message i into bufs[i].iov_base, whose iov_len
+ * must be >= ipcq_msg_max(q) on entry and is set to the message's length.
+ * Waits as ipcq_get() for the first message only.  Returns how many were
+ * got (1..n; 0 when n is 0), or a negative errno as ipcq_get() (then none
+ * was got):
+ *   -EINVAL   some bufs[i].iov_len < ipcq_msg_max(q), a NULL iov_base
+ *             (msg_max > 0), NULL bufs with n > 0, n > SSIZE_MAX,
+ *             timeout_ns < -1; checked before anything is consumed
+ *   -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG, -EBUSY as ipcq_get()
+ * Entries from the count on are left as they were.  An error after the
+ * first message ends the batch as for ipcq_put_many().
+ */
+ssize_t ipcq_get_many(struct ipcq *q, struct iovec *bufs, size_t n, int64_t timeout_ns);
+
+/*
+ * A file descriptor that poll()/epoll report readable (@events POLLIN)
+ * when a get may succeed, or writable (POLLOUT) when a put may succeed; it
+ * may also report so spuriously (another consumer was first): the get or
+ * put then says -EAGAIN, and the descriptor settles again.  It belongs to
+ * the handle: never close it, ipcq_close() does.  pipe and mqueue return
+ * their own descriptor; shm returns an eventfd doorbell that the other
+ * side rings only while somebody polls (nothing is paid otherwise), for
+ * anonymous rings (it reaches children through fork() like the ring:
+ * call ipcq_fd() before forking for the children to ring it... or after,
+ * in each process that polls).  Returns the descriptor, or:
+ *   -EINVAL   @events other than exactly one of POLLIN, POLLOUT
+ *   -ENOTSUP  the backend (sysv) or this queue (a named shm ring) has none
+ *   or the kernel's error (-EMFILE ...)
+ */
+int ipcq_fd(struct ipcq *q, short events);
 
 #ifdef __cplusplus
 }

@@ -29,14 +29,16 @@
 
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "registry_pvt.h"
 
 #define SHM_MAGIC   UINT64_C(0x69706371726e6731) /* "ipcqrng1" */
-#define SHM_VERSION 3u
+#define SHM_VERSION 4u
 #define SHM_LINE    64u
 #define SHM_REGION  128u /* a line and its guard line */
 
@@ -63,12 +65,44 @@ struct shm_hdr {
 
 /*
  * A process's intent record (one SHM_REGION).  Before each claiming CAS a
- * thread stores (pos << 1 | role) in its own intent word; the CAS, with
+ * thread stores intent_of(pos, k, role) in its own intent word: a claim of
+ * the k slots from pos on (a batch: k <= SHM_BATCH_MAX); the CAS, with
  * release, publishes it.  This covers the instant between the CAS and the
  * owner tag: a claimed, unfinished slot with no matching owner tag is
  * repaired only when no live process's thread intends that claim and a dead
  * one does.  0 pid: free record; intents start at UINT64_MAX (none).
  */
+#define SHM_BATCH_MAX 64u /* slots one claim takes at most */
+#define SHM_IPOS_BITS 57  /* of a position in an intent word: 7 bits hold k - 1 and role */
+#define SHM_IPOS_MASK ((UINT64_C(1) << SHM_IPOS_BITS) - 1)
+
+static inline uint64_t intent_of(uint64_t pos, size_t k, unsigned role)
+{
+	return pos << 7 | (uint64_t)(k - 1) << 1 | role;
+}
+
+/* How many slots intent @in claims (1..SHM_BATCH_MAX), from its position intent_pos(). */
+static inline size_t intent_count(uint64_t in)
+{
+	return (size_t)((in >> 1) & (SHM_BATCH_MAX - 1)) + 1;
+}
+
+/*
+ * The full position of intent @in, near @idx (the index of its role now):
+ * the intent word keeps the low SHM_IPOS_BITS bits only.
+ */
+static inline uint64_t intent_pos(uint64_t in, uint64_t idx)
+{
+	return idx - ((idx - (in >> 7)) & SHM_IPOS_MASK);
+}
+
+/* Does intent @in claim position @pos in @role?  UINT64_MAX: no intent. */
+static inline bool intent_covers(uint64_t in, uint64_t pos, unsigned role)
+{
+	return in != UINT64_MAX && (in & 1) == role &&
+	       ((pos - (in >> 7)) & SHM_IPOS_MASK) < intent_count(in);
+}
+
 struct shm_rec {
 	alignas(SHM_REGION) _Atomic uint64_t pid;
 	_Atomic uint64_t intent[SHM_REC_THREADS];
@@ -132,8 +166,8 @@ _Static_assert(offsetof(struct shm_map, tail) == 1 * SHM_REGION &&
 		       offsetof(struct shm_map, not_empty) == 3 * SHM_REGION &&
 		       offsetof(struct shm_map, not_full) == 4 * SHM_REGION &&
 		       offsetof(struct shm_map, recs) == 5 * SHM_REGION &&
-		       offsetof(struct shm_map, slots) == 4736 && SHM_VERSION == 3,
-	       "the layout of SHM_VERSION 3: bump it with any change");
+		       offsetof(struct shm_map, slots) == 4736 && SHM_VERSION == 4,
+	       "the layout of SHM_VERSION 4: bump it with any change");
 _Static_assert(offsetof(struct shm_map, slots) <= UINT32_MAX, "hdr_size is 32 bits");
 
 /* Per handle, in struct ipcq's priv[]: everything the hot path needs, local. */
@@ -155,7 +189,8 @@ struct shm_priv {
 	struct shm_rec *_Atomic rec;  /* this process's intent record */
 	_Atomic int rec_pid;	      /* the process rec belongs to (fork: re-register) */
 	struct shm_hdr *hdr;
-	int lock_fd; /* named: its creator record, OFD read-locked (a handle); else -1 */
+	int lock_fd;	     /* named: its creator record, OFD read-locked (a handle); else -1 */
+	_Atomic int pending; /* -EBADMSG met inside a batch that got messages: the next get's */
 };
 
 static inline struct shm_priv *shm_priv(struct ipcq *q)
@@ -250,6 +285,9 @@ struct shm_io {
 	const void *src;
 	void *dst;
 	size_t len;
+	const struct iovec *msgs; /* a batch: its messages, or its buffers */
+	struct iovec *bufs;
+	size_t n;
 };
 typedef ssize_t (*shm_op)(struct shm_priv *p, struct shm_io *io);
 

@@ -63,15 +63,18 @@ static bool rec_pending(struct shm_priv *p, struct shm_rec *r)
 {
 	for (int t = 0; t < SHM_REC_THREADS; t++) {
 		uint64_t in = atomic_load_explicit(&r->intent[t], memory_order_relaxed);
-		uint64_t pos = in >> 1, seq;
 		_Atomic uint64_t *idx = (in & 1) ? p->head : p->tail;
+		uint64_t now, pos, seq;
 
 		if (in == UINT64_MAX)
 			continue;
-		seq = atomic_load_explicit(&shm_slot(p, pos)->seq, memory_order_acquire);
-		if (seq == pos + (in & 1) &&
-		    (int64_t)(atomic_load_explicit(idx, memory_order_acquire) - pos) > 0)
-			return true;
+		now = atomic_load_explicit(idx, memory_order_acquire);
+		pos = intent_pos(in, now);
+		for (size_t k = 0; k < intent_count(in); k++, pos++) {
+			seq = atomic_load_explicit(&shm_slot(p, pos)->seq, memory_order_acquire);
+			if (seq == pos + (in & 1) && (int64_t)(now - pos) > 0)
+				return true;
+		}
 	}
 	return false;
 }
@@ -179,8 +182,9 @@ static bool claimant_dead(struct shm_priv *p, uint64_t pos, unsigned role, uint6
 		if (pid == 0)
 			continue;
 		for (int t = 0; t < SHM_REC_THREADS && !has; t++)
-			has = atomic_load_explicit(&recs[i].intent[t], memory_order_relaxed) ==
-			      (pos << 1 | role);
+			has = intent_covers(
+				atomic_load_explicit(&recs[i].intent[t], memory_order_relaxed), pos,
+				role);
 		if (!has)
 			continue;
 		if (!pid_dead((pid_t)pid))
