@@ -84,7 +84,7 @@ static int producer(void *arg)
 	unsigned char *m = malloc(msg_max * batch);
 	struct iovec v[BATCH_MAX];
 	struct ipcq *h = attach();
-	ssize_t ret;
+	ssize_t ret = 0;
 
 	for (uint64_t i = 0; m && h && i < per_prod; i += (uint64_t)ret) {
 		/* batches of 1..batch messages, varied */
