@@ -184,19 +184,20 @@ ssize_t ipcq_put_many(struct ipcq *q, const struct iovec *msgs, size_t n, int64_
 ssize_t ipcq_get_many(struct ipcq *q, struct iovec *bufs, size_t n, int64_t timeout_ns);
 
 /*
- * A file descriptor that poll()/epoll report readable (@events POLLIN)
- * when a get may succeed, or writable (POLLOUT) when a put may succeed; it
- * may also report so spuriously (another consumer was first): the get or
- * put then says -EAGAIN, and the descriptor settles again.  It belongs to
- * the handle: never close it, ipcq_close() does.  pipe and mqueue return
- * their own descriptor; shm returns an eventfd doorbell that the other
- * side rings only while somebody polls (nothing is paid otherwise), for
- * anonymous rings (it reaches children through fork() like the ring:
- * call ipcq_fd() before forking for the children to ring it... or after,
- * in each process that polls).  Returns the descriptor, or:
- *   -EINVAL   @events other than exactly one of POLLIN, POLLOUT
- *   -ENOTSUP  the backend (sysv) or this queue (a named shm ring) has none
- *   or the kernel's error (-EMFILE ...)
+ * A file descriptor to poll()/epoll for @events, exactly one of POLLIN and
+ * POLLOUT: it reports POLLIN (readable) when a get may succeed, POLLOUT
+ * (writable) when a put may succeed.  It may report so spuriously (another
+ * consumer was first): the get or put then says -EAGAIN, and the
+ * descriptor settles again.  It belongs to the handle: never read, write
+ * or close it; ipcq_close() closes it.  pipe and mqueue return their own
+ * descriptor; shm returns an eventfd doorbell per direction, made with an
+ * anonymous ring and reaching its children through fork() with it, that
+ * the other side rings only while somebody polls (the put and get paths
+ * pay nothing otherwise; they already read the word that says so).
+ * Returns the descriptor (the same one at every call), or:
+ *   -EINVAL   @events not exactly POLLIN or POLLOUT
+ *   -ENOTSUP  the backend has none (sysv), nor has a named shm ring (its
+ *             processes share no descriptor)
  */
 int ipcq_fd(struct ipcq *q, short events);
 

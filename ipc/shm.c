@@ -16,6 +16,7 @@
  * What cannot be caught: a peer that shrinks a named ring's file (shm_map.c).
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -352,6 +353,29 @@ static inline void touch_w(volatile unsigned char *b, size_t len)
 	}
 }
 
+/*
+ * A call that found the queue full (empty) and was polling the doorbell:
+ * the doorbell settles (drained, armed again).  Returns @ret.
+ */
+static __attribute__((noinline)) ssize_t settle(struct shm_priv *p, struct shm_wait *w, ssize_t ret)
+{
+	if ((ret == -EAGAIN || ret == -ETIMEDOUT) &&
+	    atomic_load_explicit(&p->polled[w == p->not_full], memory_order_relaxed))
+		__ipcq_shm_bell_arm(p, w);
+	return ret;
+}
+
+/* The slow path of every call: wait, if asked to, and settle the doorbell. */
+static ssize_t wait_or_settle(struct shm_priv *p, struct shm_wait *w, int64_t timeout_ns, shm_op op,
+			      struct shm_io *io)
+{
+	ssize_t ret = -EAGAIN;
+
+	if (timeout_ns != IPCQ_NOWAIT)
+		ret = __ipcq_shm_wait_for(p, w, __ipcq_deadline(timeout_ns), op, io);
+	return settle(p, w, ret);
+}
+
 static int shm_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
 {
 	struct shm_priv *p = shm_priv(q);
@@ -360,9 +384,8 @@ static int shm_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 
 	touch(msg, len);
 	ret = io_put_one(p, &io);
-	if (likely(ret != -EAGAIN) || timeout_ns == IPCQ_NOWAIT)
-		return ret < 0 ? (int)ret : 0;
-	ret = __ipcq_shm_wait_for(p, p->not_full, __ipcq_deadline(timeout_ns), io_put_one, &io);
+	if (unlikely(ret == -EAGAIN))
+		ret = wait_or_settle(p, p->not_full, timeout_ns, io_put_one, &io);
 	return ret < 0 ? (int)ret : 0;
 }
 
@@ -384,9 +407,9 @@ static ssize_t shm_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns
 		return ret;
 	touch_w(buf, p->msg_max);
 	ret = io_get_one(p, &io);
-	if (likely(ret != -EAGAIN) || timeout_ns == IPCQ_NOWAIT)
-		return ret;
-	return __ipcq_shm_wait_for(p, p->not_empty, __ipcq_deadline(timeout_ns), io_get_one, &io);
+	if (unlikely(ret == -EAGAIN))
+		ret = wait_or_settle(p, p->not_empty, timeout_ns, io_get_one, &io);
+	return ret;
 }
 
 /*
@@ -404,9 +427,8 @@ static ssize_t shm_put_many(struct ipcq *q, const struct iovec *msgs, size_t n, 
 	for (size_t i = 0; i < n; i++)
 		touch(msgs[i].iov_base, msgs[i].iov_len);
 	ret = io_put_many(p, &io);
-	if (ret == -EAGAIN && timeout_ns != IPCQ_NOWAIT)
-		ret = __ipcq_shm_wait_for(p, p->not_full, __ipcq_deadline(timeout_ns), io_put_many,
-					  &io);
+	if (ret == -EAGAIN)
+		ret = wait_or_settle(p, p->not_full, timeout_ns, io_put_many, &io);
 	if (ret < 0)
 		return ret;
 	for (done = (size_t)ret; done < n; done += (size_t)ret) {
@@ -430,9 +452,8 @@ static ssize_t shm_get_many(struct ipcq *q, struct iovec *bufs, size_t n, int64_
 	for (size_t i = 0; i < n; i++)
 		touch_w(bufs[i].iov_base, p->msg_max);
 	ret = io_get_many(p, &io);
-	if (ret == -EAGAIN && timeout_ns != IPCQ_NOWAIT)
-		ret = __ipcq_shm_wait_for(p, p->not_empty, __ipcq_deadline(timeout_ns), io_get_many,
-					  &io);
+	if (ret == -EAGAIN)
+		ret = wait_or_settle(p, p->not_empty, timeout_ns, io_get_many, &io);
 	if (ret < 0)
 		return ret;
 	for (done = (size_t)ret;
@@ -458,6 +479,14 @@ static ssize_t shm_qsize(struct ipcq *q)
 	return (ssize_t)(n > p->mask + 1 ? p->mask + 1 : n);
 }
 
+/* ipcq_fd(): the doorbell of the side asked for, armed (anonymous rings only). */
+static int shm_fd(struct ipcq *q, short events)
+{
+	struct shm_priv *p = shm_priv(q);
+
+	return __ipcq_shm_bell_arm(p, events == POLLIN ? p->not_empty : p->not_full);
+}
+
 const struct ipcq_ops __ipcq_shm_ops = {
 	.name = "shm",
 	.priv_size = sizeof(struct shm_priv),
@@ -467,6 +496,7 @@ const struct ipcq_ops __ipcq_shm_ops = {
 	.get = shm_get,
 	.put_many = shm_put_many,
 	.get_many = shm_get_many,
+	.fd = shm_fd,
 	.qsize = shm_qsize,
 	.close = __ipcq_shm_close,
 	.unlink = __ipcq_shm_unlink,

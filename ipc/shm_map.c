@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -198,12 +199,48 @@ static int shm_make_named(void *arg)
 	return m->fd;
 }
 
+static void bells_none(struct shm_priv *p)
+{
+	p->bell[0] = p->bell[1] = -1;
+}
+
+static void bells_close(struct shm_priv *p)
+{
+	for (int i = 0; i < 2; i++)
+		if (p->bell[i] >= 0)
+			close(p->bell[i]);
+	bells_none(p);
+}
+
+/*
+ * An anonymous ring's doorbells (ipcq_fd()), made with it so that they
+ * reach its children through fork() as the ring does; a named ring's
+ * processes share no descriptor, so it has none.  On failure the ring goes.
+ */
+static int bells_new(struct ipcq *q)
+{
+	struct shm_priv *p = shm_priv(q);
+
+	for (int i = 0; i < 2; i++) {
+		p->bell[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (p->bell[i] < 0) {
+			int err = -errno;
+
+			bells_close(p);
+			munmap(p->base, p->map_size);
+			return err;
+		}
+	}
+	return 0;
+}
+
 int __ipcq_shm_create(struct ipcq *q, const struct ipcq_opts *opts)
 {
 	struct shm_make m = {.q = q, .opts = opts, .fd = -1};
 	int fd, ret;
 
 	shm_priv(q)->lock_fd = -1;
+	bells_none(shm_priv(q));
 	if (opts->name) {
 		ret = __ipcq_reg_create(&shm_reg, opts->name, shm_make_named, &m,
 					&shm_priv(q)->lock_fd);
@@ -218,6 +255,8 @@ int __ipcq_shm_create(struct ipcq *q, const struct ipcq_opts *opts)
 		return -errno;
 	ret = map_new(q, fd, opts->msg_max, opts->capacity, true);
 	close(fd); /* the mapping keeps the memory */
+	if (ret == 0)
+		ret = bells_new(q);
 	return ret;
 }
 
@@ -289,6 +328,7 @@ int __ipcq_shm_open(struct ipcq *q, const char *name)
 	int fd, ret;
 
 	shm_priv(q)->lock_fd = -1;
+	bells_none(shm_priv(q));
 	ret = shm_path(path, sizeof(path), name);
 	if (ret < 0)
 		return ret;
@@ -354,6 +394,7 @@ int __ipcq_shm_close(struct ipcq *q)
 	}
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
+	bells_close(p);
 
 	return munmap(p->base, p->map_size) < 0 ? -errno : 0;
 }

@@ -109,12 +109,18 @@ struct shm_rec {
 };
 
 /*
- * A futex word and its sleeper flag.  Sleepers set flag; a waker that sees
- * it clears it, notes its CPU, bumps seq and wakes everyone.  A sleeper
+ * A futex word and its flag: SHM_SLEEPER while somebody sleeps on seq,
+ * SHM_POLLER while somebody polls the doorbell (ipcq_fd()); the fast path
+ * reads the one word either way.  A waker that sees a bit clears the word;
+ * for sleepers it notes its CPU, bumps seq and wakes everyone, for pollers
+ * it rings the doorbell (an eventfd).  A sleeper
  * killed by SIGKILL leaves the flag set, which costs the next waker one
  * futex call, no more.  waker_cpu (1 + CPU, 0: unknown) is a hint: a woken
  * sleeper that finds its own CPU there stops spinning (shm.c: spin_for()).
  */
+#define SHM_SLEEPER 1u
+#define SHM_POLLER  2u
+
 struct shm_wait {
 	_Atomic uint32_t seq;
 	_Atomic uint32_t flag;
@@ -189,8 +195,10 @@ struct shm_priv {
 	struct shm_rec *_Atomic rec;  /* this process's intent record */
 	_Atomic int rec_pid;	      /* the process rec belongs to (fork: re-register) */
 	struct shm_hdr *hdr;
-	int lock_fd;	     /* named: its creator record, OFD read-locked (a handle); else -1 */
-	_Atomic int pending; /* -EBADMSG met inside a batch that got messages: the next get's */
+	int lock_fd; /* named: its creator record, OFD read-locked (a handle); else -1 */
+	int bell[2]; /* doorbells, eventfds: [0] get may succeed, [1] put may; -1: none */
+	_Atomic bool polled[2]; /* ipcq_fd() asked for bell[i]: failed calls re-arm it */
+	_Atomic int pending;	/* -EBADMSG met inside a batch that got messages: the next get's */
 };
 
 static inline struct shm_priv *shm_priv(struct ipcq *q)
@@ -263,8 +271,15 @@ static inline uint64_t owner_tag(uint64_t pos, unsigned role)
 /* Registers this process (and thread) in @p's intent records: its word, or NULL. */
 _Atomic uint64_t *__ipcq_shm_intent_slow(struct shm_priv *p);
 
-/* Wakes the sleepers of @w (shm_wake() found its flag set). */
+/* Wakes the sleepers of @w and rings its doorbell (shm_wake() found its flag set). */
 void __ipcq_shm_wake_slow(struct shm_priv *p, struct shm_wait *w);
+
+/*
+ * The doorbell of @w (not_empty: POLLIN, not_full: POLLOUT): drains it,
+ * arms it (SHM_POLLER), then rings it at once if a get (put) may succeed
+ * already.  Returns the eventfd, or -ENOTSUP (the ring has none).
+ */
+int __ipcq_shm_bell_arm(struct shm_priv *p, struct shm_wait *w);
 
 /*
  * After publishing (a slot for consumers, or a free slot for producers):

@@ -130,13 +130,85 @@ static void futex_wake_all(struct shm_priv *p, _Atomic uint32_t *w)
 	__ipcq_futex_wake_all(w);
 }
 
+static int bell_of(const struct shm_priv *p, const struct shm_wait *w)
+{
+	return p->bell[w == p->not_full];
+}
+
+/*
+ * An eventfd polls readable while its counter is above 0 and writable
+ * while it is below its maximum: the POLLIN bell rings by a write of 1 and
+ * settles by a read; the POLLOUT bell the other way round, its counter at
+ * the maximum while it is silent.  EAGAIN: it was so already.
+ */
+static void bell_move(int fd, bool up)
+{
+	uint64_t v = up ? 1 : 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return;
+	do
+		r = up ? write(fd, &v, sizeof(v)) : read(fd, &v, sizeof(v));
+	while (r < 0 && errno == EINTR);
+}
+
+static void bell_ring(struct shm_priv *p, struct shm_wait *w)
+{
+	bell_move(bell_of(p, w), w == p->not_empty);
+}
+
+static void bell_settle(struct shm_priv *p, struct shm_wait *w)
+{
+	int fd = bell_of(p, w);
+	uint64_t v = UINT64_MAX - 1;
+	ssize_t r;
+
+	if (w == p->not_empty) {
+		bell_move(fd, false);
+		return;
+	}
+	do /* from 0 (rung) to the maximum; EAGAIN: silent already */
+		r = write(fd, &v, sizeof(v));
+	while (r < 0 && errno == EINTR);
+}
+
+/* May a get (@w: not_empty) or a put (not_full) succeed now?  Reads, never claims. */
+static bool ready(struct shm_priv *p, struct shm_wait *w)
+{
+	bool get = w == p->not_empty;
+	uint64_t pos = atomic_load_explicit(get ? p->head : p->tail, memory_order_acquire);
+
+	return atomic_load_explicit(&shm_slot(p, pos)->seq, memory_order_acquire) == pos + get;
+}
+
+int __ipcq_shm_bell_arm(struct shm_priv *p, struct shm_wait *w)
+{
+	int fd = bell_of(p, w);
+
+	if (fd < 0)
+		return -ENOTSUP;
+	atomic_store_explicit(&p->polled[w == p->not_full], true, memory_order_relaxed);
+	/* settle first, then arm and look: a publish after our look rings again */
+	bell_settle(p, w);
+	atomic_fetch_or_explicit(&w->flag, SHM_POLLER, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst); /* twin of shm_wake()'s */
+	if (ready(p, w))
+		bell_ring(p, w);
+	return fd;
+}
+
 __attribute__((noinline)) void __ipcq_shm_wake_slow(struct shm_priv *p, struct shm_wait *w)
 {
+	uint32_t was;
 	int cpu;
 
 	/* Only the waker that clears the flag bumps and wakes: one syscall. */
-	if (atomic_exchange_explicit(&w->flag, 0, memory_order_acq_rel) == 0)
-		return;
+	was = atomic_exchange_explicit(&w->flag, 0, memory_order_acq_rel);
+	if (was & SHM_POLLER)
+		bell_ring(p, w);
+	if (!(was & ~SHM_POLLER))
+		return; /* no sleeper (any other bit: a scribbled word, wake to be safe) */
 	cpu = sched_getcpu();
 	/* for the sleeper's learn_peer(); 0: unknown */
 	atomic_store_explicit(&w->waker_cpu, cpu >= 0 ? (uint32_t)cpu + 1 : 0,
@@ -341,7 +413,7 @@ ssize_t __ipcq_shm_wait_for(struct shm_priv *p, struct shm_wait *w, int64_t dead
 		int64_t left;
 		long r;
 
-		atomic_store_explicit(&w->flag, 1, memory_order_relaxed);
+		atomic_fetch_or_explicit(&w->flag, SHM_SLEEPER, memory_order_relaxed);
 		atomic_thread_fence(memory_order_seq_cst); /* twin of shm_wake()'s */
 		ret = op(p, io);
 		if (ret != -EAGAIN) {
