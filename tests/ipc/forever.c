@@ -190,7 +190,8 @@ static void run(bool with_name, bool with_threads)
 		if (threads)
 			CHECK_EQ(pthread_create(&tids[i], NULL, thread_main, (void *)a), 0);
 		else
-			pids[i] = tu_fork(i < P ? producer : consumer, (void *)(a >= 100 ? a - 100 : a));
+			pids[i] = tu_fork(i < P ? producer : consumer,
+					  (void *)(a >= 100 ? a - 100 : a));
 	}
 	if (threads) {
 		for (unsigned i = 0; i < P; i++)

@@ -49,17 +49,6 @@ static int late_get(void *arg)
 	return ipcq_get(arg, m, sizeof(m), 2000 * TU_MS) < 0 ? 1 : 0;
 }
 
-/* Fills @q with nowait puts; returns how many went in. */
-static size_t fill(struct ipcq *q)
-{
-	char m[MSG_MAX] = {0};
-	size_t n = 0;
-
-	while (n < 100000 && ipcq_put_nowait(q, m, MSG_MAX) == 0)
-		n++;
-	return n;
-}
-
 static void drain(struct ipcq *q)
 {
 	char m[MSG_MAX];
@@ -126,7 +115,7 @@ static void test_pollout(struct ipcq *q)
 	if (fd < 0)
 		return;
 	CHECK(ready(fd, POLLOUT, 1000), "not writable on an empty queue");
-	n = fill(q);
+	n = tu_fill(q, MSG_MAX);
 	CHECK(n >= 1, "nothing fit");
 	CHECK(!ready(fd, POLLOUT, 0), "writable on a full queue (%zu messages)", n);
 	t0 = tu_now_ns();

@@ -114,6 +114,9 @@ void tu_sleep_ns(int64_t ns);
 int tu_create(struct ipcq **out, const char *backend, const char *name, size_t capacity,
 	      size_t msg_max);
 
+/* Fills @q with nowait puts of @len zero bytes until one fails; returns how many went in. */
+size_t tu_fill(struct ipcq *q, size_t len);
+
 /* A random queue name "ipcqt-<tag>-<pid>-<hex>". */
 void tu_name(char *buf, size_t len, const char *tag);
 
