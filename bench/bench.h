@@ -23,6 +23,7 @@ enum bench_mode { MODE_LATENCY, MODE_THROUGHPUT, MODE_FLOOR, MODE_BARE, MODE_N }
 #define BENCH_MIN_SIZE	8  /* a message must hold its tag (producer, sequence, check) */
 #define BENCH_MAX_SIZE	(1u << 20)
 #define BENCH_NOTE	256
+#define BENCH_MAX_BATCH 1024 /* --batch */
 
 /* What one run (one call by google-benchmark, N iterations) measured. */
 struct run_result {
@@ -43,6 +44,7 @@ struct cell {
 	int producers, consumers;
 	enum topo_rel rel;
 	int cpus[2];
+	int batch;	/* throughput: messages per ipcq_put_many/get_many; 0, 1: single calls */
 	char name[128]; /* mode/backend/size/PxC/placement */
 
 	bool skip; /* known before running: relation or kernel limit */

@@ -55,6 +55,8 @@ static const char usage[] =
 	"                           cross-package,none\n"
 	"  --repetitions N          repetitions per cell, 1..1000 (quick 5, full 5)\n"
 	"  --min-time S             seconds per repetition, >0, <=3600 (quick 0.25, full 0.5)\n"
+	"  --batch N                throughput cells put and get N messages per call\n"
+	"                           (ipcq_put_many/ipcq_get_many), 1..1024 (default 1: one)\n"
 	"  --out DIR                where results go (default results/<date>-<host>): a new or\n"
 	"                           empty directory, never a symbolic link\n"
 	"  --force                  replace the run that --out DIR holds (all of it, report/ too)\n"
@@ -541,6 +543,7 @@ enum run_flag {
 	F_PAIRS,
 	F_REPS,
 	F_MIN_TIME,
+	F_BATCH,
 	F_OUT,
 	F_NVAL,
 	F_FORCE = F_NVAL,
@@ -556,6 +559,7 @@ static const struct option run_flags[] = {
 	{"pairs", required_argument, NULL, F_PAIRS},
 	{"repetitions", required_argument, NULL, F_REPS},
 	{"min-time", required_argument, NULL, F_MIN_TIME},
+	{"batch", required_argument, NULL, F_BATCH},
 	{"out", required_argument, NULL, F_OUT},
 	{"force", no_argument, NULL, F_FORCE},
 	{"help", no_argument, NULL, F_HELP},
@@ -585,7 +589,7 @@ static void __attribute__((noreturn)) run_unknown(const char *a)
 {
 	fprintf(stderr,
 		"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, --backends, "
-		"--sizes, --pairs, --placement, --repetitions, --min-time, --out, "
+		"--sizes, --pairs, --placement, --repetitions, --min-time, --batch, --out, "
 		"--force, --benchmark_*\n",
 		a);
 	exit(2);
@@ -596,7 +600,7 @@ static int cmd_run(int argc, char **argv, char *command)
 	const char *val[F_NVAL] = {0}, *profile = "quick", *bad_flag = NULL, *filter = "";
 	char **gbargv = calloc((size_t)argc + 12, sizeof(char *));
 	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], why[512];
-	int gbargc = 0, i, reps, n, rc, failed;
+	int gbargc = 0, i, reps, n, rc, failed, batch = 1;
 	char *json = NULL;
 	struct out_dir od;
 	bool force = false;
@@ -687,8 +691,10 @@ static int cmd_run(int argc, char **argv, char *command)
 	if (val[F_MIN_TIME] && parse_seconds(val[F_MIN_TIME], false, &min_time))
 		bad("--min-time", val[F_MIN_TIME],
 		    "seconds, more than 0 and at most 3600 (e.g. 0.5)");
+	if (val[F_BATCH] && (batch = parse_count(val[F_BATCH], 1, BENCH_MAX_BATCH)) < 0)
+		bad("--batch", val[F_BATCH], "an integer from 1 to %d", BENCH_MAX_BATCH);
 	if (val[F_MODE] || val[F_BACKENDS] || val[F_SIZES] || val[F_PLACEMENT] || val[F_PAIRS] ||
-	    val[F_REPS] || val[F_MIN_TIME])
+	    val[F_REPS] || val[F_MIN_TIME] || val[F_BATCH])
 		profile = !strcmp(profile, "full") ? "full (modified)" : "quick (modified)";
 	if (val[F_OUT])
 		snprintf(outbuf, sizeof(outbuf), "%s", val[F_OUT]);
@@ -726,6 +732,8 @@ static int cmd_run(int argc, char **argv, char *command)
 		    "modes that make cells with these backends "
 		    "(pipe-stream has only a bare loop)");
 	}
+	for (i = 0; i < n; i++)
+		cells[i].batch = cells[i].mode == MODE_THROUGHPUT ? batch : 0;
 	rc = count_selected(filter, cells, n, why, sizeof(why));
 	if (rc <= 0) {
 		matrix_free(cells, n);

@@ -139,6 +139,15 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 
 #define RR(field) offsetof(struct run_result, field)
 
+/* The batch column, last of the row: throughput cells only. */
+static void put_batch(FILE *f, const struct cell *c)
+{
+	if (c->mode == MODE_THROUGHPUT)
+		fprintf(f, ",%d\n", c->batch > 1 ? c->batch : 1);
+	else
+		fputs(",\n", f);
+}
+
 static void write_row(FILE *f, const struct cell *c)
 {
 	const char *status = "ok", *note = c->note;
@@ -158,7 +167,8 @@ static void write_row(FILE *f, const struct cell *c)
 	if (strcmp(status, "ok")) {
 		fputs(",,,,,,,,,,,,,", f);
 		put_field(f, note);
-		fputs(",,,\n", f);
+		fputs(",,,", f);
+		put_batch(f, c);
 		return;
 	}
 	fprintf(f, "%d,%.0f,%.6f,", c->nreps, median(c, RR(messages)), median(c, RR(seconds)));
@@ -172,8 +182,9 @@ static void write_row(FILE *f, const struct cell *c)
 		fprintf(f, "%.4f,", cv(c, RR(lat) + 2 * sizeof(double)));
 	}
 	put_field(f, note);
-	fprintf(f, ",%.1f,%.3f,%.4g\n", median(c, RR(cpu_ns)), median(c, RR(cpu_util)),
+	fprintf(f, ",%.1f,%.3f,%.4g", median(c, RR(cpu_ns)), median(c, RR(cpu_util)),
 		median(c, RR(csw)));
+	put_batch(f, c);
 }
 
 /* A new file @name in @dirfd as a stream, or NULL with errno set. */

@@ -44,8 +44,15 @@
 	X(CPU_UTIL, "cpu_util")             \
 	X(CPU_CSW_PER_MSG, "csw_per_msg")
 
+/*
+ * After the CPU columns: the messages per ipcq_put_many/ipcq_get_many call
+ * of a throughput cell (1: ipcq_put/ipcq_get), empty for the other modes
+ * and in runs written before it existed.
+ */
+#define IPCB_BATCH_COLUMNS(X) X(BATCH, "batch")
+
 /* The columns a run writes into results.csv today. */
-#define IPCB_RESULTS_CSV(X) IPCB_RESULT_COLUMNS(X) IPCB_CPU_COLUMNS(X)
+#define IPCB_RESULTS_CSV(X) IPCB_RESULT_COLUMNS(X) IPCB_CPU_COLUMNS(X) IPCB_BATCH_COLUMNS(X)
 
 /* histograms.csv: one row per bucket of a cell's latency histogram. */
 #define IPCB_HIST_COLUMNS(X)           \
@@ -66,6 +73,7 @@
 /* IPCB_RES_MODE = 0, ...; IPCB_RESULT_NCOLS: how many. */
 enum ipcb_result_col { IPCB_RESULT_COLUMNS(IPCB_COL_ENUM) IPCB_RESULT_NCOLS };
 enum ipcb_cpu_col { IPCB_CPU_COLUMNS(IPCB_COL_ENUM) IPCB_CPU_NCOLS };
+enum ipcb_batch_col { IPCB_BATCH_COLUMNS(IPCB_COL_ENUM) IPCB_BATCH_NCOLS };
 enum ipcb_hist_col { IPCB_HIST_COLUMNS(IPCB_COL_ENUM) IPCB_HIST_NCOLS };
 
 #endif

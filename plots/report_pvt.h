@@ -37,6 +37,7 @@ struct rep_cell {
 	double cpu_ns;	 /* CPU ns per message, per round trip for latency, floor and bare cells */
 	double cpu_util; /* CPU-seconds per wall-second: 2.0 is two cores busy */
 	double csw;	 /* context switches per message or round trip */
+	double batch;	 /* throughput: messages per batch call, 1: none; NAN otherwise */
 	double *reps;	 /* per-repetition values of the cell's metric (benchmarks.json) */
 	size_t nreps, capreps;
 };

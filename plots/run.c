@@ -14,6 +14,7 @@
 /* The columns of columns.h, by name (a run may have them in any order). */
 static const char *const result_cols[] = {IPCB_RESULT_COLUMNS(IPCB_COL_NAME)};
 static const char *const cpu_cols[] = {IPCB_CPU_COLUMNS(IPCB_COL_NAME)};
+static const char *const batch_cols[] = {IPCB_BATCH_COLUMNS(IPCB_COL_NAME)};
 static const char *const hist_cols[] = {IPCB_HIST_COLUMNS(IPCB_COL_NAME)};
 
 static const char *const modes[] = {"latency", "throughput", "floor", "bare"};
@@ -258,12 +259,33 @@ static int load_cpu(const struct rep_csv *csv, size_t r, const int *cidx, bool h
 	return 0;
 }
 
+/*
+ * The batch column of row R (a run before it: none, NAN): empty for
+ * latency-like cells, a whole number from 1 to 1024 for throughput ones;
+ * anything else is refused.
+ */
+static int load_batch(const struct rep_csv *csv, size_t r, int col, struct rep_cell *c,
+		      const char *path, char *err, size_t errlen)
+{
+	const char *s = col >= 0 ? rep_csv_get(csv, r, col) : "";
+	bool tp = !strcmp(c->mode, "throughput");
+	double v;
+
+	if (parse_num(s, &v) < 0 || (*s && (!tp || v != floor(v) || v < 1 || v > 1024)) ||
+	    (!*s && tp && col >= 0))
+		return refuse(err, errlen, path, r + 2, batch_cols[0], s,
+			      tp ? "a whole number from 1 to 1024"
+				 : "empty (batches are for throughput cells)");
+	c->batch = v;
+	return 0;
+}
+
 static int load_results(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	struct rep_csv csv;
 	const char *seen[REP_MAX_BACKENDS];
 	size_t nseen = 0;
-	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS];
+	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS], bcol;
 	void *rows;
 	int ret = read_table(&csv, path, result_cols, IPCB_RESULT_NCOLS, idx, &rows,
 			     sizeof(*run->cells), err, errlen);
@@ -271,6 +293,7 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 	run->cells = rows;
 	if (ret < 0)
 		goto out;
+	bcol = rep_csv_col(&csv, batch_cols[0]);
 	for (size_t k = 0; k < IPCB_CPU_NCOLS; k++)
 		run->have_cpu |= rep_csv_col(&csv, cpu_cols[k]) >= 0;
 	if (run->have_cpu) {
@@ -345,6 +368,9 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 			}
 		}
 		ret = load_cpu(&csv, r, cidx, run->have_cpu, c, path, err, errlen);
+		if (ret < 0)
+			goto out;
+		ret = load_batch(&csv, r, bcol, c, path, err, errlen);
 		if (ret < 0)
 			goto out;
 	}
