@@ -139,7 +139,7 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 
 #define RR(field) offsetof(struct run_result, field)
 
-/* The batch column, last of the row: throughput cells only. */
+/* The batch column, last of the row: measured throughput cells only. */
 static void put_batch(FILE *f, const struct cell *c)
 {
 	if (c->mode == MODE_THROUGHPUT)
@@ -167,8 +167,7 @@ static void write_row(FILE *f, const struct cell *c)
 	if (strcmp(status, "ok")) {
 		fputs(",,,,,,,,,,,,,", f);
 		put_field(f, note);
-		fputs(",,,", f);
-		put_batch(f, c);
+		fputs(",,,,\n", f); /* batch too: nothing measured */
 		return;
 	}
 	fprintf(f, "%d,%.0f,%.6f,", c->nreps, median(c, RR(messages)), median(c, RR(seconds)));

@@ -261,8 +261,8 @@ static int load_cpu(const struct rep_csv *csv, size_t r, const int *cidx, bool h
 
 /*
  * The batch column of row R (a run before it: none, NAN): empty for
- * latency-like cells, a whole number from 1 to 1024 for throughput ones;
- * anything else is refused.
+ * latency-like cells and cells not measured, a whole number from 1 to 1024
+ * for measured throughput ones; anything else is refused.
  */
 static int load_batch(const struct rep_csv *csv, size_t r, int col, struct rep_cell *c,
 		      const char *path, char *err, size_t errlen)
@@ -271,8 +271,7 @@ static int load_batch(const struct rep_csv *csv, size_t r, int col, struct rep_c
 	bool tp = !strcmp(c->mode, "throughput");
 	double v;
 
-	if (parse_num(s, &v) < 0 || (*s && (!tp || v != floor(v) || v < 1 || v > 1024)) ||
-	    (!*s && tp && col >= 0))
+	if (parse_num(s, &v) < 0 || (*s && (!tp || v != floor(v) || v < 1 || v > 1024)))
 		return refuse(err, errlen, path, r + 2, batch_cols[0], s,
 			      tp ? "a whole number from 1 to 1024"
 				 : "empty (batches are for throughput cells)");
