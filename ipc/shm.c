@@ -121,6 +121,27 @@ static inline int retry_from(struct shm_priv *p, _Atomic uint64_t *idx, uint64_t
 	return 0;
 }
 
+/* Owner tags of the @k slots from @pos on, just claimed in @role. */
+static inline void tag(struct shm_priv *p, uint64_t pos, size_t k, unsigned role)
+{
+	for (size_t i = 0; i < k; i++)
+		atomic_store_explicit(&shm_slot(p, pos + i)->owner, owner_tag(pos + i, role),
+				      memory_order_relaxed);
+}
+
+/*
+ * IPCQ_SP, IPCQ_SC: the sole mover of @idx claims @k slots from @pos with
+ * a plain store, no intent and no CAS.  Owner tags first, then the index
+ * with release: a repairer that sees the index moved sees the tags too,
+ * and a claimant killed before the index moved claimed nothing.
+ */
+static inline void claim_sole(struct shm_priv *p, _Atomic uint64_t *idx, uint64_t pos, size_t k,
+			      unsigned role)
+{
+	tag(p, pos, k, role);
+	atomic_store_explicit(idx, pos + k, memory_order_release);
+}
+
 /* A round of an attempt lost (or a hole skipped): go on from the index now. */
 #define SHM_RETRY (-EINPROGRESS)
 
@@ -136,7 +157,8 @@ static inline int retry_from(struct shm_priv *p, _Atomic uint64_t *idx, uint64_t
  */
 static inline __attribute__((always_inline)) ssize_t put_round(struct shm_priv *p,
 							       const struct iovec *m, size_t want,
-							       _Atomic uint64_t *in, uint64_t *pos)
+							       _Atomic uint64_t *in, uint64_t *pos,
+							       bool sole)
 {
 	struct shm_slot *s = shm_slot(p, *pos);
 	/* acquire: the consumer that freed this slot is done reading it. */
@@ -148,19 +170,21 @@ static inline __attribute__((always_inline)) ssize_t put_round(struct shm_priv *
 		while (k < want && atomic_load_explicit(&shm_slot(p, *pos + k)->seq,
 							memory_order_acquire) == *pos + k)
 			k++;
-		intend(in, *pos, k, SHM_OWN_PUT);
-		/*
-		 * release: publishes our intent to whoever sees the new tail;
-		 * the CAS only arbitrates ownership, seq orders data.  On
-		 * failure *pos is the tail now.
-		 */
-		if (unlikely(!atomic_compare_exchange_weak_explicit(
-			    p->tail, pos, *pos + k, memory_order_release, memory_order_relaxed)))
-			return SHM_RETRY;
-		for (i = 0; i < k; i++)
-			atomic_store_explicit(&shm_slot(p, *pos + i)->owner,
-					      owner_tag(*pos + i, SHM_OWN_PUT),
-					      memory_order_relaxed);
+		if (sole) {
+			claim_sole(p, p->tail, *pos, k, SHM_OWN_PUT);
+		} else {
+			intend(in, *pos, k, SHM_OWN_PUT);
+			/*
+			 * release: publishes our intent to whoever sees the new
+			 * tail; the CAS only arbitrates ownership, seq orders
+			 * data.  On failure *pos is the tail now.
+			 */
+			if (unlikely(!atomic_compare_exchange_weak_explicit(p->tail, pos, *pos + k,
+									    memory_order_release,
+									    memory_order_relaxed)))
+				return SHM_RETRY;
+			tag(p, *pos, k, SHM_OWN_PUT);
+		}
 		for (i = 0; i < k; i++) {
 			s = shm_slot(p, *pos + i);
 			atomic_store_explicit(&s->len, m[i].iov_len, memory_order_relaxed);
@@ -174,6 +198,8 @@ static inline __attribute__((always_inline)) ssize_t put_round(struct shm_priv *
 	}
 	if (likely((uint64_t)(dif + (int64_t)(p->mask + 1)) <= 1))
 		return -EAGAIN; /* the slot still holds the previous lap */
+	if (sole)
+		return -EBADMSG; /* nobody else moves tail: a seq no healthy ring shows */
 	/* another producer was first (or the ring is damaged) */
 	return retry_from(p, p->tail, pos, false) < 0 ? -EBADMSG : SHM_RETRY;
 }
@@ -184,7 +210,7 @@ static __attribute__((noinline)) ssize_t put_retry(struct shm_priv *p, const str
 	ssize_t ret = SHM_RETRY;
 
 	for (unsigned tries = 1; ret == SHM_RETRY && tries < SHM_TRIES; tries++)
-		ret = put_round(p, m, want, in, &pos);
+		ret = put_round(p, m, want, in, &pos, false);
 	return ret == SHM_RETRY ? -EAGAIN : ret;
 }
 
@@ -196,10 +222,20 @@ static __attribute__((noinline)) ssize_t put_retry(struct shm_priv *p, const str
 static inline __attribute__((always_inline)) ssize_t try_put(struct shm_priv *p,
 							     const struct iovec *m, size_t want)
 {
-	_Atomic uint64_t *in = intent_word(p);
-	uint64_t pos = atomic_load_explicit(p->tail, memory_order_relaxed);
-	ssize_t ret = put_round(p, m, want, in, &pos);
+	_Atomic uint64_t *in;
+	uint64_t pos;
+	ssize_t ret;
 
+	if (p->sp) {
+		ret = shm_sole(p->tail_sole);
+		if (unlikely(ret < 0))
+			return ret;
+		pos = atomic_load_explicit(p->tail, memory_order_relaxed);
+		return put_round(p, m, want, NULL, &pos, true); /* never SHM_RETRY */
+	}
+	in = intent_word(p);
+	pos = atomic_load_explicit(p->tail, memory_order_relaxed);
+	ret = put_round(p, m, want, in, &pos, false);
 	if (likely(ret != SHM_RETRY))
 		return ret;
 	return put_retry(p, m, want, in, pos);
@@ -221,8 +257,9 @@ static inline void slot_free(struct shm_priv *p, struct shm_slot *s, uint64_t po
  * slots in a row with one CAS and wakes producers once; a bad length among
  * messages got is kept in p->pending for the next call.
  */
-static inline __attribute__((always_inline)) ssize_t
-get_round(struct shm_priv *p, struct iovec *b, size_t want, _Atomic uint64_t *in, uint64_t *pos)
+static inline __attribute__((always_inline)) ssize_t get_round(struct shm_priv *p, struct iovec *b,
+							       size_t want, _Atomic uint64_t *in,
+							       uint64_t *pos, bool sole)
 {
 	struct shm_slot *s = shm_slot(p, *pos);
 	/* acquire: pairs with the producer's publish of this slot. */
@@ -236,15 +273,17 @@ get_round(struct shm_priv *p, struct iovec *b, size_t want, _Atomic uint64_t *in
 		while (k < want && atomic_load_explicit(&shm_slot(p, *pos + k)->seq,
 							memory_order_acquire) == *pos + k + 1)
 			k++;
-		intend(in, *pos, k, SHM_OWN_GET);
-		/* release: as in put_round(), for our intent */
-		if (unlikely(!atomic_compare_exchange_weak_explicit(
-			    p->head, pos, *pos + k, memory_order_release, memory_order_relaxed)))
-			return SHM_RETRY;
-		for (i = 0; i < k; i++)
-			atomic_store_explicit(&shm_slot(p, *pos + i)->owner,
-					      owner_tag(*pos + i, SHM_OWN_GET),
-					      memory_order_relaxed);
+		if (sole) {
+			claim_sole(p, p->head, *pos, k, SHM_OWN_GET);
+		} else {
+			intend(in, *pos, k, SHM_OWN_GET);
+			/* release: as in put_round(), for our intent */
+			if (unlikely(!atomic_compare_exchange_weak_explicit(p->head, pos, *pos + k,
+									    memory_order_release,
+									    memory_order_relaxed)))
+				return SHM_RETRY;
+			tag(p, *pos, k, SHM_OWN_GET);
+		}
 		for (i = 0; i < k; i++) {
 			s = shm_slot(p, *pos + i);
 			len = atomic_load_explicit(&s->len, memory_order_relaxed);
@@ -271,17 +310,20 @@ get_round(struct shm_priv *p, struct iovec *b, size_t want, _Atomic uint64_t *in
 	}
 	if (likely(dif == -1 || dif == -(int64_t)(p->mask + 1)))
 		return -EAGAIN; /* not published yet */
+	if (sole)
+		return -EBADMSG; /* nobody else moves head: a seq no healthy ring shows */
 	/* another consumer was first (or the ring is damaged) */
 	return retry_from(p, p->head, pos, true) < 0 ? -EBADMSG : SHM_RETRY;
 }
 
 static __attribute__((noinline)) ssize_t get_retry(struct shm_priv *p, struct iovec *b, size_t want,
-						   _Atomic uint64_t *in, uint64_t pos)
+						   _Atomic uint64_t *in, uint64_t pos, bool sole)
 {
 	ssize_t ret = SHM_RETRY;
 
 	for (unsigned tries = 1; ret == SHM_RETRY && tries < SHM_TRIES; tries++)
-		ret = get_round(p, b, want, in, &pos);
+		ret = sole ? get_round(p, b, want, NULL, &pos, true)
+			   : get_round(p, b, want, in, &pos, false);
 	return ret == SHM_RETRY ? -EAGAIN : ret;
 }
 
@@ -293,13 +335,24 @@ static __attribute__((noinline)) ssize_t get_retry(struct shm_priv *p, struct io
 static inline __attribute__((always_inline)) ssize_t try_get(struct shm_priv *p, struct iovec *b,
 							     size_t want)
 {
-	_Atomic uint64_t *in = intent_word(p);
-	uint64_t pos = atomic_load_explicit(p->head, memory_order_relaxed);
-	ssize_t ret = get_round(p, b, want, in, &pos);
+	_Atomic uint64_t *in = NULL;
+	uint64_t pos;
+	ssize_t ret;
 
+	if (p->sc) {
+		ret = shm_sole(p->head_sole);
+		if (unlikely(ret < 0))
+			return ret;
+		pos = atomic_load_explicit(p->head, memory_order_relaxed);
+		ret = get_round(p, b, want, NULL, &pos, true);
+	} else {
+		in = intent_word(p);
+		pos = atomic_load_explicit(p->head, memory_order_relaxed);
+		ret = get_round(p, b, want, in, &pos, false);
+	}
 	if (likely(ret != SHM_RETRY))
 		return ret;
-	return get_retry(p, b, want, in, pos);
+	return get_retry(p, b, want, in, pos, p->sc); /* contention, or holes skipped */
 }
 
 static inline size_t batch_want(size_t n)

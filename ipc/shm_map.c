@@ -71,6 +71,10 @@ static void attach(struct ipcq *q, unsigned char *base, const struct shm_hdr *h)
 	p->hdr = &m->hdr;
 	p->tail = &m->tail;
 	p->head = &m->head;
+	p->tail_sole = &m->tail_sole;
+	p->head_sole = &m->head_sole;
+	p->sp = h->flags & IPCQ_SP;
+	p->sc = h->flags & IPCQ_SC;
 	p->not_empty = &m->not_empty;
 	p->not_full = &m->not_full;
 	p->slots = m->slots;
@@ -85,7 +89,7 @@ static void attach(struct ipcq *q, unsigned char *base, const struct shm_hdr *h)
 }
 
 /* @seal: an anonymous ring's memfd, which nobody may resize once made. */
-static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, bool seal)
+static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, unsigned flags, bool seal)
 {
 	struct statvfs sv;
 	struct shm_hdr *h;
@@ -130,6 +134,7 @@ static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, bool sea
 	h->msg_max = msg_max;
 	h->slot_size = slot;
 	h->capacity = cap;
+	h->flags = flags;
 	h->map_size = map;
 	attach(q, base, h);
 	ring_init_slots(shm_priv(q), 0);
@@ -190,7 +195,8 @@ static int shm_make_named(void *arg)
 	/* fchmod: exactly 0600 whatever the umask */
 	ret = fchmod(m->fd, 0600) < 0 ? -errno : 0;
 	if (!ret)
-		ret = map_new(m->q, m->fd, m->opts->msg_max, m->opts->capacity, false);
+		ret = map_new(m->q, m->fd, m->opts->msg_max, m->opts->capacity, m->opts->flags,
+			      false);
 	if (ret < 0) {
 		shm_unlink(path);
 		return ret;
@@ -253,7 +259,7 @@ int __ipcq_shm_create(struct ipcq *q, const struct ipcq_opts *opts)
 	fd = memfd_create("ipcq.shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	ret = map_new(q, fd, opts->msg_max, opts->capacity, true);
+	ret = map_new(q, fd, opts->msg_max, opts->capacity, opts->flags, true);
 	close(fd); /* the mapping keeps the memory */
 	if (ret == 0)
 		ret = bells_new(q);
@@ -267,7 +273,8 @@ static bool hdr_ok(const struct shm_hdr *h, size_t size)
 	size_t slot, map;
 
 	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION || h->hdr_size != SHM_HDR_SIZE ||
-	    h->capacity < 2 || (h->capacity & (h->capacity - 1)) || h->msg_max > SSIZE_MAX / 2)
+	    h->capacity < 2 || (h->capacity & (h->capacity - 1)) || h->msg_max > SSIZE_MAX / 2 ||
+	    (h->flags & ~(IPCQ_SP | IPCQ_SC)))
 		return false;
 	if (ring_size(h->msg_max, h->capacity, &cap, &slot, &map) < 0)
 		return false;
@@ -386,6 +393,13 @@ int __ipcq_shm_close(struct ipcq *q)
 	struct shm_priv *p = shm_priv(q);
 	struct shm_rec *r = atomic_load_explicit(&p->rec, memory_order_relaxed);
 
+	/* a sole producer's (consumer's) place, if this thread holds it, is free again */
+	for (int i = 0; i < 2 && (p->sp || p->sc); i++) {
+		uint64_t me = (uint64_t)shm_tid();
+
+		if (i ? p->sc : p->sp)
+			atomic_compare_exchange_strong(i ? p->head_sole : p->tail_sole, &me, 0);
+	}
 	/* our intent record, if this process registered one, is free again */
 	if (r && atomic_load_explicit(&p->rec_pid, memory_order_relaxed) == __ipcq_shm_self) {
 		for (int t = 0; t < SHM_REC_THREADS; t++)

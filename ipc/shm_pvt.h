@@ -10,8 +10,8 @@
  * layout of SHM_VERSION):
  *
  *   0     struct shm_hdr     written once by the creator, read-only after
- *   128   tail               producers' index (free-running u64)
- *   256   head               consumers' index (free-running u64)
+ *   128   tail               producers' index (free-running u64), its sole producer
+ *   256   head               consumers' index (free-running u64), its sole consumer
  *   384   not_empty          futex word, sleeper flag, waker's CPU: consumers sleep here
  *   512   not_full           futex word, sleeper flag, waker's CPU: producers sleep here
  *   640   recs[SHM_RECS]     per process: pid + each thread's claim intent
@@ -61,6 +61,7 @@ struct shm_hdr {
 	uint64_t map_size;	/* hdr_size + capacity * slot_size */
 	_Atomic uint32_t ready; /* 1 once everything above and the slots are set */
 	_Atomic uint32_t norec; /* sticky: a claimer had no intent record */
+	uint32_t flags;		/* IPCQ_SP, IPCQ_SC: the ring's mode, fixed at create */
 };
 
 /*
@@ -145,10 +146,17 @@ struct shm_slot {
 };
 
 /* The shared mapping; slots[] holds capacity slots of hdr.slot_size bytes. */
+/*
+ * Each index shares its region with, for a single-producer
+ * (single-consumer) ring, the thread that alone moves it: its kernel tid,
+ * 0 for none yet (shm_sole()).
+ */
 struct shm_map {
 	struct shm_hdr hdr;
 	alignas(SHM_REGION) _Atomic uint64_t tail;
+	_Atomic uint64_t tail_sole;
 	alignas(SHM_REGION) _Atomic uint64_t head;
+	_Atomic uint64_t head_sole;
 	alignas(SHM_REGION) struct shm_wait not_empty;
 	alignas(SHM_REGION) struct shm_wait not_full;
 	alignas(SHM_REGION) struct shm_rec recs[SHM_RECS];
@@ -181,6 +189,9 @@ struct shm_priv {
 	unsigned char *base; /* the mapping: struct shm_map */
 	_Atomic uint64_t *tail;
 	_Atomic uint64_t *head;
+	_Atomic uint64_t *tail_sole; /* IPCQ_SP: the producer thread's tid */
+	_Atomic uint64_t *head_sole; /* IPCQ_SC: the consumer thread's tid */
+	bool sp, sc;		     /* the ring's mode (hdr.flags) */
 	struct shm_wait *not_empty;
 	struct shm_wait *not_full;
 	unsigned char *slots;
@@ -259,6 +270,31 @@ static inline void shm_test_set_pos(struct shm_priv *p, uint64_t pos)
  */
 extern IPCQ_HIDDEN pid_t __ipcq_shm_self;
 void __ipcq_shm_self_init(void);
+
+/* This thread's kernel tid, 0 until __ipcq_shm_tid_slow() asked (and again after fork()). */
+extern IPCQ_HIDDEN __thread pid_t __ipcq_shm_tid __attribute__((tls_model("initial-exec")));
+pid_t __ipcq_shm_tid_slow(void);
+
+static inline pid_t shm_tid(void)
+{
+	pid_t t = __ipcq_shm_tid;
+
+	return likely(t) ? t : __ipcq_shm_tid_slow();
+}
+
+/*
+ * IPCQ_SP/IPCQ_SC: makes this thread the sole mover of @sole's index, or
+ * confirms it.  0, or -EBUSY while another live thread is (the first one
+ * to call wins; a dead one's place is taken over).
+ */
+int __ipcq_shm_sole_slow(_Atomic uint64_t *sole);
+
+static inline int shm_sole(_Atomic uint64_t *sole)
+{
+	if (likely(atomic_load_explicit(sole, memory_order_relaxed) == (uint64_t)shm_tid()))
+		return 0;
+	return __ipcq_shm_sole_slow(sole);
+}
 
 /* This thread's index among the intent words of every ring; -1: none yet. */
 extern IPCQ_HIDDEN __thread int __ipcq_shm_tidx __attribute__((tls_model("initial-exec")));

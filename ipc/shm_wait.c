@@ -24,9 +24,38 @@
 pid_t __ipcq_shm_self;
 static pthread_once_t shm_self_once = PTHREAD_ONCE_INIT;
 
+__thread pid_t __ipcq_shm_tid __attribute__((tls_model("initial-exec")));
+
 static void self_update(void)
 {
 	__ipcq_shm_self = getpid();
+	__ipcq_shm_tid = 0; /* the child's one thread has a tid of its own */
+}
+
+__attribute__((noinline)) pid_t __ipcq_shm_tid_slow(void)
+{
+	__ipcq_shm_tid = gettid();
+	return __ipcq_shm_tid;
+}
+
+__attribute__((noinline)) int __ipcq_shm_sole_slow(_Atomic uint64_t *sole)
+{
+	uint64_t me = (uint64_t)shm_tid(), was = atomic_load_explicit(sole, memory_order_acquire);
+
+	for (int tries = 0; tries < 8; tries++) {
+		if (was == me)
+			return 0;
+		/* a tid read from the ring is any value: only kill(0) and /proc see it */
+		if (was != 0 && was <= INT32_MAX && (pid_t)was != __ipcq_shm_self &&
+		    __ipcq_proc_alive((pid_t)was, 0))
+			return -EBUSY;
+		if (was != 0 && (pid_t)was == __ipcq_shm_self && me != was)
+			return -EBUSY; /* our main thread: alive, since we run */
+		if (atomic_compare_exchange_strong_explicit(sole, &was, me, memory_order_acq_rel,
+							    memory_order_acquire))
+			return 0;
+	}
+	return -EBUSY;
 }
 
 static void self_init(void)
