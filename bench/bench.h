@@ -44,8 +44,9 @@ struct cell {
 	int producers, consumers;
 	enum topo_rel rel;
 	int cpus[2];
-	int batch;	/* throughput: messages per ipcq_put_many/get_many; 0, 1: single calls */
-	char name[128]; /* mode/backend/size/PxC/placement */
+	int batch;	 /* throughput: messages per ipcq_put_many/get_many; 0, 1: single calls */
+	unsigned qflags; /* ipcq_opts.flags of its queues: IPCQ_SP|IPCQ_SC where 1 x 1 */
+	char name[128];	 /* mode/backend/size/PxC/placement */
 
 	bool skip; /* known before running: relation or kernel limit */
 	bool failed;

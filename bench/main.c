@@ -57,6 +57,8 @@ static const char usage[] =
 	"  --min-time S             seconds per repetition, >0, <=3600 (quick 0.25, full 0.5)\n"
 	"  --batch N                throughput cells put and get N messages per call\n"
 	"                           (ipcq_put_many/ipcq_get_many), 1..1024 (default 1: one)\n"
+	"  --mpmc                   1x1 and latency cells on queues for many producers and\n"
+	"                           consumers too (default: IPCQ_SP|IPCQ_SC, see the note)\n"
 	"  --out DIR                where results go (default results/<date>-<host>): a new or\n"
 	"                           empty directory, never a symbolic link\n"
 	"  --force                  replace the run that --out DIR holds (all of it, report/ too)\n"
@@ -547,6 +549,7 @@ enum run_flag {
 	F_OUT,
 	F_NVAL,
 	F_FORCE = F_NVAL,
+	F_MPMC,
 	F_HELP
 };
 
@@ -562,6 +565,7 @@ static const struct option run_flags[] = {
 	{"batch", required_argument, NULL, F_BATCH},
 	{"out", required_argument, NULL, F_OUT},
 	{"force", no_argument, NULL, F_FORCE},
+	{"mpmc", no_argument, NULL, F_MPMC},
 	{"help", no_argument, NULL, F_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -589,7 +593,7 @@ static void __attribute__((noreturn)) run_unknown(const char *a)
 {
 	fprintf(stderr,
 		"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, --backends, "
-		"--sizes, --pairs, --placement, --repetitions, --min-time, --batch, --out, "
+		"--sizes, --pairs, --placement, --repetitions, --min-time, --batch, --mpmc, --out, "
 		"--force, --benchmark_*\n",
 		a);
 	exit(2);
@@ -603,7 +607,7 @@ static int cmd_run(int argc, char **argv, char *command)
 	int gbargc = 0, i, reps, n, rc, failed, batch = 1;
 	char *json = NULL;
 	struct out_dir od;
-	bool force = false;
+	bool force = false, mpmc = false;
 	struct matrix_opts o;
 	struct cell *cells;
 	struct topo *t;
@@ -656,6 +660,8 @@ static int cmd_run(int argc, char **argv, char *command)
 		}
 		if (opt == F_FORCE) {
 			force = true;
+		} else if (opt == F_MPMC) {
+			mpmc = true;
 		} else if (opt >= 0 && opt < F_NVAL) {
 			val[opt] = optarg;
 		} else if (opt == ':' && optopt >= 0 && optopt < F_NVAL) {
@@ -732,8 +738,19 @@ static int cmd_run(int argc, char **argv, char *command)
 		    "modes that make cells with these backends "
 		    "(pipe-stream has only a bare loop)");
 	}
-	for (i = 0; i < n; i++)
-		cells[i].batch = cells[i].mode == MODE_THROUGHPUT ? batch : 0;
+	/*
+	 * One producer and one consumer per queue (latency, 1x1): the queues
+	 * say so (IPCQ_SP|IPCQ_SC), which the shm ring turns into a path
+	 * without CAS; the note of each such cell says it.  --mpmc: not.
+	 */
+	for (i = 0; i < n; i++) {
+		struct cell *c = &cells[i];
+
+		c->batch = c->mode == MODE_THROUGHPUT ? batch : 0;
+		if (!mpmc && (c->mode == MODE_LATENCY || (c->mode == MODE_THROUGHPUT &&
+							  c->producers == 1 && c->consumers == 1)))
+			c->qflags = IPCQ_SP | IPCQ_SC;
+	}
 	rc = count_selected(filter, cells, n, why, sizeof(why));
 	if (rc <= 0) {
 		matrix_free(cells, n);

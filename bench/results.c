@@ -105,6 +105,14 @@ static const char *bare_what(const struct cell *c)
 }
 
 /* What an ok row measured, said once per row so that the CSV reads alone. */
+/* How the cell's queues were made, when not for many producers and consumers. */
+static const char *sole_note(const struct cell *c)
+{
+	return c->qflags == (IPCQ_SP | IPCQ_SC)
+		       ? " made IPCQ_SP|IPCQ_SC (one producer, one consumer)"
+		       : "";
+}
+
 static const char *ok_note(const struct cell *c, char *buf, size_t len)
 {
 	switch (c->mode) {
@@ -122,16 +130,17 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 		break;
 	case MODE_LATENCY:
 		snprintf(buf, len,
-			 "RTT through two ipcq %s queues; every echo checked: length, all %zu "
+			 "RTT through two ipcq %s queues%s; every echo checked: length, all %zu "
 			 "bytes; "
 			 "cpus %d,%d",
-			 c->backend, c->size, c->cpus[0], c->cpus[1]);
+			 c->backend, sole_note(c), c->size, c->cpus[0], c->cpus[1]);
 		break;
 	default:
 		snprintf(buf, len,
 			 "every message verified: length, all bytes, order per producer, each "
-			 "exactly once; producers on cpu %d, consumers on cpu %d",
-			 c->cpus[0], c->cpus[1]);
+			 "exactly once; producers on cpu %d, consumers on cpu %d; queue%s",
+			 c->cpus[0], c->cpus[1],
+			 c->qflags ? sole_note(c) : " for many producers and consumers");
 		break;
 	}
 	return buf;

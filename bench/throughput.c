@@ -385,7 +385,8 @@ static void verify(struct tp *t, char *err, size_t len)
 int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
 		       char *err, size_t len)
 {
-	struct ipcq_opts o = {.backend = c->backend, .capacity = 0, .msg_max = c->size};
+	struct ipcq_opts o = {
+		.backend = c->backend, .capacity = 0, .msg_max = c->size, .flags = c->qflags};
 	struct tp tp = {.size = c->size,
 			.producers = c->producers,
 			.consumers = c->consumers,
