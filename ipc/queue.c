@@ -92,6 +92,31 @@ IPCQ_EXPORT int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts)
 	return 0;
 }
 
+/*
+ * ipcq_create@IPCQ_0.1, for programs linked before ipcq_opts had flags: the
+ * struct they pass ends after msg_max, so read only that much (no flags).
+ */
+struct ipcq_opts_0_1 {
+	const char *backend;
+	const char *name;
+	size_t capacity;
+	size_t msg_max;
+};
+
+IPCQ_EXPORT int __ipcq_create_0_1(struct ipcq **out, const struct ipcq_opts_0_1 *opts)
+{
+	struct ipcq_opts o = {0};
+
+	if (opts) {
+		o.backend = opts->backend;
+		o.name = opts->name;
+		o.capacity = opts->capacity;
+		o.msg_max = opts->msg_max;
+	}
+	return ipcq_create(out, opts ? &o : NULL);
+}
+__asm__(".symver __ipcq_create_0_1, ipcq_create@IPCQ_0.1");
+
 IPCQ_EXPORT int ipcq_open(struct ipcq **out, const char *backend, const char *name)
 {
 	const struct ipcq_ops *ops;
