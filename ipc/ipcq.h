@@ -53,7 +53,8 @@ struct ipcq_opts {
  * Creates a queue.  A named queue must not exist yet; names are 1 to 200
  * characters of [A-Za-z0-9._-], not starting with '.'.
  * Returns 0 and sets *out, or:
- *   -EINVAL   unknown backend, bad name, or options the backend cannot honour
+ *   -EINVAL   unknown backend, bad name, flags other than IPCQ_SP and IPCQ_SC,
+ *             or options the backend cannot honour
  *   -EEXIST   a queue of that name exists
  *   -EMSGSIZE msg_max above what the backend can ever carry
  *   -ENOMEM, -EMFILE, -ENOSPC, -EPERM ...  the kernel refused; for a kernel
@@ -92,6 +93,7 @@ int ipcq_open(struct ipcq **out, const char *backend, const char *name);
  *   -EBADMSG  shm: the ring's shared words are impossible (damaged, or a
  *             hostile peer of the same user wrote them); returned at once,
  *             or at the latest when the wait sleeps for the first time
+ *   -EBUSY    shm, a ring made with IPCQ_SP: another live thread is its producer
  */
 int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
 
@@ -104,6 +106,7 @@ int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
  *   -EIDRM    the queue was removed under us
  *   -EBADMSG  shm: as for ipcq_put(); a message whose length word is beyond
  *             msg_max is dropped (the next get goes on with the next one)
+ *   -EBUSY    shm, a ring made with IPCQ_SC: another live thread is its consumer
  */
 ssize_t ipcq_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);
 
