@@ -38,10 +38,13 @@ struct ipcq_opts {
  * Single-producer and single-consumer modes (ipcq_opts.flags), a promise
  * the caller makes at create time so that a backend may take a cheaper
  * path (shm: no compare-and-swap on the index it alone moves).  The shm
- * backend holds every handle to it: a put (IPCQ_SP) or get (IPCQ_SC) by a
- * second live thread, in any process, fails with -EBUSY while the first
- * one lives; when that one has died, the next one takes over.  Backends
- * without a cheaper path accept the flags and ignore them.
+ * backend holds every handle to it: the first thread to put (IPCQ_SP) or
+ * get (IPCQ_SC) takes the place, and a put (get) by any other live thread,
+ * in any process, fails with -EBUSY; once that thread has ended, been
+ * killed, or closed its handle, the next one takes over.  ipcq_open() of a
+ * named ring adopts its mode.  Backends without a cheaper path accept the
+ * flags and ignore them.  (Programs linked to IPCQ_0.1, before flags
+ * existed, create queues without them.)
  */
 #define IPCQ_SP 1u /* one producer thread at a time */
 #define IPCQ_SC 2u /* one consumer thread at a time */
