@@ -333,8 +333,17 @@ static int tp_poll(void *ctx)
 		if (pool_now_ns() - w->producers_done < 2 * INT64_C(1000000000))
 			return 0;
 	}
-	for (i = 0; i < t->consumers; i++)
-		ipcq_put(t->q, "", 0, INT64_C(2000000000));
+	/*
+	 * IPCQ_SP: the producer's place passes to us once the kernel shows it
+	 * gone, a moment after it exited (-EBUSY until then).
+	 */
+	for (i = 0; i < t->consumers; i++) {
+		int64_t until = pool_now_ns() + INT64_C(2000000000);
+
+		while (ipcq_put(t->q, "", 0, INT64_C(2000000000)) == -EBUSY &&
+		       pool_now_ns() < until)
+			usleep(1000);
+	}
 	w->started = 2;
 	return 1;
 }

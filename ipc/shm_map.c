@@ -75,6 +75,8 @@ static void attach(struct ipcq *q, unsigned char *base, const struct shm_hdr *h)
 	p->head_sole = &m->head_sole;
 	p->sp = h->flags & IPCQ_SP;
 	p->sc = h->flags & IPCQ_SC;
+	p->spsc = p->sp && p->sc;
+	p->head_seen = p->tail_seen = 0; /* lower bounds: indices only grow */
 	p->not_empty = &m->not_empty;
 	p->not_full = &m->not_full;
 	p->slots = m->slots;

@@ -192,6 +192,9 @@ struct shm_priv {
 	_Atomic uint64_t *tail_sole; /* IPCQ_SP: the producer thread's tid */
 	_Atomic uint64_t *head_sole; /* IPCQ_SC: the consumer thread's tid */
 	bool sp, sc;		     /* the ring's mode (hdr.flags) */
+	bool spsc;		     /* both: the indices alone say full and empty (shm.c) */
+	uint64_t head_seen;	     /* spsc: the producer's last look at head (a lower bound) */
+	uint64_t tail_seen;	     /* spsc: the consumer's last look at tail */
 	struct shm_wait *not_empty;
 	struct shm_wait *not_full;
 	unsigned char *slots;

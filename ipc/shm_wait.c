@@ -208,6 +208,13 @@ static bool ready(struct shm_priv *p, struct shm_wait *w)
 	bool get = w == p->not_empty;
 	uint64_t pos = atomic_load_explicit(get ? p->head : p->tail, memory_order_acquire);
 
+	if (p->spsc) {
+		uint64_t t = atomic_load_explicit(p->tail, memory_order_acquire);
+		uint64_t h = atomic_load_explicit(p->head, memory_order_acquire);
+
+		return get ? t != h : t - h <= p->mask;
+	}
+
 	return atomic_load_explicit(&shm_slot(p, pos)->seq, memory_order_acquire) == pos + get;
 }
 
@@ -460,7 +467,8 @@ ssize_t __ipcq_shm_wait_for(struct shm_priv *p, struct shm_wait *w, int64_t dead
 		ret = idx_check(p);
 		if (ret < 0)
 			return ret;
-		repair(p, w == p->not_full);
+		if (!p->spsc) /* an spsc ring has no claims to repair */
+			repair(p, w == p->not_full);
 		if (left < 0 || left > SHM_SLICE_NS)
 			left = SHM_SLICE_NS;
 		r = futex_wait(p, &w->seq, seq, left);

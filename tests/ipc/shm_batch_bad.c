@@ -4,8 +4,9 @@
  * ipcq_get_many() stops at a slot no healthy ring shows and never overruns
  * a buffer; a length beyond msg_max inside a batch is dropped and reported
  * (-EBADMSG) by the next call, the messages after it still arrive; a seq
- * from the future makes put_many/get_many (MPMC and IPCQ_SP|IPCQ_SC) fail
- * with -EBADMSG, or time out in time, never spin.  Each case runs in a
+ * from the future (MPMC, IPCQ_SP, IPCQ_SC rings), or an index out of the
+ * other side's reach (IPCQ_SP|IPCQ_SC rings, which have no seq), makes
+ * put_many/get_many fail with -EBADMSG, or time out in time, never spin.  Each case runs in a
  * child under a watchdog, so that a spin fails the test instead of hanging it.
  *
  * Usage: shm_batch_bad shm
@@ -108,6 +109,28 @@ static int every_seq_ahead(void *arg)
 	return tu_failures ? 1 : 0;
 }
 
+/* IPCQ_SP|IPCQ_SC rings use no seq: an index out of the other's reach instead. */
+static int index_out_of_reach(void *arg)
+{
+	struct ipcq *q = fresh((unsigned)(uintptr_t)arg, 2);
+	struct shm_priv *p = shm_priv(q);
+	uint64_t h = atomic_load(p->head);
+	ssize_t r = 0;
+
+	atomic_store(p->tail, h + 5 * CAP); /* more than the ring ahead */
+	reset();
+	CHECK_EQ(ipcq_get_many(q, v, CAP, IPCQ_NOWAIT), -EBADMSG);
+	CHECK_EQ(ipcq_get_many(q, v, CAP, 100 * TU_MS), -EBADMSG);
+	atomic_store(p->tail, h + 1);
+	atomic_store(p->head, h + 3 * CAP); /* a consumer far beyond the producer */
+	/* the producer trusts its copy of head (a lower bound) until it runs out */
+	for (int i = 0; i < 2 * CAP && (r = ipcq_put_many(q, v, 2, IPCQ_NOWAIT)) > 0; i++)
+		;
+	CHECK_EQ(r, -EBADMSG);
+	CHECK_EQ(ipcq_put_many(q, v, 2, 100 * TU_MS), -EBADMSG);
+	return tu_failures ? 1 : 0;
+}
+
 static void run(const char *what, int (*fn)(void *), unsigned flags)
 {
 	pid_t pid;
@@ -122,8 +145,12 @@ static void run(const char *what, int (*fn)(void *), unsigned flags)
 int main(int argc, char **argv)
 {
 	tu_begin(argc, argv, "shm_batch_bad shm");
-	for (unsigned flags = 0; flags <= (IPCQ_SP | IPCQ_SC); flags += IPCQ_SP | IPCQ_SC) {
+	for (unsigned flags = 0; flags <= (IPCQ_SP | IPCQ_SC); flags++) {
 		run("a length beyond msg_max inside a batch", bad_len_inside, flags);
+		if (flags == (IPCQ_SP | IPCQ_SC)) {
+			run("an index out of the other's reach", index_out_of_reach, flags);
+			continue;
+		}
 		run("a seq from the future inside a batch", seq_ahead_inside, flags);
 		run("every seq from the future", every_seq_ahead, flags);
 	}

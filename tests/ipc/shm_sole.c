@@ -11,10 +11,13 @@
  * Usage: shm_sole shm
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -51,6 +54,28 @@ static void get_seq(struct ipcq *h, uint64_t seq)
 	uint64_t got = UINT64_MAX;
 	ssize_t n = ipcq_get(h, m, sizeof(m), 1000 * TU_MS);
 
+	CHECK(n == TU_HDR && tu_msg_check(m, (size_t)n, &pr, &got) == 0 && got == seq,
+	      "get: %zd %s, message %llu, want %llu", n, tu_errname(n), (unsigned long long)got,
+	      (unsigned long long)seq);
+}
+
+/*
+ * get_seq() by a thread taking over from one that has just ended: -EBUSY
+ * for the moment the kernel still shows the ended thread (pthread_join()
+ * returns when it has left user space, a little before it is gone).
+ */
+static void get_seq_taking_over(struct ipcq *h, uint64_t seq)
+{
+	unsigned char m[MSG_MAX];
+	uint64_t got = UINT64_MAX;
+	unsigned pr;
+	ssize_t n = -EBUSY;
+
+	for (int i = 0; i < 1000 && n == -EBUSY; i++) {
+		n = ipcq_get(h, m, sizeof(m), 1000 * TU_MS);
+		if (n == -EBUSY)
+			tu_sleep_ns(TU_MS);
+	}
 	CHECK(n == TU_HDR && tu_msg_check(m, (size_t)n, &pr, &got) == 0 && got == seq,
 	      "get: %zd %s, message %llu, want %llu", n, tu_errname(n), (unsigned long long)got,
 	      (unsigned long long)seq);
@@ -139,7 +164,8 @@ static void test_threads_and_children(void)
 		put_seq(q, i, 0);
 	CHECK_EQ(pthread_create(&t, NULL, consumer_once, (void *)(uintptr_t)0), 0);
 	pthread_join(t, NULL);
-	get_seq(q, 1); /* the main thread takes over */
+	/* the main thread takes over once the kernel has let the thread go */
+	get_seq_taking_over(q, 1);
 	CHECK_EQ(pthread_create(&t, NULL, intruder, NULL), 0);
 	pthread_join(t, NULL);
 	get_seq(q, 2);
@@ -225,6 +251,97 @@ static void test_killed_streams(void)
 	}
 }
 
+static _Atomic int64_t *child_last; /* MAP_SHARED: the killed consumer's last message */
+
+static int slow_consumer(void *arg)
+{
+	unsigned char m[MSG_MAX];
+	unsigned pr;
+	uint64_t seq;
+
+	(void)arg;
+	for (;;) {
+		if (ipcq_get(q, m, sizeof(m), 5000 * TU_MS) != MSG_MAX ||
+		    tu_msg_check(m, MSG_MAX, &pr, &seq))
+			return 1;
+		atomic_store(child_last, (int64_t)seq);
+	}
+}
+
+/*
+ * IPCQ_SP|IPCQ_SC: the consumer killed mid-stream; we take its place and
+ * go on from where it stopped: nothing lost, nothing out of order (the
+ * message it was copying when it died may come again: it never returned).
+ */
+/* One get in the killed consumer's place: 1, or 0 when nothing came. */
+static int take(int64_t *first, int64_t *next)
+{
+	unsigned char m[MSG_MAX];
+	unsigned pr;
+	uint64_t seq;
+
+	if (ipcq_get(q, m, sizeof(m), 200 * TU_MS) != MSG_MAX)
+		return 0;
+	CHECK(tu_msg_check(m, MSG_MAX, &pr, &seq) == 0, "a corrupt message");
+	if (*first < 0)
+		*first = *next = (int64_t)seq;
+	CHECK((int64_t)seq == *next, "got %llu, want %lld", (unsigned long long)seq,
+	      (long long)*next);
+	*next = (int64_t)seq + 1;
+	return 1;
+}
+
+static void test_killed_consumer(void)
+{
+	unsigned char m[MSG_MAX];
+	int64_t next = 0, first = -1;
+	pid_t pid;
+
+	tu_section("IPCQ_SP|IPCQ_SC: the consumer SIGKILLed mid-stream, we take over");
+	child_last = mmap(NULL, sizeof(*child_last), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	q = make(NULL, IPCQ_SP | IPCQ_SC);
+	if (!q || child_last == MAP_FAILED)
+		return;
+	*child_last = -1;
+	pid = tu_fork(slow_consumer, NULL);
+	for (uint64_t i = 0; i < 3000; i++) {
+		if (i == 1500) { /* mid-stream: it is in a get, or between two */
+			kill(pid, SIGKILL);
+			CHECK_EQ(tu_wait(pid, 5000 * TU_MS), -SIGKILL);
+		}
+		tu_msg_fill(m, MSG_MAX, 1, i);
+		/* full after the kill: we take the consumer's place */
+		while (i >= 1500 && ipcq_put(q, m, MSG_MAX, IPCQ_NOWAIT) == -EAGAIN)
+			take(&first, &next);
+		if (i < 1500)
+			CHECK_EQ(ipcq_put(q, m, MSG_MAX, 5000 * TU_MS), 0);
+	}
+	while (take(&first, &next))
+		;
+	printf("the consumer had got up to %lld; we got %lld..%lld\n",
+	       (long long)atomic_load(child_last), (long long)first, (long long)next - 1);
+	/* its last one again, or the one after (it may die before it noted it) */
+	CHECK(first < 0 ||
+		      (first >= atomic_load(child_last) && first <= atomic_load(child_last) + 2),
+	      "a gap: the consumer got %lld, we start at %lld", (long long)atomic_load(child_last),
+	      (long long)first);
+	CHECK(first < 0 ? atomic_load(child_last) == 2999 : next == 3000,
+	      "messages lost at the end");
+	/* a doorbell on this ring too */
+	int fd = ipcq_fd(q, POLLIN);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+
+	CHECK(fd >= 0 && poll(&pf, 1, 0) == 0, "readable while empty");
+	CHECK_EQ(ipcq_put(q, m, MSG_MAX, IPCQ_NOWAIT), 0);
+	CHECK(poll(&pf, 1, 1000) == 1, "not readable with a message");
+	CHECK_EQ(ipcq_get(q, m, sizeof(m), IPCQ_NOWAIT), MSG_MAX);
+	CHECK_EQ(ipcq_get(q, m, sizeof(m), IPCQ_NOWAIT), -EAGAIN);
+	CHECK(poll(&pf, 1, 0) == 0, "readable once empty again");
+	CHECK_EQ(ipcq_close(q), 0);
+	munmap(child_last, sizeof(*child_last));
+}
+
 static void test_named_and_flags(void)
 {
 	struct ipcq_opts o = {.backend = "shm", .capacity = 8, .msg_max = MSG_MAX, .flags = 4};
@@ -262,6 +379,7 @@ int main(int argc, char **argv)
 	tu_begin(argc, argv, "shm_sole shm");
 	test_threads_and_children();
 	test_killed_streams();
+	test_killed_consumer();
 	test_named_and_flags();
 	return tu_end();
 }
