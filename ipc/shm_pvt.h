@@ -126,6 +126,7 @@ struct shm_wait {
 	_Atomic uint32_t seq;
 	_Atomic uint32_t flag;
 	_Atomic uint32_t waker_cpu;
+	_Atomic uint32_t fenced; /* sticky: every waker fences (see shm_wake()) */
 };
 
 /*
@@ -321,15 +322,39 @@ void __ipcq_shm_wake_slow(struct shm_priv *p, struct shm_wait *w);
 int __ipcq_shm_bell_arm(struct shm_priv *p, struct shm_wait *w);
 
 /*
+ * The sleeper's check against the wakers' (Dekker): publish, then read the
+ * sleeper flag, on the waker's side; set the flag, then re-check the ring,
+ * on the sleeper's.  Each side needs its store ordered before its load
+ * (store->load, which even x86 reorders), so that either the sleeper sees
+ * the publish or the waker sees the flag.  A fence on both sides did it,
+ * but the waker's fence on every message waits for its stores to the slot
+ * to reach a line the other CPU holds: at 64 B it was half the time of a
+ * message in a 1x1 stream.  So the heavy half is the sleeper's, which
+ * sleeps only after its spin anyway: membarrier(MEMBARRIER_CMD_GLOBAL_
+ * EXPEDITED) runs a full barrier on every CPU that runs a thread of a
+ * process registered for it (each process that maps a ring registers,
+ * __ipcq_shm_self_init()), and a waker of such a process needs only a
+ * compiler barrier.  A process whose kernel (before 4.16) or seccomp
+ * filter refuses membarrier() sets fenced before it first sleeps on a
+ * ring's word: from then on every waker of it fences, as before.
+ */
+extern IPCQ_HIDDEN bool __ipcq_shm_light; /* registered: our wakers may skip the fence */
+extern IPCQ_HIDDEN bool __ipcq_shm_heavy; /* our sleepers can make the heavy barrier */
+
+/* The sleeper's (and a doorbell poller's) half: after setting @w's flag, before re-checking. */
+void __ipcq_shm_heavy_fence(struct shm_wait *w);
+
+/*
  * After publishing (a slot for consumers, or a free slot for producers):
- * wake the other side if it sleeps.  The seq_cst fence orders our publish
- * before the read of the flag (store->load, which even x86 reorders); the
- * sleeper has the twin fence between setting the flag and re-checking the
- * ring, so either it sees our publish or we see its flag (Dekker).
+ * wake the other side if it sleeps (or polls).
  */
 static inline void shm_wake(struct shm_priv *p, struct shm_wait *w)
 {
-	atomic_thread_fence(memory_order_seq_cst);
+	if (likely(__ipcq_shm_light) &&
+	    likely(!atomic_load_explicit(&w->fenced, memory_order_relaxed)))
+		atomic_signal_fence(memory_order_seq_cst); /* the compiler's order only */
+	else
+		atomic_thread_fence(memory_order_seq_cst);
 	if (unlikely(atomic_load_explicit(&w->flag, memory_order_relaxed)))
 		__ipcq_shm_wake_slow(p, w);
 }

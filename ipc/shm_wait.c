@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shm_pvt.h"
@@ -58,10 +60,50 @@ __attribute__((noinline)) int __ipcq_shm_sole_slow(_Atomic uint64_t *sole)
 	return -EBUSY;
 }
 
+bool __ipcq_shm_light, __ipcq_shm_heavy;
+
+static long membarrier(int cmd)
+{
+	return syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+/* shm_pvt.h, shm_wake(): can we make the heavy barrier, and skip the light one? */
+static void barrier_init(void)
+{
+	long cmds = membarrier(MEMBARRIER_CMD_QUERY);
+	long need = MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
+
+	__ipcq_shm_heavy = cmds >= 0 && (cmds & need) == need;
+	/* again in a child of fork(): a new mm, whatever the kernel copies */
+	__ipcq_shm_light =
+		__ipcq_shm_heavy && membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0;
+}
+
+static void child_update(void)
+{
+	self_update();
+	barrier_init();
+}
+
 static void self_init(void)
 {
 	self_update();
-	pthread_atfork(NULL, NULL, self_update);
+	barrier_init();
+	pthread_atfork(NULL, NULL, child_update);
+}
+
+/*
+ * Without the heavy barrier, we make every waker of @w fence from now on,
+ * before our first sleep (a waker that had not seen it yet may miss us
+ * once: the slice, SHM_SLICE_NS, bounds that).
+ */
+void __ipcq_shm_heavy_fence(struct shm_wait *w)
+{
+	if (!__ipcq_shm_heavy && !atomic_load_explicit(&w->fenced, memory_order_relaxed))
+		atomic_store_explicit(&w->fenced, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (__ipcq_shm_heavy)
+		membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
 }
 
 void __ipcq_shm_self_init(void)
@@ -228,7 +270,7 @@ int __ipcq_shm_bell_arm(struct shm_priv *p, struct shm_wait *w)
 	/* settle first, then arm and look: a publish after our look rings again */
 	bell_settle(p, w);
 	atomic_fetch_or_explicit(&w->flag, SHM_POLLER, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst); /* twin of shm_wake()'s */
+	__ipcq_shm_heavy_fence(w); /* the other half of shm_wake() */
 	if (ready(p, w))
 		bell_ring(p, w);
 	return fd;
@@ -462,7 +504,7 @@ ssize_t __ipcq_shm_wait_for(struct shm_priv *p, struct shm_wait *w, int64_t dead
 		long r;
 
 		atomic_fetch_or_explicit(&w->flag, SHM_SLEEPER, memory_order_relaxed);
-		atomic_thread_fence(memory_order_seq_cst); /* twin of shm_wake()'s */
+		__ipcq_shm_heavy_fence(w); /* the other half of shm_wake() */
 		ret = op(p, io);
 		if (ret != -EAGAIN) {
 			if (woken)
