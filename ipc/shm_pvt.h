@@ -258,7 +258,8 @@ static inline void shm_test_set_pos(struct shm_priv *p, uint64_t pos)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /*
- * The shm backend's files: shm.c (the data path and the ops table), shm_wait.c
+ * The shm backend's files: shm.c (the data path and the ops table; the
+ * IPCQ_SP|IPCQ_SC one in shm_spsc_pvt.h), shm_wait.c
  * (spinning, sleeping, waking, intent records and the repair of slots a
  * killed peer left) and shm_map.c (the mapping: create, open, close,
  * unlink, limits).  shm.c calls the other two, shm_map.c calls shm_wait.c,
