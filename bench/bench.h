@@ -35,6 +35,7 @@ enum bench_mode {
 #define BENCH_RATE_MIN_SIZE 16	 /* rate, wakeup: the tag, then the due time in bytes 8..15 */
 #define BENCH_MAX_RATE	    1e9	 /* messages/s that --rates allows */
 #define BENCH_SATURATED	    0.95 /* achieved below this share of the offered rate: saturated */
+#define BENCH_MAX_BATCH	    1024 /* --batch */
 
 /* What one run (one call by google-benchmark, N iterations) measured. */
 struct run_result {
@@ -59,6 +60,8 @@ struct cell {
 	double rate;	 /* rate: offered messages/s; 0: max (back to back) */
 	int64_t gap_ns;	 /* wakeup: the idle gap before each message */
 	double duration; /* rate, wakeup: seconds of one run */
+	int batch;	 /* throughput: messages per ipcq_put_many/get_many; 0, 1: single calls */
+	unsigned qflags; /* ipcq_opts.flags of its queues: IPCQ_SP|IPCQ_SC where 1 x 1 */
 	char name[128];	 /* mode/backend/size/PxC/placement[/rate=R|/gap_ns=G] */
 
 	bool skip; /* known before running: relation or kernel limit */

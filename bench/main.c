@@ -72,13 +72,21 @@ static const char usage[] =
 	"  --repetitions N          repetitions per cell, 1..1000 (quick 5, full 5)\n"
 	"  --min-time S             seconds per repetition, >0, <=3600 (quick 0.25, full 0.5;\n"
 	"                           rate and wakeup: --duration)\n"
+	"  --batch N                throughput cells put and get N messages per call\n"
+	"                           (ipcq_put_many/ipcq_get_many), 1..1024 (default 1: one)\n"
+	"  --mpmc                   1x1, latency, rate and wakeup cells on queues for many\n"
+	"                           producers and consumers (default: IPCQ_SP|IPCQ_SC, see\n"
+	"                           the note)\n"
 	"  --out DIR                where results go (default results/<date>-<host>): a new or\n"
 	"                           empty directory, never a symbolic link\n"
 	"  --force                  replace the run that --out DIR holds (all of it, report/ too)\n"
 	"  --mem-node N             shm rings and the floor's line on NUMA node N (checked,\n"
 	"                           env.json mem_node; kernel queues: not placed)\n"
 	"  --benchmark_*            passed to google-benchmark (e.g. --benchmark_filter=RE);\n"
-	"                           not --benchmark_out*: benchmarks.json goes into --out DIR\n"
+	"                           not --benchmark_out*: benchmarks.json goes into --out DIR\n";
+
+/* Apart from usage[]: C17 promises string literals of 4095 bytes only. */
+static const char usage_tail[] =
 	"\n"
 	"Each list entry once, none empty.  The run is written into a fresh directory beside\n"
 	"DIR and renamed to DIR at the end, also when SIGINT, SIGTERM, SIGHUP or SIGPIPE\n"
@@ -103,6 +111,7 @@ static void print_usage(FILE *f)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 			 list[0] ? "," : "", *b);
 	fprintf(f, usage, list);
+	fputs(usage_tail, f);
 }
 
 /* Bad input: one line, exit code 2. */
@@ -653,10 +662,12 @@ enum run_flag {
 	F_RATES,
 	F_GAPS,
 	F_DURATION,
+	F_BATCH,
 	F_OUT,
 	F_MEM_NODE,
 	F_NVAL,
 	F_FORCE = F_NVAL,
+	F_MPMC,
 	F_HELP
 };
 
@@ -672,9 +683,11 @@ static const struct option run_flags[] = {
 	{"rates", required_argument, NULL, F_RATES},
 	{"gaps", required_argument, NULL, F_GAPS},
 	{"duration", required_argument, NULL, F_DURATION},
+	{"batch", required_argument, NULL, F_BATCH},
 	{"out", required_argument, NULL, F_OUT},
 	{"mem-node", required_argument, NULL, F_MEM_NODE},
 	{"force", no_argument, NULL, F_FORCE},
+	{"mpmc", no_argument, NULL, F_MPMC},
 	{"help", no_argument, NULL, F_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -703,7 +716,7 @@ static void __attribute__((noreturn)) run_unknown(const char *a)
 	fprintf(stderr,
 		"ipcbench: run: unknown flag '%s'; allowed: --profile, --mode, --backends, "
 		"--sizes, --pairs, --placement, --repetitions, --min-time, --rates, --gaps, "
-		"--duration, --out, --force, --mem-node, --benchmark_*\n",
+		"--duration, --batch, --mpmc, --out, --force, --mem-node, --benchmark_*\n",
 		a);
 	exit(2);
 }
@@ -713,10 +726,10 @@ static int cmd_run(int argc, char **argv, char *command)
 	const char *val[F_NVAL] = {0}, *profile = "quick", *bad_flag = NULL, *filter = "";
 	char **gbargv = calloc((size_t)argc + 12, sizeof(char *));
 	char outbuf[PATH_MAX], arg_reps[64], arg_min[64], why[512];
-	int gbargc = 0, i, reps, n, rc, failed;
+	int gbargc = 0, i, reps, n, rc, failed, batch = 1;
 	char *json = NULL;
 	struct out_dir od;
-	bool force = false;
+	bool force = false, mpmc = false;
 	struct matrix_opts o;
 	struct cell *cells;
 	struct topo *t;
@@ -768,6 +781,8 @@ static int cmd_run(int argc, char **argv, char *command)
 		}
 		if (opt == F_FORCE) {
 			force = true;
+		} else if (opt == F_MPMC) {
+			mpmc = true;
 		} else if (opt >= 0 && opt < F_NVAL) {
 			val[opt] = optarg;
 		} else if (opt == ':' && optopt >= 0 && optopt < F_NVAL) {
@@ -805,6 +820,8 @@ static int cmd_run(int argc, char **argv, char *command)
 	if (val[F_MIN_TIME] && parse_seconds(val[F_MIN_TIME], false, &min_time))
 		bad("--min-time", val[F_MIN_TIME],
 		    "seconds, more than 0 and at most 3600 (e.g. 0.5)");
+	if (val[F_BATCH] && (batch = parse_count(val[F_BATCH], 1, BENCH_MAX_BATCH)) < 0)
+		bad("--batch", val[F_BATCH], "an integer from 1 to %d", BENCH_MAX_BATCH);
 	if (val[F_RATES])
 		parse_rates(val[F_RATES], &o);
 	if (val[F_GAPS])
@@ -814,7 +831,8 @@ static int cmd_run(int argc, char **argv, char *command)
 		bad("--duration", val[F_DURATION],
 		    "seconds per rate or wakeup run, more than 0 and at most 60 (e.g. 0.5)");
 	if (val[F_MODE] || val[F_BACKENDS] || val[F_SIZES] || val[F_PLACEMENT] || val[F_PAIRS] ||
-	    val[F_REPS] || val[F_MIN_TIME] || val[F_RATES] || val[F_GAPS] || val[F_DURATION])
+	    val[F_REPS] || val[F_MIN_TIME] || val[F_RATES] || val[F_GAPS] || val[F_DURATION] ||
+	    val[F_BATCH])
 		profile = !strcmp(profile, "full") ? "full (modified)" : "quick (modified)";
 	if (val[F_OUT])
 		snprintf(outbuf, sizeof(outbuf), "%s", val[F_OUT]);
@@ -851,6 +869,20 @@ static int cmd_run(int argc, char **argv, char *command)
 		bad("--mode", val[F_MODE] ? val[F_MODE] : "",
 		    "modes that make cells with these backends "
 		    "(pipe-stream has only a bare loop)");
+	}
+	/*
+	 * One producer and one consumer per queue (latency, rate, wakeup, 1x1): the queues
+	 * say so (IPCQ_SP|IPCQ_SC), which the shm ring turns into a path
+	 * without CAS; the note of each such cell says it.  --mpmc: not.
+	 */
+	for (i = 0; i < n; i++) {
+		struct cell *c = &cells[i];
+
+		c->batch = c->mode == MODE_THROUGHPUT ? batch : 0;
+		if (!mpmc &&
+		    (c->mode == MODE_LATENCY || c->mode == MODE_RATE || c->mode == MODE_WAKEUP ||
+		     (c->mode == MODE_THROUGHPUT && c->producers == 1 && c->consumers == 1)))
+			c->qflags = IPCQ_SP | IPCQ_SC;
 	}
 	rc = count_selected(filter, cells, n, why, sizeof(why));
 	if (rc <= 0) {

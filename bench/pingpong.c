@@ -353,7 +353,8 @@ static int bare_mq_open(mqd_t *out, size_t size)
 
 static int pp_open(struct pp *p, const struct cell *c)
 {
-	struct ipcq_opts o = {.backend = c->backend, .capacity = 1, .msg_max = c->size};
+	struct ipcq_opts o = {
+		.backend = c->backend, .capacity = 1, .msg_max = c->size, .flags = c->qflags};
 	int d, rc = 0;
 
 	for (d = 0; d < 2; d++) {
@@ -425,7 +426,8 @@ static void pp_mem(struct pp *p, struct memnode_set *s)
 /* One line saying why the kernel refused: ipcq_explain's, or ours for the bare loops. */
 static void explain(const struct cell *c, int err, char *why, size_t len)
 {
-	struct ipcq_opts o = {.backend = c->backend, .capacity = 1, .msg_max = c->size};
+	struct ipcq_opts o = {
+		.backend = c->backend, .capacity = 1, .msg_max = c->size, .flags = c->qflags};
 
 	if (ipcq_explain(&o, err, why, len) > 0)
 		return;
@@ -446,7 +448,8 @@ static void explain(const struct cell *c, int err, char *why, size_t len)
 
 int pingpong_probe(const struct cell *c, char *why, size_t len)
 {
-	struct ipcq_opts o = {.backend = c->backend, .capacity = 1, .msg_max = c->size};
+	struct ipcq_opts o = {
+		.backend = c->backend, .capacity = 1, .msg_max = c->size, .flags = c->qflags};
 	struct pp p = {.kind = kind_of(c), .size = c->size};
 	unsigned char *m;
 	int rc;

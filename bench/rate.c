@@ -352,7 +352,8 @@ static int rt_result(const struct rt *r, struct run_result *res, char *err, size
 int rate_measure(const struct cell *c, struct topo *t, struct run_result *r, struct hist *h,
 		 char *err, size_t len)
 {
-	struct ipcq_opts o = {.backend = c->backend, .capacity = 0, .msg_max = c->size};
+	struct ipcq_opts o = {
+		.backend = c->backend, .capacity = 0, .msg_max = c->size, .flags = c->qflags};
 	struct rt rt = {.size = c->size,
 			.mode = c->mode,
 			.rate = c->rate,

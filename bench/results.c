@@ -108,6 +108,14 @@ static const char *bare_what(const struct cell *c)
 }
 
 /* What an ok row measured, said once per row so that the CSV reads alone. */
+/* How the cell's queues were made, when not for many producers and consumers. */
+static const char *sole_note(const struct cell *c)
+{
+	return c->qflags == (IPCQ_SP | IPCQ_SC)
+		       ? " made IPCQ_SP|IPCQ_SC (one producer, one consumer)"
+		       : "";
+}
+
 static const char *ok_note(const struct cell *c, char *buf, size_t len)
 {
 	switch (c->mode) {
@@ -125,26 +133,27 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 		break;
 	case MODE_LATENCY:
 		snprintf(buf, len,
-			 "RTT through two ipcq %s queues; every echo checked: length, all %zu "
+			 "RTT through two ipcq %s queues%s; every echo checked: length, all %zu "
 			 "bytes; "
 			 "cpus %d,%d",
-			 c->backend, c->size, c->cpus[0], c->cpus[1]);
+			 c->backend, sole_note(c), c->size, c->cpus[0], c->cpus[1]);
 		break;
 	case MODE_RATE:
 	case MODE_WAKEUP:
 		snprintf(buf, len,
 			 "one-way latency from each message's due time (%s) through one ipcq %s "
-			 "queue; every message verified: length, all %zu bytes, order, due "
+			 "queue%s; every message verified: length, all %zu bytes, order, due "
 			 "time; producer on cpu %d, consumer on cpu %d",
 			 c->mode == MODE_RATE ? "open loop on a fixed schedule"
 					      : "sent after an idle gap",
-			 c->backend, c->size, c->cpus[0], c->cpus[1]);
+			 c->backend, sole_note(c), c->size, c->cpus[0], c->cpus[1]);
 		break;
 	default:
 		snprintf(buf, len,
 			 "every message verified: length, all bytes, order per producer, each "
-			 "exactly once; producers on cpu %d, consumers on cpu %d",
-			 c->cpus[0], c->cpus[1]);
+			 "exactly once; producers on cpu %d, consumers on cpu %d; queue%s",
+			 c->cpus[0], c->cpus[1],
+			 c->qflags ? sole_note(c) : " for many producers and consumers");
 		break;
 	}
 	return buf;
@@ -152,7 +161,7 @@ static const char *ok_note(const struct cell *c, char *buf, size_t len)
 
 #define RR(field) offsetof(struct run_result, field)
 
-/* offered_rate,achieved_rate,gap_ns (no leading comma); achieved only when measured. */
+/* offered_rate,achieved_rate,gap_ns (no leading comma, no newline); achieved only when measured. */
 static void put_rate(FILE *f, const struct cell *c, bool measured)
 {
 	if (c->mode == MODE_RATE && c->rate > 0)
@@ -165,7 +174,6 @@ static void put_rate(FILE *f, const struct cell *c, bool measured)
 	fputc(',', f);
 	if (c->mode == MODE_WAKEUP)
 		fprintf(f, "%lld", (long long)c->gap_ns);
-	fputc('\n', f);
 }
 
 /*
@@ -187,6 +195,15 @@ static bool saturated(const struct cell *c, char *buf, size_t len)
 		 "not the queue, set the latency",
 		 got, c->rate, 100 * got / c->rate);
 	return true;
+}
+
+/* The batch column, last of the row, and the newline: measured throughput cells only. */
+static void put_batch(FILE *f, const struct cell *c)
+{
+	if (c->mode == MODE_THROUGHPUT)
+		fprintf(f, ",%d\n", c->batch > 1 ? c->batch : 1);
+	else
+		fputs(",\n", f);
 }
 
 static void write_row(FILE *f, const struct cell *c)
@@ -212,6 +229,7 @@ static void write_row(FILE *f, const struct cell *c)
 		put_field(f, note);
 		fputs(",,,,", f);
 		put_rate(f, c, !strcmp(status, "saturated"));
+		fputs(",\n", f); /* batch: nothing measured */
 		return;
 	}
 	fprintf(f, "%d,%.0f,%.6f,", c->nreps, median(c, RR(messages)), median(c, RR(seconds)));
@@ -228,6 +246,7 @@ static void write_row(FILE *f, const struct cell *c)
 	fprintf(f, ",%.1f,%.3f,%.4g,", median(c, RR(cpu_ns)), median(c, RR(cpu_util)),
 		median(c, RR(csw)));
 	put_rate(f, c, true);
+	put_batch(f, c);
 }
 
 FILE *out_stream(int dirfd, const char *name)

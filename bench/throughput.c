@@ -11,13 +11,16 @@
  * lines (struct wslot, its own struct pstat rows); the parent learns that
  * all messages arrived by summing the consumers' counts every few ms.  The
  * end is the latest consumer's last get.  A zero-length message from the
- * parent tells a consumer to stop.
+ * parent tells a consumer to stop.  With --batch N, producers put N
+ * messages per ipcq_put_many() and consumers take up to N per
+ * ipcq_get_many(); every message is still checked one by one.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ipcq_ext.h"
@@ -33,6 +36,8 @@ struct tp {
 	struct shared *sh;
 	size_t size;
 	int producers, consumers;
+	size_t batch;  /* messages per ipcq_put_many/ipcq_get_many; 1: ipcq_put/ipcq_get */
+	size_t stride; /* bytes between the messages of a batch in a worker's buffer */
 	uint64_t total;
 	enum work_fault fault;
 	pid_t parent;
@@ -96,19 +101,49 @@ static uint64_t share_of(const struct tp *t, int id)
 	       ((uint64_t)id < t->total % (uint64_t)t->producers);
 }
 
+/*
+ * With --batch N: N messages encoded into the worker's buffer, one
+ * ipcq_put_many() for them (and again for what it did not take).  A fault
+ * asked for goes through tp_put() with the first two messages alone.
+ */
+static int put_batch(struct tp *t, int id, unsigned char *m, uint64_t seq, uint64_t n)
+{
+	struct iovec v[BENCH_MAX_BATCH];
+	size_t k = n - seq < t->batch ? (size_t)(n - seq) : t->batch, done = 0;
+	ssize_t r;
+
+	for (size_t i = 0; i < k; i++) {
+		msg_encode(m + i * t->stride, t->size, (unsigned)id, seq + i);
+		v[i] = (struct iovec){.iov_base = m + i * t->stride, .iov_len = t->size};
+	}
+	while (done < k) {
+		r = ipcq_put_many(t->q, v + done, k - done, IPCQ_FOREVER);
+		if (r < 0)
+			return (int)r;
+		done += (size_t)r;
+	}
+	return (int)k;
+}
+
 static int producer(struct tp *t, int id, unsigned char *m, unsigned char *held)
 {
 	uint64_t n = share_of(t, id), seq;
 	struct work_mark start;
 	int rc;
 
-	msg_init(m, t->size, (unsigned)id);
+	for (size_t i = 0; i < t->batch; i++)
+		msg_init(m + i * t->stride, t->size, (unsigned)id);
 	group_gate_wait(&t->sh->gate);
 	work_mark(&start);
 	t->sh->slot[id].t_first = start.t;
-	for (seq = 0; seq < n; seq++) {
-		msg_encode(m, t->size, (unsigned)id, seq);
-		rc = tp_put(t, id, m, seq, n, held);
+	for (seq = 0; seq < n; seq += (uint64_t)rc) {
+		if (t->batch > 1 && (t->fault == FAULT_NONE || seq > 1)) {
+			rc = put_batch(t, id, m, seq, n);
+		} else {
+			msg_encode(m, t->size, (unsigned)id, seq);
+			rc = tp_put(t, id, m, seq, n, held);
+			rc = rc < 0 ? rc : 1;
+		}
 		if (rc < 0) {
 			work_error(t->sh, "producer %d: put #%llu: %s", id, (unsigned long long)seq,
 				   strerror(-rc));
@@ -134,54 +169,88 @@ static void sleepy(int64_t *awake_since, uint64_t count)
 	*awake_since = pool_now_ns();
 }
 
+/* One message a consumer got, checked and counted. */
+static void took(struct tp *t, const unsigned char *m, size_t n, struct pstat *st)
+{
+	char why[BENCH_NOTE];
+	const char *bad;
+	uint64_t seq;
+	unsigned pid;
+
+	bad = msg_check(m, n, t->size, (unsigned)t->producers, &pid, &seq, why, sizeof(why));
+	if (bad) {
+		work_error(t->sh, "%s (message of %zu bytes)", bad, n);
+		return; /* keep draining so that nothing blocks */
+	}
+	if (st[pid].count && seq <= st[pid].last)
+		work_error(t->sh, "%s: producer %u sequence %llu after %llu",
+			   seq == st[pid].last ? "duplicate" : "reordered", pid,
+			   (unsigned long long)seq, (unsigned long long)st[pid].last);
+	st[pid].last = seq;
+	st[pid].count++;
+	st[pid].sum += seq;
+	st[pid].sumsq += seq * seq;
+}
+
+/* Up to t->batch messages into @v (one ipcq_get when 1): how many, or -errno. */
+static ssize_t get_some(struct tp *t, unsigned char *m, struct iovec *v)
+{
+	ssize_t n;
+
+	for (size_t i = 0; i < t->batch; i++)
+		v[i] = (struct iovec){.iov_base = m + i * t->stride, .iov_len = t->size};
+	if (t->batch > 1)
+		return ipcq_get_many(t->q, v, t->batch, IPCQ_FOREVER);
+	n = ipcq_get(t->q, m, t->size, IPCQ_FOREVER);
+	if (n < 0)
+		return n;
+	v[0].iov_len = (size_t)n;
+	return 1;
+}
+
 static int consumer(struct tp *t, int cid, unsigned char *m, struct pstat *st)
 {
 	struct wslot *me = &t->sh->slot[t->producers + cid];
 	/* With one consumer, the last message is known: no clock read per message. */
-	bool alone = t->consumers == 1, marked = false;
-	char why[BENCH_NOTE];
+	bool alone = t->consumers == 1, marked = false, stop = false;
+	struct iovec v[BENCH_MAX_BATCH];
 	struct work_mark start;
-	uint64_t seq, count = 0;
+	uint64_t count = 0;
 	int64_t awake;
-	const char *bad;
-	unsigned pid;
 	ssize_t n;
 
 	group_gate_wait(&t->sh->gate);
 	work_mark(&start);
 	awake = start.t;
-	for (;;) {
-		n = ipcq_get(t->q, m, t->size, IPCQ_FOREVER);
+	while (!stop) {
+		bool real = false;
+
+		n = get_some(t, m, v);
 		if (n < 0) {
 			work_error(t->sh, "consumer %d: get: %s", cid, strerror((int)-n));
 			return 1;
 		}
-		if (n == 0)
-			break; /* the parent's stop */
-		atomic_store_explicit(&me->count, ++count, memory_order_relaxed);
-		if (!alone)
-			me->t_last = pool_now_ns();
-		else if (count == t->total) {
-			me->t_last = pool_now_ns();
-			work_mark_end(t->sh, t->producers + cid, &start);
-			marked = true;
+		for (ssize_t i = 0; i < n; i++) {
+			if (v[i].iov_len == 0) {
+				/* the parent's stop; more of them in our batch are the others' */
+				if (stop)
+					ipcq_put(t->q, "", 0, IPCQ_FOREVER);
+				stop = true;
+				continue;
+			}
+			real = true;
+			atomic_store_explicit(&me->count, ++count, memory_order_relaxed);
+			if (alone && count == t->total) {
+				me->t_last = pool_now_ns();
+				work_mark_end(t->sh, t->producers + cid, &start);
+				marked = true;
+			}
+			took(t, v[i].iov_base, v[i].iov_len, st);
+			if (t->fault == FAULT_SLEEPY)
+				sleepy(&awake, count);
 		}
-		bad = msg_check(m, (size_t)n, t->size, (unsigned)t->producers, &pid, &seq, why,
-				sizeof(why));
-		if (bad) {
-			work_error(t->sh, "%s (message of %zd bytes)", bad, n);
-			continue; /* keep draining so that nothing blocks */
-		}
-		if (st[pid].count && seq <= st[pid].last)
-			work_error(t->sh, "%s: producer %u sequence %llu after %llu",
-				   seq == st[pid].last ? "duplicate" : "reordered", pid,
-				   (unsigned long long)seq, (unsigned long long)st[pid].last);
-		st[pid].last = seq;
-		st[pid].count++;
-		st[pid].sum += seq;
-		st[pid].sumsq += seq * seq;
-		if (t->fault == FAULT_SLEEPY)
-			sleepy(&awake, count);
+		if (!alone && real) /* once per batch */
+			me->t_last = pool_now_ns();
 	}
 	/* Several consumers: each one's span ends with the stop, a few ms after its last get. */
 	if (!marked)
@@ -200,7 +269,7 @@ static int tp_child(void *arg)
 	int rc;
 
 	group_child_init(t->parent);
-	m = aligned_alloc(64, (t->size + 127) / 64 * 64);
+	m = aligned_alloc(64, t->stride * t->batch);
 	held = aligned_alloc(64, (t->size + 127) / 64 * 64);
 	st = aligned_alloc(64, (size_t)t->producers * sizeof(*st));
 	if (st)
@@ -265,8 +334,17 @@ static int tp_poll(void *ctx)
 		if (pool_now_ns() - w->producers_done < 2 * INT64_C(1000000000))
 			return 0;
 	}
-	for (i = 0; i < t->consumers; i++)
-		ipcq_put(t->q, "", 0, INT64_C(2000000000));
+	/*
+	 * IPCQ_SP: the producer's place passes to us once the kernel shows it
+	 * gone, a moment after it exited (-EBUSY until then).
+	 */
+	for (i = 0; i < t->consumers; i++) {
+		int64_t until = pool_now_ns() + INT64_C(2000000000);
+
+		while (ipcq_put(t->q, "", 0, INT64_C(2000000000)) == -EBUSY &&
+		       pool_now_ns() < until)
+			usleep(1000);
+	}
 	w->started = 2;
 	return 1;
 }
@@ -317,10 +395,13 @@ static void verify(struct tp *t, char *err, size_t len)
 int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, struct run_result *r,
 		       char *err, size_t len)
 {
-	struct ipcq_opts o = {.backend = c->backend, .capacity = 0, .msg_max = c->size};
+	struct ipcq_opts o = {
+		.backend = c->backend, .capacity = 0, .msg_max = c->size, .flags = c->qflags};
 	struct tp tp = {.size = c->size,
 			.producers = c->producers,
 			.consumers = c->consumers,
+			.batch = c->batch > 1 ? (size_t)c->batch : 1,
+			.stride = (c->size + 127) / 64 * 64,
 			.total = (uint64_t)iters,
 			.fault = work_fault(),
 			.parent = getpid()};

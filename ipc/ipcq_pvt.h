@@ -39,6 +39,15 @@ struct ipcq_ops {
 	/* timeout_ns: IPCQ_NOWAIT, IPCQ_FOREVER or > 0. */
 	int (*put)(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
 	ssize_t (*get)(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);
+	/*
+	 * Batches, each may be NULL: queue.c then loops over put/get, waiting
+	 * for the first message only.  Called with n >= 1 and every message
+	 * checked (lengths, buffers); the semantics of ipcq.h.
+	 */
+	ssize_t (*put_many)(struct ipcq *q, const struct iovec *msgs, size_t n, int64_t timeout_ns);
+	ssize_t (*get_many)(struct ipcq *q, struct iovec *bufs, size_t n, int64_t timeout_ns);
+	/* ipcq_fd(), @events exactly POLLIN or POLLOUT; NULL: -ENOTSUP. */
+	int (*fd)(struct ipcq *q, short events);
 	ssize_t (*qsize)(struct ipcq *q); /* may return -ENOTSUP */
 	bool (*empty)(struct ipcq *q);	  /* NULL: qsize() == 0 */
 	bool (*full)(struct ipcq *q);	  /* NULL: qsize() >= capacity */

@@ -574,6 +574,13 @@ static ssize_t mq_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
 	return __ipcq_reg_clean_named(&mq_reg, remove, fn, ctx);
 }
 
+/* ipcq_fd(): on Linux a message queue descriptor polls (POLLIN, POLLOUT). */
+static int mq_fd_q(struct ipcq *q, short events)
+{
+	(void)events;
+	return priv(q)->mqd;
+}
+
 const struct ipcq_ops __ipcq_mqueue_ops = {
 	.name = "mqueue",
 	.priv_size = sizeof(struct mq_priv),
@@ -583,6 +590,7 @@ const struct ipcq_ops __ipcq_mqueue_ops = {
 	.get = mq_get_q,
 	.qsize = mq_qsize_q,
 	.full = mq_full_q,
+	.fd = mq_fd_q,
 	.close = mq_close_q,
 	.unlink = mq_unlink_q,
 	.limits = mq_limits,

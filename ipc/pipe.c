@@ -483,6 +483,12 @@ static ssize_t pipe_clean_named(bool remove, ipcq_clean_fn fn, void *ctx)
 	return __ipcq_reg_dir_clean_named(&pipe_reg, remove, fn, ctx);
 }
 
+/* ipcq_fd(): the pipe's own ends, readable or writable as the kernel says. */
+static int pipe_fd(struct ipcq *q, short events)
+{
+	return events == POLLIN ? pq(q)->rfd : pq(q)->wfd;
+}
+
 const struct ipcq_ops __ipcq_pipe_ops = {
 	.name = "pipe",
 	.priv_size = sizeof(struct pipe_q),
@@ -493,6 +499,7 @@ const struct ipcq_ops __ipcq_pipe_ops = {
 	.qsize = pipe_qsize,
 	.empty = pipe_empty,
 	.full = pipe_full,
+	.fd = pipe_fd,
 	.close = pipe_close,
 	.unlink = pipe_unlink,
 	.limits = __ipcq_pipe_limits,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,7 +74,8 @@ IPCQ_EXPORT int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts)
 	o = *opts;
 	if (o.msg_max == 0)
 		o.msg_max = IPCQ_DEFAULT_MSG_MAX;
-	if (o.msg_max > SSIZE_MAX / 2 || o.capacity > SSIZE_MAX / 2)
+	if (o.msg_max > SSIZE_MAX / 2 || o.capacity > SSIZE_MAX / 2 ||
+	    (o.flags & ~(IPCQ_SP | IPCQ_SC)))
 		return -EINVAL;
 	q = alloc_handle(ops, o.name);
 	if (!q)
@@ -87,6 +89,31 @@ IPCQ_EXPORT int ipcq_create(struct ipcq **out, const struct ipcq_opts *opts)
 	*out = q;
 	return 0;
 }
+
+/*
+ * ipcq_create@IPCQ_0.1, for programs linked before ipcq_opts had flags: the
+ * struct they pass ends after msg_max, so read only that much (no flags).
+ */
+struct ipcq_opts_0_1 {
+	const char *backend;
+	const char *name;
+	size_t capacity;
+	size_t msg_max;
+};
+
+IPCQ_EXPORT int __ipcq_create_0_1(struct ipcq **out, const struct ipcq_opts_0_1 *opts)
+{
+	struct ipcq_opts o = {0};
+
+	if (opts) {
+		o.backend = opts->backend;
+		o.name = opts->name;
+		o.capacity = opts->capacity;
+		o.msg_max = opts->msg_max;
+	}
+	return ipcq_create(out, opts ? &o : NULL);
+}
+__asm__(".symver __ipcq_create_0_1, ipcq_create@IPCQ_0.1");
 
 IPCQ_EXPORT int ipcq_open(struct ipcq **out, const char *backend, const char *name)
 {
@@ -126,6 +153,97 @@ IPCQ_EXPORT ssize_t ipcq_get(struct ipcq *q, void *buf, size_t cap, int64_t time
 	if (!q || (!buf && q->msg_max) || cap < q->msg_max || timeout_ns < IPCQ_FOREVER)
 		return -EINVAL;
 	return q->ops->get(q, buf, cap, timeout_ns);
+}
+
+/* Every message of a batch checked before any is put: -EINVAL, -EMSGSIZE or 0. */
+static int msgs_ok(const struct ipcq *q, const struct iovec *msgs, size_t n)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!msgs[i].iov_base && msgs[i].iov_len)
+			return -EINVAL;
+		if (msgs[i].iov_len > q->msg_max)
+			ret = -EMSGSIZE; /* -EINVAL wins, as for ipcq_put() */
+	}
+	return ret;
+}
+
+static bool bufs_ok(const struct ipcq *q, const struct iovec *bufs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((!bufs[i].iov_base && q->msg_max) || bufs[i].iov_len < q->msg_max)
+			return false;
+	return true;
+}
+
+/*
+ * The batch of a backend without its own: the first message waits as
+ * ipcq_put(), the others only while there is room.  An error after the
+ * first ends the batch; the next call meets it again.
+ */
+static ssize_t put_loop(struct ipcq *q, const struct iovec *msgs, size_t n, int64_t timeout_ns)
+{
+	size_t i;
+	int ret = q->ops->put(q, msgs[0].iov_base, msgs[0].iov_len, timeout_ns);
+
+	if (ret < 0)
+		return ret;
+	for (i = 1; i < n; i++)
+		if (q->ops->put(q, msgs[i].iov_base, msgs[i].iov_len, IPCQ_NOWAIT) < 0)
+			break;
+	return (ssize_t)i;
+}
+
+static ssize_t get_loop(struct ipcq *q, struct iovec *bufs, size_t n, int64_t timeout_ns)
+{
+	ssize_t len = q->ops->get(q, bufs[0].iov_base, bufs[0].iov_len, timeout_ns);
+	size_t i;
+
+	if (len < 0)
+		return len;
+	bufs[0].iov_len = (size_t)len;
+	for (i = 1; i < n; i++) {
+		len = q->ops->get(q, bufs[i].iov_base, bufs[i].iov_len, IPCQ_NOWAIT);
+		if (len < 0)
+			break;
+		bufs[i].iov_len = (size_t)len;
+	}
+	return (ssize_t)i;
+}
+
+IPCQ_EXPORT ssize_t ipcq_put_many(struct ipcq *q, const struct iovec *msgs, size_t n,
+				  int64_t timeout_ns)
+{
+	int ret;
+
+	if (!q || (!msgs && n) || n > SSIZE_MAX || timeout_ns < IPCQ_FOREVER)
+		return -EINVAL;
+	ret = msgs_ok(q, msgs, n);
+	if (ret < 0 || n == 0)
+		return ret;
+	if (q->ops->put_many)
+		return q->ops->put_many(q, msgs, n, timeout_ns);
+	return put_loop(q, msgs, n, timeout_ns);
+}
+
+IPCQ_EXPORT ssize_t ipcq_get_many(struct ipcq *q, struct iovec *bufs, size_t n, int64_t timeout_ns)
+{
+	if (!q || (!bufs && n) || n > SSIZE_MAX || timeout_ns < IPCQ_FOREVER ||
+	    !bufs_ok(q, bufs, n))
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	if (q->ops->get_many)
+		return q->ops->get_many(q, bufs, n, timeout_ns);
+	return get_loop(q, bufs, n, timeout_ns);
+}
+
+IPCQ_EXPORT int ipcq_fd(struct ipcq *q, short events)
+{
+	if (!q || (events != POLLIN && events != POLLOUT))
+		return -EINVAL;
+	return q->ops->fd ? q->ops->fd(q, events) : -ENOTSUP;
 }
 
 IPCQ_EXPORT int ipcq_put_nowait(struct ipcq *q, const void *msg, size_t len)

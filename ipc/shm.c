@@ -16,9 +16,12 @@
  * What cannot be caught: a peer that shrinks a named ring's file (shm_map.c).
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "shm_pvt.h"
+#include "shm_spsc_pvt.h"
 
 /* This thread's intent word in this ring, or NULL (then repairs of gaps stop). */
 static inline _Atomic uint64_t *intent_word(struct shm_priv *p)
@@ -36,10 +39,10 @@ static inline _Atomic uint64_t *intent_word(struct shm_priv *p)
 	return __ipcq_shm_intent_slow(p);
 }
 
-static inline void intend(_Atomic uint64_t *in, uint64_t pos, unsigned role)
+static inline void intend(_Atomic uint64_t *in, uint64_t pos, size_t k, unsigned role)
 {
 	if (likely(in != NULL))
-		atomic_store_explicit(in, pos << 1 | role, memory_order_relaxed);
+		atomic_store_explicit(in, intent_of(pos, k, role), memory_order_relaxed);
 }
 
 /*
@@ -119,158 +122,272 @@ static inline int retry_from(struct shm_priv *p, _Atomic uint64_t *idx, uint64_t
 	return 0;
 }
 
+/* Owner tags of the @k slots from @pos on, just claimed in @role. */
+static inline void tag(struct shm_priv *p, uint64_t pos, size_t k, unsigned role)
+{
+	for (size_t i = 0; i < k; i++)
+		atomic_store_explicit(&shm_slot(p, pos + i)->owner, owner_tag(pos + i, role),
+				      memory_order_relaxed);
+}
+
+/*
+ * IPCQ_SP, IPCQ_SC: the sole mover of @idx claims @k slots from @pos with
+ * a plain store, no intent and no CAS.  Owner tags first, then the index
+ * with release: a repairer that sees the index moved sees the tags too,
+ * and a claimant killed before the index moved claimed nothing.
+ */
+static inline void claim_sole(struct shm_priv *p, _Atomic uint64_t *idx, uint64_t pos, size_t k,
+			      unsigned role)
+{
+	tag(p, pos, k, role);
+	atomic_store_explicit(idx, pos + k, memory_order_release);
+}
+
 /* A round of an attempt lost (or a hole skipped): go on from the index now. */
 #define SHM_RETRY (-EINPROGRESS)
 
 /*
- * One round of a put at *@pos: 0, -EAGAIN (full), -EBADMSG, or SHM_RETRY
- * with *@pos where to go on.  A producer killed by SIGKILL between its
- * claim and its publish leaves an intent (before the CAS) and an owner tag
- * (after it) by which a waiter repairs the slot: see repair().  No system
- * call and, with the message's pages touched first, rarely a page fault
- * between claim and publish.
+ * One round of a put of up to @want (1..SHM_BATCH_MAX) messages at *@pos:
+ * how many were put (>= 1), -EAGAIN (full), -EBADMSG, or SHM_RETRY with
+ * *@pos where to go on.  A batch takes the free slots in a row from *@pos
+ * with one CAS and wakes consumers once.  A producer killed by SIGKILL
+ * between its claim and its publish leaves an intent (before the CAS) and
+ * owner tags (after it) by which a waiter repairs the slots: see repair().
+ * No system call and, with the messages' pages touched first, rarely a
+ * page fault between claim and publish.
  */
-static inline __attribute__((always_inline)) int
-put_round(struct shm_priv *p, const void *msg, size_t len, _Atomic uint64_t *in, uint64_t *pos)
+static inline __attribute__((always_inline)) ssize_t put_round(struct shm_priv *p,
+							       const struct iovec *m, size_t want,
+							       _Atomic uint64_t *in, uint64_t *pos,
+							       bool sole)
 {
 	struct shm_slot *s = shm_slot(p, *pos);
 	/* acquire: the consumer that freed this slot is done reading it. */
 	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 	int64_t dif = (int64_t)(seq - *pos);
+	size_t k = 1, i;
 
 	if (likely(dif == 0)) {
-		intend(in, *pos, SHM_OWN_PUT);
-		/*
-		 * release: publishes our intent to whoever sees the new tail;
-		 * the CAS only arbitrates ownership, seq orders data.  On
-		 * failure *pos is the tail now.
-		 */
-		if (unlikely(!atomic_compare_exchange_weak_explicit(
-			    p->tail, pos, *pos + 1, memory_order_release, memory_order_relaxed)))
-			return SHM_RETRY;
-		atomic_store_explicit(&s->owner, owner_tag(*pos, SHM_OWN_PUT),
-				      memory_order_relaxed);
-		atomic_store_explicit(&s->len, len, memory_order_relaxed);
-		if (len) /* msg may be NULL then */
-			memcpy(s->data, msg, len);
-		/* release: the consumer that acquires seq sees len and the payload. */
-		atomic_store_explicit(&s->seq, *pos + 1, memory_order_release);
+		while (k < want && atomic_load_explicit(&shm_slot(p, *pos + k)->seq,
+							memory_order_acquire) == *pos + k)
+			k++;
+		if (sole) {
+			claim_sole(p, p->tail, *pos, k, SHM_OWN_PUT);
+		} else {
+			intend(in, *pos, k, SHM_OWN_PUT);
+			/*
+			 * release: publishes our intent to whoever sees the new
+			 * tail; the CAS only arbitrates ownership, seq orders
+			 * data.  On failure *pos is the tail now.
+			 */
+			if (unlikely(!atomic_compare_exchange_weak_explicit(p->tail, pos, *pos + k,
+									    memory_order_release,
+									    memory_order_relaxed)))
+				return SHM_RETRY;
+			tag(p, *pos, k, SHM_OWN_PUT);
+		}
+		for (i = 0; i < k; i++) {
+			s = shm_slot(p, *pos + i);
+			atomic_store_explicit(&s->len, m[i].iov_len, memory_order_relaxed);
+			if (m[i].iov_len) /* iov_base may be NULL then */
+				memcpy(s->data, m[i].iov_base, m[i].iov_len);
+			/* release: the consumer that acquires seq sees len and the payload. */
+			atomic_store_explicit(&s->seq, *pos + i + 1, memory_order_release);
+		}
 		shm_wake(p, p->not_empty);
-		return 0;
+		return (ssize_t)k;
 	}
 	if (likely((uint64_t)(dif + (int64_t)(p->mask + 1)) <= 1))
 		return -EAGAIN; /* the slot still holds the previous lap */
+	if (sole)
+		return -EBADMSG; /* nobody else moves tail: a seq no healthy ring shows */
 	/* another producer was first (or the ring is damaged) */
 	return retry_from(p, p->tail, pos, false) < 0 ? -EBADMSG : SHM_RETRY;
 }
 
-static __attribute__((noinline)) int put_retry(struct shm_priv *p, const void *msg, size_t len,
-					       _Atomic uint64_t *in, uint64_t pos)
+static __attribute__((noinline)) ssize_t put_retry(struct shm_priv *p, const struct iovec *m,
+						   size_t want, _Atomic uint64_t *in, uint64_t pos)
 {
-	int ret = SHM_RETRY;
+	ssize_t ret = SHM_RETRY;
 
 	for (unsigned tries = 1; ret == SHM_RETRY && tries < SHM_TRIES; tries++)
-		ret = put_round(p, msg, len, in, &pos);
+		ret = put_round(p, m, want, in, &pos, false);
 	return ret == SHM_RETRY ? -EAGAIN : ret;
 }
 
 /*
- * One attempt to put: 0, -EAGAIN (full, or SHM_TRIES rounds lost) or
- * -EBADMSG.  The first round inline, the others (contention) out of line.
+ * One attempt to put up to @want messages: how many, -EAGAIN (full, or
+ * SHM_TRIES rounds lost) or -EBADMSG.  The first round inline, the others
+ * (contention) out of line.
  */
-static inline int try_put(struct shm_priv *p, const void *msg, size_t len)
+static inline __attribute__((always_inline)) ssize_t try_put(struct shm_priv *p,
+							     const struct iovec *m, size_t want)
 {
-	_Atomic uint64_t *in = intent_word(p);
-	uint64_t pos = atomic_load_explicit(p->tail, memory_order_relaxed);
-	int ret = put_round(p, msg, len, in, &pos);
+	_Atomic uint64_t *in;
+	uint64_t pos;
+	ssize_t ret;
 
+	if (p->sp) {
+		ret = shm_sole(p->tail_sole);
+		if (unlikely(ret < 0))
+			return ret;
+		if (p->spsc)
+			return spsc_put(p, m, want);
+		pos = atomic_load_explicit(p->tail, memory_order_relaxed);
+		return put_round(p, m, want, NULL, &pos, true); /* never SHM_RETRY */
+	}
+	in = intent_word(p);
+	pos = atomic_load_explicit(p->tail, memory_order_relaxed);
+	ret = put_round(p, m, want, in, &pos, false);
 	if (likely(ret != SHM_RETRY))
 		return ret;
-	return put_retry(p, msg, len, in, pos);
+	return put_retry(p, m, want, in, pos);
 }
 
-/* Gives the slot at @pos, read, back to the producers of its next lap. */
+/* Gives the slot at @pos, read, back to the producers of its next lap (wake them after). */
 static inline void slot_free(struct shm_priv *p, struct shm_slot *s, uint64_t pos)
 {
 	/* release: the producer of the next lap sees our read done. */
 	atomic_store_explicit(&s->seq, pos + p->mask + 1, memory_order_release);
-	shm_wake(p, p->not_full);
 }
 
 /*
- * One round of a get at *@pos: the length, -EAGAIN (empty), -EBADMSG (a
- * damaged ring; a slot whose length is beyond msg_max is freed, its message
- * dropped), or SHM_RETRY with *@pos where to go on (also after skipping a
- * repaired hole).
+ * One round of a get of up to @want (1..SHM_BATCH_MAX) messages at *@pos
+ * into @b[i] (iov_len set to each length): how many (>= 1), -EAGAIN
+ * (empty), -EBADMSG (a damaged ring; a slot whose length is beyond
+ * msg_max is freed, its message dropped), or SHM_RETRY with *@pos where to
+ * go on (also after skipping repaired holes).  A batch takes the published
+ * slots in a row with one CAS and wakes producers once; a bad length among
+ * messages got is kept in p->pending for the next call.
  */
-static inline __attribute__((always_inline)) ssize_t get_round(struct shm_priv *p, void *buf,
-							       _Atomic uint64_t *in, uint64_t *pos)
+static inline __attribute__((always_inline)) ssize_t get_round(struct shm_priv *p, struct iovec *b,
+							       size_t want, _Atomic uint64_t *in,
+							       uint64_t *pos, bool sole)
 {
 	struct shm_slot *s = shm_slot(p, *pos);
 	/* acquire: pairs with the producer's publish of this slot. */
 	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 	int64_t dif = (int64_t)(seq - (*pos + 1));
+	size_t k = 1, got = 0, i;
 	uint64_t len;
+	int bad = 0;
 
 	if (likely(dif == 0)) {
-		intend(in, *pos, SHM_OWN_GET);
-		/* release: as in put_round(), for our intent */
-		if (unlikely(!atomic_compare_exchange_weak_explicit(
-			    p->head, pos, *pos + 1, memory_order_release, memory_order_relaxed)))
-			return SHM_RETRY;
-		atomic_store_explicit(&s->owner, owner_tag(*pos, SHM_OWN_GET),
-				      memory_order_relaxed);
-		len = atomic_load_explicit(&s->len, memory_order_relaxed);
-		if (unlikely(len > p->msg_max)) {
-			/* a dead producer's slot made a hole, or a length no producer wrote */
-			slot_free(p, s, *pos);
-			*pos = atomic_load_explicit(p->head, memory_order_relaxed);
-			return len == SHM_HOLE ? SHM_RETRY : -EBADMSG; /* never overrun buf */
+		while (k < want && atomic_load_explicit(&shm_slot(p, *pos + k)->seq,
+							memory_order_acquire) == *pos + k + 1)
+			k++;
+		if (sole) {
+			claim_sole(p, p->head, *pos, k, SHM_OWN_GET);
+		} else {
+			intend(in, *pos, k, SHM_OWN_GET);
+			/* release: as in put_round(), for our intent */
+			if (unlikely(!atomic_compare_exchange_weak_explicit(p->head, pos, *pos + k,
+									    memory_order_release,
+									    memory_order_relaxed)))
+				return SHM_RETRY;
+			tag(p, *pos, k, SHM_OWN_GET);
 		}
-		if (len) /* buf may be NULL when msg_max is 0 */
-			memcpy(buf, s->data, len);
-		slot_free(p, s, *pos);
-		return (ssize_t)len;
+		for (i = 0; i < k; i++) {
+			s = shm_slot(p, *pos + i);
+			len = atomic_load_explicit(&s->len, memory_order_relaxed);
+			if (unlikely(len > p->msg_max)) {
+				/* a dead producer's hole, or a length no producer wrote */
+				if (len != SHM_HOLE)
+					bad = -EBADMSG; /* never overrun a buffer */
+				slot_free(p, s, *pos + i);
+				continue;
+			}
+			if (len) /* iov_base may be NULL when msg_max is 0 */
+				memcpy(b[got].iov_base, s->data, len);
+			b[got++].iov_len = (size_t)len;
+			slot_free(p, s, *pos + i);
+		}
+		shm_wake(p, p->not_full);
+		if (likely(got)) {
+			if (unlikely(bad))
+				atomic_store_explicit(&p->pending, bad, memory_order_relaxed);
+			return (ssize_t)got;
+		}
+		*pos = atomic_load_explicit(p->head, memory_order_relaxed);
+		return bad ? bad : SHM_RETRY;
 	}
 	if (likely(dif == -1 || dif == -(int64_t)(p->mask + 1)))
 		return -EAGAIN; /* not published yet */
+	if (sole)
+		return -EBADMSG; /* nobody else moves head: a seq no healthy ring shows */
 	/* another consumer was first (or the ring is damaged) */
 	return retry_from(p, p->head, pos, true) < 0 ? -EBADMSG : SHM_RETRY;
 }
 
-static __attribute__((noinline)) ssize_t get_retry(struct shm_priv *p, void *buf,
-						   _Atomic uint64_t *in, uint64_t pos)
+static __attribute__((noinline)) ssize_t get_retry(struct shm_priv *p, struct iovec *b, size_t want,
+						   _Atomic uint64_t *in, uint64_t pos, bool sole)
 {
 	ssize_t ret = SHM_RETRY;
 
 	for (unsigned tries = 1; ret == SHM_RETRY && tries < SHM_TRIES; tries++)
-		ret = get_round(p, buf, in, &pos);
+		ret = sole ? get_round(p, b, want, NULL, &pos, true)
+			   : get_round(p, b, want, in, &pos, false);
 	return ret == SHM_RETRY ? -EAGAIN : ret;
 }
 
 /*
- * One attempt to get: the length, -EAGAIN (empty, or SHM_TRIES rounds lost)
- * or -EBADMSG.  The first round inline, the others out of line.
+ * One attempt to get up to @want messages: how many, -EAGAIN (empty, or
+ * SHM_TRIES rounds lost) or -EBADMSG.  The first round inline, the others
+ * out of line.
  */
-static inline ssize_t try_get(struct shm_priv *p, void *buf)
+static inline __attribute__((always_inline)) ssize_t try_get(struct shm_priv *p, struct iovec *b,
+							     size_t want)
 {
-	_Atomic uint64_t *in = intent_word(p);
-	uint64_t pos = atomic_load_explicit(p->head, memory_order_relaxed);
-	ssize_t ret = get_round(p, buf, in, &pos);
+	_Atomic uint64_t *in = NULL;
+	uint64_t pos;
+	ssize_t ret;
 
+	if (p->sc) {
+		ret = shm_sole(p->head_sole);
+		if (unlikely(ret < 0))
+			return ret;
+		if (p->spsc)
+			return spsc_get(p, b, want);
+		pos = atomic_load_explicit(p->head, memory_order_relaxed);
+		ret = get_round(p, b, want, NULL, &pos, true);
+	} else {
+		in = intent_word(p);
+		pos = atomic_load_explicit(p->head, memory_order_relaxed);
+		ret = get_round(p, b, want, in, &pos, false);
+	}
 	if (likely(ret != SHM_RETRY))
 		return ret;
-	return get_retry(p, buf, in, pos);
+	return get_retry(p, b, want, in, pos, p->sc); /* contention, or holes skipped */
 }
 
-static ssize_t io_put(struct shm_priv *p, struct shm_io *io)
+static inline size_t batch_want(size_t n)
 {
-	return try_put(p, io->src, io->len);
+	return n < SHM_BATCH_MAX ? n : SHM_BATCH_MAX;
 }
 
-static ssize_t io_get(struct shm_priv *p, struct shm_io *io)
+static ssize_t io_put_one(struct shm_priv *p, struct shm_io *io)
 {
-	return try_get(p, io->dst);
+	struct iovec m = {.iov_base = (void *)io->src, .iov_len = io->len};
+
+	return try_put(p, &m, 1);
+}
+
+static ssize_t io_get_one(struct shm_priv *p, struct shm_io *io)
+{
+	struct iovec b = {.iov_base = io->dst};
+	ssize_t ret = try_get(p, &b, 1);
+
+	return ret == 1 ? (ssize_t)b.iov_len : ret;
+}
+
+static ssize_t io_put_many(struct shm_priv *p, struct shm_io *io)
+{
+	return try_put(p, io->msgs, batch_want(io->n));
+}
+
+static ssize_t io_get_many(struct shm_priv *p, struct shm_io *io)
+{
+	return try_get(p, io->bufs, batch_want(io->n));
 }
 
 /*
@@ -294,17 +411,46 @@ static inline void touch_w(volatile unsigned char *b, size_t len)
 	}
 }
 
+/*
+ * A call that found the queue full (empty) and was polling the doorbell:
+ * the doorbell settles (drained, armed again).  Returns @ret.
+ */
+static __attribute__((noinline)) ssize_t settle(struct shm_priv *p, struct shm_wait *w, ssize_t ret)
+{
+	if ((ret == -EAGAIN || ret == -ETIMEDOUT) &&
+	    atomic_load_explicit(&p->polled[w == p->not_full], memory_order_relaxed))
+		__ipcq_shm_bell_arm(p, w);
+	return ret;
+}
+
+/* The slow path of every call: wait, if asked to, and settle the doorbell. */
+static ssize_t wait_or_settle(struct shm_priv *p, struct shm_wait *w, int64_t timeout_ns, shm_op op,
+			      struct shm_io *io)
+{
+	ssize_t ret = -EAGAIN;
+
+	if (timeout_ns != IPCQ_NOWAIT)
+		ret = __ipcq_shm_wait_for(p, w, __ipcq_deadline(timeout_ns), op, io);
+	return settle(p, w, ret);
+}
+
 static int shm_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns)
 {
 	struct shm_priv *p = shm_priv(q);
 	struct shm_io io = {.src = msg, .len = len};
-	int ret;
+	ssize_t ret;
 
 	touch(msg, len);
-	ret = try_put(p, msg, len);
-	if (likely(ret != -EAGAIN) || timeout_ns == IPCQ_NOWAIT)
-		return ret;
-	return (int)__ipcq_shm_wait_for(p, p->not_full, __ipcq_deadline(timeout_ns), io_put, &io);
+	ret = io_put_one(p, &io);
+	if (unlikely(ret == -EAGAIN))
+		ret = wait_or_settle(p, p->not_full, timeout_ns, io_put_one, &io);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* A bad length met inside an earlier batch, reported once. */
+static inline int take_pending(struct shm_priv *p)
+{
+	return atomic_exchange_explicit(&p->pending, 0, memory_order_relaxed);
 }
 
 static ssize_t shm_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns)
@@ -314,11 +460,68 @@ static ssize_t shm_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns
 	ssize_t ret;
 
 	(void)cap; /* queue.c checked cap >= msg_max */
-	touch_w(buf, p->msg_max);
-	ret = try_get(p, buf);
-	if (likely(ret != -EAGAIN) || timeout_ns == IPCQ_NOWAIT)
+	if (unlikely(atomic_load_explicit(&p->pending, memory_order_relaxed)) &&
+	    (ret = take_pending(p)) < 0)
 		return ret;
-	return __ipcq_shm_wait_for(p, p->not_empty, __ipcq_deadline(timeout_ns), io_get, &io);
+	touch_w(buf, p->msg_max);
+	ret = io_get_one(p, &io);
+	if (unlikely(ret == -EAGAIN))
+		ret = wait_or_settle(p, p->not_empty, timeout_ns, io_get_one, &io);
+	return ret;
+}
+
+/*
+ * Batches: the first claim waits as a put would, the next ones (a batch
+ * over SHM_BATCH_MAX, or one that met a claim of another producer) only
+ * take what is free.  An error after the first claim ends the batch.
+ */
+static ssize_t shm_put_many(struct ipcq *q, const struct iovec *msgs, size_t n, int64_t timeout_ns)
+{
+	struct shm_priv *p = shm_priv(q);
+	struct shm_io io = {.msgs = msgs, .n = n};
+	ssize_t ret;
+	size_t done;
+
+	for (size_t i = 0; i < n; i++)
+		touch(msgs[i].iov_base, msgs[i].iov_len);
+	ret = io_put_many(p, &io);
+	if (ret == -EAGAIN)
+		ret = wait_or_settle(p, p->not_full, timeout_ns, io_put_many, &io);
+	if (ret < 0)
+		return ret;
+	for (done = (size_t)ret; done < n; done += (size_t)ret) {
+		ret = try_put(p, msgs + done, batch_want(n - done));
+		if (ret < 0)
+			break;
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t shm_get_many(struct ipcq *q, struct iovec *bufs, size_t n, int64_t timeout_ns)
+{
+	struct shm_priv *p = shm_priv(q);
+	struct shm_io io = {.bufs = bufs, .n = n};
+	ssize_t ret;
+	size_t done;
+
+	if (unlikely(atomic_load_explicit(&p->pending, memory_order_relaxed)) &&
+	    (ret = take_pending(p)) < 0)
+		return ret;
+	for (size_t i = 0; i < n; i++)
+		touch_w(bufs[i].iov_base, p->msg_max);
+	ret = io_get_many(p, &io);
+	if (ret == -EAGAIN)
+		ret = wait_or_settle(p, p->not_empty, timeout_ns, io_get_many, &io);
+	if (ret < 0)
+		return ret;
+	for (done = (size_t)ret;
+	     done < n && !atomic_load_explicit(&p->pending, memory_order_relaxed);
+	     done += (size_t)ret) {
+		ret = try_get(p, bufs + done, batch_want(n - done));
+		if (ret < 0)
+			break;
+	}
+	return (ssize_t)done;
 }
 
 /* tail - head: head first, so the difference is never negative. */
@@ -334,6 +537,14 @@ static ssize_t shm_qsize(struct ipcq *q)
 	return (ssize_t)(n > p->mask + 1 ? p->mask + 1 : n);
 }
 
+/* ipcq_fd(): the doorbell of the side asked for, armed (anonymous rings only). */
+static int shm_fd(struct ipcq *q, short events)
+{
+	struct shm_priv *p = shm_priv(q);
+
+	return __ipcq_shm_bell_arm(p, events == POLLIN ? p->not_empty : p->not_full);
+}
+
 const struct ipcq_ops __ipcq_shm_ops = {
 	.name = "shm",
 	.priv_size = sizeof(struct shm_priv),
@@ -341,6 +552,9 @@ const struct ipcq_ops __ipcq_shm_ops = {
 	.open = __ipcq_shm_open,
 	.put = shm_put,
 	.get = shm_get,
+	.put_many = shm_put_many,
+	.get_many = shm_get_many,
+	.fd = shm_fd,
 	.qsize = shm_qsize,
 	.close = __ipcq_shm_close,
 	.unlink = __ipcq_shm_unlink,

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -70,6 +71,12 @@ static void attach(struct ipcq *q, unsigned char *base, const struct shm_hdr *h)
 	p->hdr = &m->hdr;
 	p->tail = &m->tail;
 	p->head = &m->head;
+	p->tail_sole = &m->tail_sole;
+	p->head_sole = &m->head_sole;
+	p->sp = h->flags & IPCQ_SP;
+	p->sc = h->flags & IPCQ_SC;
+	p->spsc = p->sp && p->sc;
+	p->head_seen = p->tail_seen = 0; /* lower bounds: indices only grow */
 	p->not_empty = &m->not_empty;
 	p->not_full = &m->not_full;
 	p->slots = m->slots;
@@ -84,7 +91,7 @@ static void attach(struct ipcq *q, unsigned char *base, const struct shm_hdr *h)
 }
 
 /* @seal: an anonymous ring's memfd, which nobody may resize once made. */
-static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, bool seal)
+static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, unsigned flags, bool seal)
 {
 	struct statvfs sv;
 	struct shm_hdr *h;
@@ -129,6 +136,7 @@ static int map_new(struct ipcq *q, int fd, size_t msg_max, size_t want, bool sea
 	h->msg_max = msg_max;
 	h->slot_size = slot;
 	h->capacity = cap;
+	h->flags = flags;
 	h->map_size = map;
 	attach(q, base, h);
 	ring_init_slots(shm_priv(q), 0);
@@ -188,7 +196,8 @@ static int shm_make_named(void *arg)
 	/* fchmod: exactly 0600 whatever the umask */
 	ret = fchmod(m->fd, 0600) < 0 ? -errno : 0;
 	if (!ret)
-		ret = map_new(m->q, m->fd, m->opts->msg_max, m->opts->capacity, false);
+		ret = map_new(m->q, m->fd, m->opts->msg_max, m->opts->capacity, m->opts->flags,
+			      false);
 	if (ret < 0) {
 		shm_unlink(path);
 		return ret;
@@ -197,12 +206,48 @@ static int shm_make_named(void *arg)
 	return m->fd;
 }
 
+static void bells_none(struct shm_priv *p)
+{
+	p->bell[0] = p->bell[1] = -1;
+}
+
+static void bells_close(struct shm_priv *p)
+{
+	for (int i = 0; i < 2; i++)
+		if (p->bell[i] >= 0)
+			close(p->bell[i]);
+	bells_none(p);
+}
+
+/*
+ * An anonymous ring's doorbells (ipcq_fd()), made with it so that they
+ * reach its children through fork() as the ring does; a named ring's
+ * processes share no descriptor, so it has none.  On failure the ring goes.
+ */
+static int bells_new(struct ipcq *q)
+{
+	struct shm_priv *p = shm_priv(q);
+
+	for (int i = 0; i < 2; i++) {
+		p->bell[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (p->bell[i] < 0) {
+			int err = -errno;
+
+			bells_close(p);
+			munmap(p->base, p->map_size);
+			return err;
+		}
+	}
+	return 0;
+}
+
 int __ipcq_shm_create(struct ipcq *q, const struct ipcq_opts *opts)
 {
 	struct shm_make m = {.q = q, .opts = opts, .fd = -1};
 	int fd, ret;
 
 	shm_priv(q)->lock_fd = -1;
+	bells_none(shm_priv(q));
 	if (opts->name) {
 		ret = __ipcq_reg_create(&shm_reg, opts->name, shm_make_named, &m,
 					&shm_priv(q)->lock_fd);
@@ -215,8 +260,10 @@ int __ipcq_shm_create(struct ipcq *q, const struct ipcq_opts *opts)
 	fd = memfd_create("ipcq.shm", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	ret = map_new(q, fd, opts->msg_max, opts->capacity, true);
+	ret = map_new(q, fd, opts->msg_max, opts->capacity, opts->flags, true);
 	close(fd); /* the mapping keeps the memory */
+	if (ret == 0)
+		ret = bells_new(q);
 	return ret;
 }
 
@@ -227,7 +274,8 @@ static bool hdr_ok(const struct shm_hdr *h, size_t size)
 	size_t slot, map;
 
 	if (h->magic != SHM_MAGIC || h->version != SHM_VERSION || h->hdr_size != SHM_HDR_SIZE ||
-	    h->capacity < 2 || (h->capacity & (h->capacity - 1)) || h->msg_max > SSIZE_MAX / 2)
+	    h->capacity < 2 || (h->capacity & (h->capacity - 1)) || h->msg_max > SSIZE_MAX / 2 ||
+	    (h->flags & ~(IPCQ_SP | IPCQ_SC)))
 		return false;
 	if (ring_size(h->msg_max, h->capacity, &cap, &slot, &map) < 0)
 		return false;
@@ -288,6 +336,7 @@ int __ipcq_shm_open(struct ipcq *q, const char *name)
 	int fd, ret;
 
 	shm_priv(q)->lock_fd = -1;
+	bells_none(shm_priv(q));
 	ret = shm_path(path, sizeof(path), name);
 	if (ret < 0)
 		return ret;
@@ -345,6 +394,13 @@ int __ipcq_shm_close(struct ipcq *q)
 	struct shm_priv *p = shm_priv(q);
 	struct shm_rec *r = atomic_load_explicit(&p->rec, memory_order_relaxed);
 
+	/* a sole producer's (consumer's) place, if this thread holds it, is free again */
+	for (int i = 0; i < 2 && (p->sp || p->sc); i++) {
+		uint64_t me = (uint64_t)shm_tid();
+
+		if (i ? p->sc : p->sp)
+			atomic_compare_exchange_strong(i ? p->head_sole : p->tail_sole, &me, 0);
+	}
 	/* our intent record, if this process registered one, is free again */
 	if (r && atomic_load_explicit(&p->rec_pid, memory_order_relaxed) == __ipcq_shm_self) {
 		for (int t = 0; t < SHM_REC_THREADS; t++)
@@ -353,6 +409,7 @@ int __ipcq_shm_close(struct ipcq *q)
 	}
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
+	bells_close(p);
 
 	return munmap(p->base, p->map_size) < 0 ? -errno : 0;
 }

@@ -231,13 +231,11 @@ bool __ipcq_sock_empty(struct ipcq *q)
 	return !(poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
 }
 
-int __ipcq_sock_fd(const struct ipcq *q, short events)
+int __ipcq_sock_fd(struct ipcq *q, short events)
 {
 	const struct sock_q *s = (const struct sock_q *)q->priv;
 
-	if ((events & POLLIN) && (events & POLLOUT))
-		return -EINVAL; /* two descriptors: ask for one at a time */
-	return events & POLLOUT ? s->wfd : s->rfd;
+	return events == POLLIN ? s->rfd : -ENOTSUP;
 }
 
 /* --- ipcq_ext.h --------------------------------------------------------- */

@@ -79,8 +79,15 @@ ssize_t __ipcq_sock_limits(const struct sock_type *t, struct ipcq_limit *out, si
 int __ipcq_sock_explain(const struct sock_type *t, const struct ipcq_opts *opts, int err, char *buf,
 			size_t len);
 
-/* A pollable descriptor of @q for @events (POLLIN: the receive end, POLLOUT: the send end). */
-int __ipcq_sock_fd(const struct ipcq *q, short events);
+/*
+ * ipcq_fd(): POLLIN only, the receive end: readable when a message (tcp:
+ * the first bytes of a frame, a spurious wake the get answers with
+ * -EAGAIN) is there.  The send ends say nothing true about room: the kernel
+ * reports a unix one writable only once at most a quarter of its buffer is
+ * in use (unix_writable()), and a tcp queue holds less than its connection
+ * does, so that POLLOUT would come late or never settle: -ENOTSUP.
+ */
+int __ipcq_sock_fd(struct ipcq *q, short events);
 
 /* net.core.wmem_max or rmem_max (@rmem), in bytes; 212992 when unreadable. */
 long long __ipcq_sock_mem_max(bool rmem);
@@ -115,7 +122,7 @@ int __ipcq_keeper_stop(int dfd);
  * Defines the ops table @ops of the socket backend @name_str, described by @t: its own
  * hot path (@put, @get, @qsize, @full), sock.c and registry.c for the rest.
  */
-#define SOCK_DEFINE_OPS(ops, name_str, t, put_fn, get_fn, qsize_fn, full_fn)                     \
+#define SOCK_DEFINE_OPS(ops, name_str, t, put_fn, get_fn, qsize_fn, full_fn, fd_fn)                     \
 	static int ops##_create(struct ipcq *q, const struct ipcq_opts *o)                       \
 	{                                                                                        \
 		return __ipcq_sock_create(q, o, &(t));                                           \
@@ -161,6 +168,7 @@ int __ipcq_keeper_stop(int dfd);
 		.explain = ops##_explain,                                                        \
 		.clean = ops##_clean,                                                            \
 		.clean_named = ops##_clean_named,                                                \
+		.fd = fd_fn,                                                                     \
 	}
 
 #endif /* IPCQ_SOCK_PVT_H */

@@ -413,4 +413,5 @@ static const struct sock_type tcp_type = {
 	.limits = tcp_limits,
 };
 
-SOCK_DEFINE_OPS(__ipcq_tcp_ops, "tcp", tcp_type, tcp_put, tcp_get, tcp_qsize, tcp_full);
+SOCK_DEFINE_OPS(__ipcq_tcp_ops, "tcp", tcp_type, tcp_put, tcp_get, tcp_qsize, tcp_full,
+		__ipcq_sock_fd);

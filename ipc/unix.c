@@ -186,4 +186,5 @@ static const struct sock_type unix_type = {
 	.limits = unix_limits,
 };
 
-SOCK_DEFINE_OPS(__ipcq_unix_ops, "unix", unix_type, unix_put, unix_get, unix_qsize, unix_full);
+SOCK_DEFINE_OPS(__ipcq_unix_ops, "unix", unix_type, unix_put, unix_get, unix_qsize, unix_full,
+		__ipcq_sock_fd);

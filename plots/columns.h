@@ -55,8 +55,16 @@
 	X(RATE_ACHIEVED, "achieved_rate") \
 	X(RATE_GAP_NS, "gap_ns")
 
+/*
+ * After the load columns: the messages per ipcq_put_many/ipcq_get_many call
+ * of a throughput cell (1: ipcq_put/ipcq_get), empty for the other modes
+ * and in runs written before it existed.
+ */
+#define IPCB_BATCH_COLUMNS(X) X(BATCH, "batch")
+
 /* The columns a run writes into results.csv today. */
-#define IPCB_RESULTS_CSV(X) IPCB_RESULT_COLUMNS(X) IPCB_CPU_COLUMNS(X) IPCB_RATE_COLUMNS(X)
+#define IPCB_RESULTS_CSV(X) \
+	IPCB_RESULT_COLUMNS(X) IPCB_CPU_COLUMNS(X) IPCB_RATE_COLUMNS(X) IPCB_BATCH_COLUMNS(X)
 
 /* histograms.csv: one row per bucket of a cell's latency histogram. */
 #define IPCB_HIST_COLUMNS(X)           \
@@ -78,6 +86,7 @@
 enum ipcb_result_col { IPCB_RESULT_COLUMNS(IPCB_COL_ENUM) IPCB_RESULT_NCOLS };
 enum ipcb_cpu_col { IPCB_CPU_COLUMNS(IPCB_COL_ENUM) IPCB_CPU_NCOLS };
 enum ipcb_rate_col { IPCB_RATE_COLUMNS(IPCB_COL_ENUM) IPCB_RATE_NCOLS };
+enum ipcb_batch_col { IPCB_BATCH_COLUMNS(IPCB_COL_ENUM) IPCB_BATCH_NCOLS };
 enum ipcb_hist_col { IPCB_HIST_COLUMNS(IPCB_COL_ENUM) IPCB_HIST_NCOLS };
 
 #endif

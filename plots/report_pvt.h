@@ -40,6 +40,7 @@ struct rep_cell {
 	/* rate: offered messages/s (INFINITY: max); wakeup: idle gap in ns; 0 elsewhere */
 	double offered, gap_ns;
 	double achieved; /* rate, wakeup: messages/s the consumer got (NAN: none) */
+	double batch;	 /* throughput: messages per batch call, 1: none; NAN otherwise */
 	double *reps;	 /* per-repetition values of the cell's metric (benchmarks.json) */
 	size_t nreps, capreps;
 };

@@ -15,6 +15,7 @@
 static const char *const result_cols[] = {IPCB_RESULT_COLUMNS(IPCB_COL_NAME)};
 static const char *const cpu_cols[] = {IPCB_CPU_COLUMNS(IPCB_COL_NAME)};
 static const char *const rate_cols[] = {IPCB_RATE_COLUMNS(IPCB_COL_NAME)};
+static const char *const batch_cols[] = {IPCB_BATCH_COLUMNS(IPCB_COL_NAME)};
 static const char *const hist_cols[] = {IPCB_HIST_COLUMNS(IPCB_COL_NAME)};
 
 static const char *const modes[] = {"latency", "throughput", "floor", "bare", "rate", "wakeup"};
@@ -307,12 +308,32 @@ static int load_rate(const struct rep_csv *csv, size_t r, const int *ridx, bool 
 	return 0;
 }
 
+/*
+ * The batch column of row R (a run before it: none, NAN): empty for
+ * latency-like cells and cells not measured, a whole number from 1 to 1024
+ * for measured throughput ones; anything else is refused.
+ */
+static int load_batch(const struct rep_csv *csv, size_t r, int col, struct rep_cell *c,
+		      const char *path, char *err, size_t errlen)
+{
+	const char *s = col >= 0 ? rep_csv_get(csv, r, col) : "";
+	bool tp = !strcmp(c->mode, "throughput");
+	double v;
+
+	if (parse_num(s, &v) < 0 || (*s && (!tp || v != floor(v) || v < 1 || v > 1024)))
+		return refuse(err, errlen, path, r + 2, batch_cols[0], s,
+			      tp ? "a whole number from 1 to 1024"
+				 : "empty (batches are for throughput cells)");
+	c->batch = v;
+	return 0;
+}
+
 static int load_results(struct rep_run *run, const char *path, char *err, size_t errlen)
 {
 	struct rep_csv csv;
 	const char *seen[REP_MAX_BACKENDS];
 	size_t nseen = 0;
-	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS], ridx[IPCB_RATE_NCOLS];
+	int idx[IPCB_RESULT_NCOLS], cidx[IPCB_CPU_NCOLS], ridx[IPCB_RATE_NCOLS], bcol;
 	void *rows;
 	int ret = read_table(&csv, path, result_cols, IPCB_RESULT_NCOLS, idx, &rows,
 			     sizeof(*run->cells), err, errlen);
@@ -320,6 +341,7 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 	run->cells = rows;
 	if (ret < 0)
 		goto out;
+	bcol = rep_csv_col(&csv, batch_cols[0]);
 	for (size_t k = 0; k < IPCB_CPU_NCOLS; k++)
 		run->have_cpu |= rep_csv_col(&csv, cpu_cols[k]) >= 0;
 	if (run->have_cpu) {
@@ -403,6 +425,8 @@ static int load_results(struct rep_run *run, const char *path, char *err, size_t
 		ret = load_cpu(&csv, r, cidx, run->have_cpu, c, path, err, errlen);
 		if (ret == 0)
 			ret = load_rate(&csv, r, ridx, run->have_rate, c, path, err, errlen);
+		if (ret == 0)
+			ret = load_batch(&csv, r, bcol, c, path, err, errlen);
 		if (ret < 0)
 			goto out;
 	}

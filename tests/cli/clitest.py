@@ -14,7 +14,7 @@ IPCBENCH = sys.argv[1] if len(sys.argv) > 1 else "build/bench/ipcbench"
 COLUMNS = ("mode,backend,size,producers,consumers,placement,status,repetitions,messages,"
            "seconds,msgs_per_s,bytes_per_s,lat_min_ns,lat_mean_ns,lat_p50_ns,lat_p90_ns,"
            "lat_p99_ns,lat_p999_ns,lat_max_ns,cv,note,cpu_ns_per_msg,cpu_util,"
-           "csw_per_msg,offered_rate,achieved_rate,gap_ns").split(",")
+           "csw_per_msg,offered_rate,achieved_rate,gap_ns,batch").split(",")
 
 failures = []
 

@@ -10,7 +10,7 @@ from clitest import COLUMNS, check, failures, finish, read_csv, run, skip, tmpdi
 if len(os.sched_getaffinity(0)) < 2:
     skip("one CPU available: the two-CPU assertions need a cross-core pair")
 
-CPU = COLUMNS[21:24]
+CPU = COLUMNS[21:24]  # cpu_ns_per_msg, cpu_util, csw_per_msg
 
 
 def cells(args, env=None):

@@ -41,8 +41,10 @@ for row in rows:
         check(lat[0] <= lat[1] <= lat[6], f"{name}: mean outside [min,max]")
         check(row["msgs_per_s"] == "", f"{name}: latency row has msgs_per_s")
     check(row["cv"] != "" and float(row["cv"]) >= 0, f"{name}: cv {row['cv']}")
-    for k in COLUMNS[21:24]:
+    for k in ("cpu_ns_per_msg", "cpu_util", "csw_per_msg"):
         check(row[k] != "" and float(row[k]) >= 0, f"{name}: {k} {row[k]!r}")
+    check(row["batch"] == ("1" if row["mode"] == "throughput" else ""),
+          f"{name}: batch {row['batch']!r} without --batch")
     check(row["cpu_ns_per_msg"] == "" or float(row["cpu_ns_per_msg"]) > 0,
           f"{name}: no CPU time")
 
@@ -93,6 +95,17 @@ for b in runs:
         ("lat_min_ns", "lat_p50_ns", "lat_p999_ns", "lat_max_ns")
     for k in keys:
         check(k in b, f"{b['name']} lacks counter {k}")
+
+# --batch N: throughput through ipcq_put_many/get_many, every message still checked.
+bout = tmpdir()
+r = run(["run", "--backends", "pipe,shm", "--sizes", "64", "--mode", "throughput",
+         "--pairs", "1x1,2x2", "--batch", "8", "--repetitions", "1", "--min-time", "0.01",
+         "--out", bout], timeout=110)
+check(r.returncode == 0, f"run --batch exited {r.returncode}: {r.stderr[-2000:]}")
+for row in read_csv(os.path.join(bout, "results.csv"))[1] if r.returncode == 0 else []:
+    check(row["status"] == "ok" and row["batch"] == "8",
+          f"--batch 8: {row['backend']} {row['producers']}x{row['consumers']}: "
+          f"{row['status']} batch {row['batch']!r} {row['note']}")
 
 # The run's own report, drawn by the same binary (what `./run bench` does last).
 r = run(["report", out], timeout=110)

@@ -6,9 +6,11 @@
  * it in a shared table; the parent then checks no loss, no duplicate,
  * per-producer order as each consumer saw it, content intact.
  *
- * Usage: mpmc BACKEND [procs|threads|named] [MESSAGES] [MSG_MAX]
+ * Usage: mpmc BACKEND [procs|threads|named] [MESSAGES] [MSG_MAX] [BATCH]
  *   named: processes, each attaching with ipcq_open() to a named queue
- *   (defaults: procs 20000 1024; env IPCQ_MPMC_COUNT overrides MESSAGES)
+ *   BATCH > 1: producers put batches of 1..BATCH messages (ipcq_put_many),
+ *   consumers get up to BATCH at once (ipcq_get_many)
+ *   (defaults: procs 20000 1024 1; env IPCQ_MPMC_COUNT overrides MESSAGES)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,14 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "ipcq.h"
 #include "testutil.h"
 
-#define NPROD	4
-#define NCONS	4
-#define STOP	NPROD /* producer id of the stop messages */
-#define WAIT_NS (20000 * TU_MS)
+#define NPROD	  4
+#define NCONS	  4
+#define STOP	  NPROD /* producer id of the stop messages */
+#define WAIT_NS	  (20000 * TU_MS)
+#define BATCH_MAX 64
 
 struct shared {
 	atomic_uint bad_msg;	 /* corrupt or unknown messages */
@@ -41,6 +45,7 @@ static char qname[64]; /* "" unless the named variant */
 static struct shared *sh;
 static uint64_t per_prod;
 static size_t msg_max;
+static size_t batch = 1;
 
 static void complain(atomic_uint *c, const char *fmt, long long a, long long b)
 {
@@ -76,15 +81,27 @@ static void detach(struct ipcq *h)
 static int producer(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
-	unsigned char *m = malloc(msg_max);
+	unsigned char *m = malloc(msg_max * batch);
+	struct iovec v[BATCH_MAX];
 	struct ipcq *h = attach();
+	ssize_t ret = 0;
 
-	for (uint64_t i = 0; m && h && i < per_prod; i++) {
-		size_t len = tu_msg_len(id, i, TU_HDR, msg_max);
-		int ret;
+	for (uint64_t i = 0; m && h && i < per_prod; i += (uint64_t)ret) {
+		/* batches of 1..batch messages, varied */
+		size_t k = batch == 1 ? 1 : 1 + (size_t)(i % batch);
 
-		tu_msg_fill(m, len, id, i);
-		ret = ipcq_put(h, m, len, WAIT_NS);
+		if (k > per_prod - i)
+			k = (size_t)(per_prod - i);
+		for (size_t j = 0; j < k; j++) {
+			size_t len = tu_msg_len(id, i + j, TU_HDR, msg_max);
+
+			tu_msg_fill(m + j * msg_max, len, id, i + j);
+			v[j] = (struct iovec){.iov_base = m + j * msg_max, .iov_len = len};
+		}
+		if (batch == 1 && (ret = ipcq_put(h, m, v[0].iov_len, WAIT_NS)) == 0)
+			ret = 1;
+		else if (batch > 1)
+			ret = ipcq_put_many(h, v, k, WAIT_NS);
 		if (ret < 0) {
 			complain(ret == -ETIMEDOUT ? &sh->timeouts : &sh->errors,
 				 "producer %lld: put: %lld", id, ret);
@@ -96,38 +113,62 @@ static int producer(void *arg)
 	return 0;
 }
 
+/* One message got: 1 for a stop, else 0 (recorded, or complained about). */
+static int took(unsigned id, const unsigned char *m, ssize_t n, int64_t *last)
+{
+	unsigned p;
+	uint64_t seq;
+
+	if (tu_msg_check(m, (size_t)n, &p, &seq) || p > STOP || (p < STOP && seq >= per_prod)) {
+		complain(&sh->bad_msg, "consumer %lld: bad message of %lld bytes", id, n);
+		return 0;
+	}
+	if (p == STOP)
+		return 1;
+	if ((int64_t)seq <= last[p])
+		complain(&sh->bad_order, "consumer: producer %lld seq %lld out of order", p,
+			 (long long)seq);
+	last[p] = (int64_t)seq;
+	atomic_fetch_add(&sh->seen[p * per_prod + seq], 1);
+	atomic_fetch_add(&sh->got[id], 1);
+	return 0;
+}
+
 static int consumer(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
-	unsigned char *m = malloc(msg_max);
+	unsigned char *m = malloc(msg_max * batch);
+	struct iovec v[BATCH_MAX];
 	struct ipcq *h = attach();
 	int64_t last[NPROD];
+	int stop = 0;
 
 	for (int i = 0; i < NPROD; i++)
 		last[i] = -1;
-	while (m && h) {
-		ssize_t n = ipcq_get(h, m, msg_max, WAIT_NS);
-		unsigned p;
-		uint64_t seq;
+	while (m && h && !stop) {
+		ssize_t n;
 
+		for (size_t j = 0; j < batch; j++)
+			v[j] = (struct iovec){.iov_base = m + j * msg_max, .iov_len = msg_max};
+		if (batch == 1) {
+			n = ipcq_get(h, m, msg_max, WAIT_NS);
+			v[0].iov_len = n < 0 ? 0 : (size_t)n;
+			n = n < 0 ? n : 1;
+		} else {
+			n = ipcq_get_many(h, v, batch, WAIT_NS);
+		}
 		if (n < 0) {
 			complain(n == -ETIMEDOUT ? &sh->timeouts : &sh->errors,
 				 "consumer %lld: get: %lld", id, n);
 			break;
 		}
-		if (tu_msg_check(m, (size_t)n, &p, &seq) || p > STOP ||
-		    (p < STOP && seq >= per_prod)) {
-			complain(&sh->bad_msg, "consumer %lld: bad message of %lld bytes", id, n);
-			continue;
+		for (ssize_t j = 0; j < n; j++) {
+			/* after our stop, only stops follow: hand them on */
+			if (stop)
+				CHECK_EQ(ipcq_put(h, v[j].iov_base, v[j].iov_len, WAIT_NS), 0);
+			else
+				stop = took(id, v[j].iov_base, (ssize_t)v[j].iov_len, last);
 		}
-		if (p == STOP)
-			break;
-		if ((int64_t)seq <= last[p])
-			complain(&sh->bad_order, "consumer: producer %lld seq %lld out of order", p,
-				 (long long)seq);
-		last[p] = (int64_t)seq;
-		atomic_fetch_add(&sh->seen[p * per_prod + seq], 1);
-		atomic_fetch_add(&sh->got[id], 1);
 	}
 	detach(h);
 	free(m);
@@ -214,6 +255,9 @@ int main(int argc, char **argv)
 	msg_max = argc > 4 ? strtoul(argv[4], NULL, 10) : 1024;
 	if (msg_max < TU_HDR)
 		msg_max = TU_HDR;
+	batch = argc > 5 ? strtoul(argv[5], NULL, 10) : 1;
+	if (batch < 1 || batch > BATCH_MAX)
+		tu_skip("BATCH %zu: 1..%d", batch, BATCH_MAX);
 	per_prod = (total + NPROD - 1) / NPROD;
 
 	bytes = sizeof(*sh) + NPROD * per_prod;
@@ -227,12 +271,13 @@ int main(int argc, char **argv)
 	if (ret)
 		return tu_end();
 	tu_section("%s: %d producers x %d consumers (%s), %llu messages of %d..%zu bytes, "
-		   "capacity %zu",
+		   "capacity %zu, batches of up to %zu",
 		   backend, NPROD, NCONS,
 		   threads    ? "threads"
 		   : qname[0] ? "processes, named queue"
 			      : "processes",
-		   (unsigned long long)(per_prod * NPROD), TU_HDR, msg_max, ipcq_capacity(q));
+		   (unsigned long long)(per_prod * NPROD), TU_HDR, msg_max, ipcq_capacity(q),
+		   batch);
 	t0 = tu_now_ns();
 	if (threads)
 		run_threads();

@@ -606,3 +606,14 @@ void tu_sibling(char *buf, size_t len, const char *name)
 		*slash = '\0';
 	snprintf(buf, len, "%s/%s", slash ? self : ".", name);
 }
+
+size_t tu_fill(struct ipcq *q, size_t len)
+{
+	unsigned char *m = calloc(1, len ? len : 1);
+	size_t n = 0;
+
+	while (m && n < 100000 && ipcq_put_nowait(q, m, len) == 0)
+		n++;
+	free(m);
+	return n;
+}

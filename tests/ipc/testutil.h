@@ -134,6 +134,8 @@ int tu_create(struct ipcq **out, const char *backend, const char *name, size_t c
  * failed check that names the backend, name and sizes, and gives NULL.
  */
 struct ipcq *tu_queue(const char *backend, const char *name, size_t capacity, size_t msg_max);
+/* Fills @q with nowait puts of @len zero bytes until one fails; returns how many went in. */
+size_t tu_fill(struct ipcq *q, size_t len);
 
 /* A random queue name "ipcqt-<tag>-<pid>-<hex>". */
 void tu_name(char *buf, size_t len, const char *tag);

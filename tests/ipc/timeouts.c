@@ -24,17 +24,6 @@
 static const char *backend;
 static volatile sig_atomic_t ticks;
 
-/* Fills @q with msg_max-byte messages until a nowait put fails; returns how many. */
-static size_t fill(struct ipcq *q)
-{
-	char m[MSG_MAX] = {0};
-	size_t n = 0;
-
-	while (n < 100000 && ipcq_put_nowait(q, m, MSG_MAX) == 0)
-		n++;
-	return n;
-}
-
 /* One timed wait that must time out: checks the error, the time and the CPU. */
 static void timed_out(struct ipcq *q, bool put, int64_t timeout, bool check_cpu)
 {
@@ -77,7 +66,7 @@ static void test_timeouts(void)
 		char m[MSG_MAX];
 		CHECK_EQ(ipcq_get_nowait(q, m, sizeof(m)), -EAGAIN);
 	}
-	n = fill(q);
+	n = tu_fill(q, MSG_MAX);
 	CHECK(n >= ipcq_capacity(q), "filled with %zu, capacity() %zu", n, ipcq_capacity(q));
 	for (size_t i = 0; i < 3; i++)
 		timed_out(q, true, short_ones[i], false);
@@ -187,7 +176,7 @@ static void test_wakeups(void)
 		return;
 	parent_woken(&p, false);
 	child_woken(&p, false);
-	n = fill(p.q);
+	n = tu_fill(p.q, MSG_MAX);
 	CHECK(n >= 2, "filled with %zu", n);
 	parent_woken(&p, true);
 	child_woken(&p, true);
@@ -269,7 +258,7 @@ static void test_eintr(void)
 	CHECK_EQ(tu_wait(pid, 5000 * TU_MS), 0);
 
 	/* Timed put on a full queue under signals. */
-	fill(p.q);
+	tu_fill(p.q, MSG_MAX);
 	ticks = 0;
 	ticker(true);
 	t0 = tu_now_ns();

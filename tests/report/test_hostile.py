@@ -4,7 +4,7 @@
 
 usage: test_hostile.py CASE DRIVER
   CASE: inject_csv | inject_compare | inject_text | quoting | bounds | big | scale |
-        cpu_columns | env_keys | clocksource
+        cpu_columns | env_keys | clocksource | batch_column
   DRIVER: the ipcbench binary followed by the word "report"
 
 A run is shared and compared: nothing written into one may run a command
@@ -238,6 +238,30 @@ def case_cpu_columns(driver, tmp):
             del r[col]
         write_rows(run, rows, header)
         bad(driver, run, ["missing column", col], "without %s" % col)
+
+
+def batch_run(tmp, pick_value):
+    """A copy of the cpu fixture with a batch column: PICK_VALUE(row) for each row."""
+    run = fresh(tmp, "cpu", "batch")
+    rows, header = read_rows(run)
+    for r in rows:
+        r["batch"] = pick_value(r)
+    write_rows(run, rows, header + ["batch"])
+    return run
+
+
+def case_batch_column(driver, tmp):
+    """batch (after the CPU columns): a whole number 1..1024 for throughput, empty otherwise."""
+    def tp(v, other=""):
+        return lambda r: v if r["mode"] == "throughput" else other
+    for v in ("1", "32", "1024", ""):
+        run = batch_run(tmp, tp(v))
+        rc, _, err = tr.run_report(driver, run, "--svg-only")
+        check(rc == 0, "batch %s: exit %d: %s" % (v, rc, err))
+    for v in ("0", "-1", "1.5", "1025", "1e3x", "abc", "inf", p0()):
+        bad(driver, batch_run(tmp, tp(v)), ["results.csv", "batch", "allowed"], "batch %r" % v)
+    bad(driver, batch_run(tmp, tp("1", "1")), ["results.csv", "batch", "allowed"],
+        "batch on a latency row")
 
 
 def p0():
