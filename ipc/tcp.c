@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -159,7 +160,8 @@ static int tcp_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 	}
 }
 
-#define TORN_SLICES 100 /* a frame's rest missing this long with no writer: torn */
+#define TORN_NS	    (100 * 1000000LL) /* a frame's rest missing this long, no writer: torn */
+#define PEEK_GAP_NS 20000	      /* between peeks at a frame on its way */
 
 /* True when no writer holds wlock (a dead one's is handed on here). */
 static bool writer_gone(struct sock_shared *sh)
@@ -183,8 +185,8 @@ static ssize_t peek_frame(struct ipcq *q, uint32_t *hdr, void *buf, int flags)
 	struct sock_q *s = sq(q);
 	struct iovec iov[2] = {{hdr, HDR}, {buf, q->msg_max}};
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
-	unsigned stalls = 0;
-	ssize_t n;
+	ssize_t n, seen = -1;
+	int64_t since = 0;
 
 	for (;;) {
 		n = recvmsg(s->rfd, &m, flags | MSG_PEEK);
@@ -198,11 +200,21 @@ static ssize_t peek_frame(struct ipcq *q, uint32_t *hdr, void *buf, int flags)
 			return -EBADMSG;
 		if ((size_t)n >= HDR && (size_t)n >= HDR + *hdr)
 			return (ssize_t)(HDR + *hdr);
-		/* A frame on its way: it is coming while its writer is inside sendmsg. */
-		if (stalls++ > TORN_SLICES && writer_gone(sq(q)->sh))
+		/*
+		 * A frame on its way: its writer is inside sendmsg, or has left it
+		 * and the rest is still in the loopback's queues (seen under load).
+		 * POLLIN stays set meanwhile, so poll() cannot wait for the rest:
+		 * peek again a little later.  Torn only once nothing came for
+		 * TORN_NS and no writer is inside a frame.
+		 */
+		if (n != seen) {
+			seen = n;
+			since = __ipcq_now_ns();
+		} else if (__ipcq_now_ns() - since > TORN_NS && writer_gone(sq(q)->sh)) {
 			return -EBADMSG; /* torn: its writer died inside it */
+		}
 		flags = MSG_DONTWAIT;
-		__ipcq_wait_fd(s->rfd, POLLIN, __ipcq_now_ns() + MID_SLICE_NS);
+		nanosleep(&(struct timespec){.tv_nsec = PEEK_GAP_NS}, NULL);
 	}
 }
 
