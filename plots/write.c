@@ -94,6 +94,18 @@ static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_
 	}
 }
 
+/* "N cells: a ok, b skipped, c failed[, d saturated]" into @buf: the pages' first line. */
+static void counts_line(const struct rep_run *run, char *buf, size_t len)
+{
+	size_t ok, skipped, failed, sat;
+
+	counts(run, &ok, &skipped, &failed, &sat);
+	snprintf(buf, len, "%zu cells: %zu ok, %zu skipped, %zu failed", run->ncells, ok, skipped,
+		 failed);
+	if (sat)
+		snprintf(buf + strlen(buf), len - strlen(buf), ", %zu saturated", sat);
+}
+
 /* ---- At a glance: one row per backend at one size and placement ---- */
 
 struct glance_row {
@@ -701,17 +713,13 @@ static const char css[] =
 
 static void html_results(FILE *f, const struct rep_run *run)
 {
-	size_t ok, skipped, failed, sat;
-	char sl[48] = "";
+	char line[160];
 
-	counts(run, &ok, &skipped, &failed, &sat);
-	if (sat)
-		snprintf(sl, sizeof(sl), ", %zu saturated", sat);
+	counts_line(run, line, sizeof(line));
 	fprintf(f,
-		"<p>%zu cells: %zu ok, %zu skipped, %zu failed%s. Latency is the round trip "
-		"(median over repetitions), one-way in rate and wakeup cells; cv is the "
-		"coefficient of variation across repetitions.</p>\n",
-		run->ncells, ok, skipped, failed, sl);
+		"<p>%s. Latency is the round trip (median over repetitions), one-way in rate "
+		"and wakeup cells; cv is the coefficient of variation across repetitions.</p>\n",
+		line);
 	results_table(f, &html, run);
 }
 
@@ -848,16 +856,13 @@ static void md_code(FILE *f, const char *s, bool block)
 
 static void md_results(FILE *f, const struct rep_run *run)
 {
-	size_t ok, skipped, failed, sat;
-	char sl[48] = "";
+	char line[160];
 
-	counts(run, &ok, &skipped, &failed, &sat);
-	if (sat)
-		snprintf(sl, sizeof(sl), ", %zu saturated", sat);
+	counts_line(run, line, sizeof(line));
 	fprintf(f,
-		"%zu cells: %zu ok, %zu skipped, %zu failed%s. Latency is the round trip (median "
-		"over repetitions), one-way in rate and wakeup cells.\n\n",
-		run->ncells, ok, skipped, failed, sl);
+		"%s. Latency is the round trip (median over repetitions), one-way in rate and "
+		"wakeup cells.\n\n",
+		line);
 	results_table(f, &md, run);
 }
 
