@@ -144,6 +144,13 @@ int out_commit(struct out_dir *d);
 /* Removes the fresh directory and the parents out_create made. */
 void out_abort(struct out_dir *d);
 
+/*
+ * out_begin, @write(d->fd, @ctx) of the files, out_commit; a failure is
+ * said in one line on stderr ("ipcbench: writing @what to PATH: ...", and
+ * where what was written stays).  0 or -errno.
+ */
+int out_write(struct out_dir *d, const char *what, int (*write)(int fd, void *ctx), void *ctx);
+
 /* Writes results.csv and histograms.csv of @cells into @dirfd.  0 or -errno. */
 int bench_write_csv(int dirfd, struct cell *cells, int n);
 

@@ -623,29 +623,32 @@ static int summary(const struct cell *cells, int n, int64_t t0, double timer_ns)
 	return failed;
 }
 
+struct run_files {
+	struct cell *cells;
+	int n;
+	const struct bench_env *env;
+	const char *json;
+};
+
+static int write_run(int fd, void *ctx)
+{
+	const struct run_files *f = ctx;
+	int rc = bench_write_csv(fd, f->cells, f->n);
+
+	if (!rc)
+		rc = bench_write_env(fd, f->env);
+	if (!rc)
+		rc = bench_write_json(fd, f->json);
+	return rc;
+}
+
 /* Writes the run's files into a fresh directory and puts it in place. */
 static int finish_run(struct out_dir *od, struct cell *cells, int n, const struct bench_env *env,
 		      const char *json)
 {
-	char why[PATH_MAX + 64];
-	int rc = out_begin(od, why, sizeof(why));
+	struct run_files f = {cells, n, env, json};
 
-	if (rc) {
-		fprintf(stderr, "ipcbench: writing results to %s: %s\n", od->path, why);
-		return rc;
-	}
-	rc = bench_write_csv(od->fd, cells, n);
-	if (!rc)
-		rc = bench_write_env(od->fd, env);
-	if (!rc)
-		rc = bench_write_json(od->fd, json);
-	if (!rc)
-		rc = out_commit(od);
-	if (rc)
-		fprintf(stderr,
-			"ipcbench: writing results to %s: %s; what was written is in %s/%s\n",
-			od->path, strerror(-rc), od->parent, od->tmp);
-	return rc;
+	return out_write(od, "results", write_run, &f);
 }
 
 /* run's flags with a value: getopt_long's val is the index into val[] of cmd_run. */

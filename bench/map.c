@@ -314,33 +314,35 @@ static json_t *map_json(const struct map_run *m)
 	return o;
 }
 
-static int write_map(struct out_dir *od, const struct map_run *m, struct bench_env *env)
+struct map_files {
+	const struct map_run *m;
+	struct bench_env *env;
+};
+
+static int write_map_files(int fd, void *ctx)
 {
-	char why[PATH_MAX + 64];
-	int rc = out_begin(od, why, sizeof(why)), b;
+	const struct map_files *mf = ctx;
+	int rc = 0, b;
 	FILE *f;
 
-	if (rc) {
-		fprintf(stderr, "ipcbench: writing the map to %s: %s\n", od->path, why);
-		return rc;
-	}
-	for (b = 0; b < m->nb && !rc; b++)
-		rc = write_matrix(od->fd, m, b);
+	for (b = 0; b < mf->m->nb && !rc; b++)
+		rc = write_matrix(fd, mf->m, b);
 	if (!rc)
-		rc = write_pairs(od->fd, m);
-	if (!rc && !(f = out_stream(od->fd, "relations.csv")))
+		rc = write_pairs(fd, mf->m);
+	if (!rc && !(f = out_stream(fd, "relations.csv")))
 		rc = -errno;
 	else if (!rc)
-		rc = map_plan_write(&m->plan, f) ? (fclose(f), -EIO) : end_file(f);
+		rc = map_plan_write(&mf->m->plan, f) ? (fclose(f), -EIO) : end_file(f);
 	if (!rc)
-		rc = bench_write_env(od->fd, env);
-	if (!rc)
-		rc = out_commit(od);
-	if (rc)
-		fprintf(stderr,
-			"ipcbench: writing the map to %s: %s; what was written is in %s/%s\n",
-			od->path, strerror(-rc), od->parent, od->tmp);
+		rc = bench_write_env(fd, mf->env);
 	return rc;
+}
+
+static int write_map(struct out_dir *od, const struct map_run *m, struct bench_env *env)
+{
+	struct map_files mf = {m, env};
+
+	return out_write(od, "the map", write_map_files, &mf);
 }
 
 /* Small maps on stdout too, a matrix per backend. */

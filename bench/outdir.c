@@ -346,3 +346,21 @@ int out_commit(struct out_dir *d)
 	d->tmp[0] = d->made[0] = '\0';
 	return 0;
 }
+
+int out_write(struct out_dir *d, const char *what, int (*write)(int fd, void *ctx), void *ctx)
+{
+	char why[PATH_MAX + 64];
+	int rc = out_begin(d, why, sizeof(why));
+
+	if (rc) {
+		fprintf(stderr, "ipcbench: writing %s to %s: %s\n", what, d->path, why);
+		return rc;
+	}
+	rc = write(d->fd, ctx);
+	if (!rc)
+		rc = out_commit(d);
+	if (rc)
+		fprintf(stderr, "ipcbench: writing %s to %s: %s; what was written is in %s/%s\n",
+			what, d->path, strerror(-rc), d->parent, d->tmp);
+	return rc;
+}

@@ -515,13 +515,7 @@ int pingpong_measure(const struct cell *c, struct topo *t, int64_t iters, struct
 	rc = memnode_apply(&ms, err, len);
 	if (rc)
 		goto out;
-	rc = group_start(procs, 2, pp_child, args, sizeof(args[0]), t, c->cpus);
-	if (rc) {
-		snprintf(err, len, "starting workers: %s", strerror(-rc));
-		goto out;
-	}
-	rc = work_wait(procs, 2, &w, err, len);
-	group_reap(procs, 2);
+	rc = work_run(procs, 2, pp_child, args, sizeof(args[0]), t, c->cpus, &w, err, len);
 	if (rc)
 		goto out;
 	r->messages = (double)iters;

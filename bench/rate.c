@@ -380,19 +380,10 @@ int rate_measure(const struct cell *c, struct topo *t, struct run_result *r, str
 		return -ENOMEM;
 	}
 	w.sh = rt.sh;
-	rc = ipcq_create(&rt.q, &o);
-	if (rc) {
-		if (ipcq_explain(&o, rc, err, len) <= 0)
-			snprintf(err, len, "ipcq_create: %s", strerror(-rc));
+	rc = work_queue_new(&rt.q, &o, err, len);
+	if (rc)
 		goto out;
-	}
-	rc = group_start(procs, 2, rt_child, args, sizeof(args[0]), t, c->cpus);
-	if (rc) {
-		snprintf(err, len, "starting workers: %s", strerror(-rc));
-		goto out;
-	}
-	rc = work_wait(procs, 2, &w, err, len);
-	group_reap(procs, 2);
+	rc = work_run(procs, 2, rt_child, args, sizeof(args[0]), t, c->cpus, &w, err, len);
 	if (!rc)
 		rc = rt_result(&rt, r, err, len);
 	if (!rc && h)

@@ -422,12 +422,9 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 		return -ENOMEM;
 	}
 	w.sh = tp.sh;
-	rc = ipcq_create(&tp.q, &o);
-	if (rc) {
-		if (ipcq_explain(&o, rc, err, len) <= 0)
-			snprintf(err, len, "ipcq_create: %s", strerror(-rc));
+	rc = work_queue_new(&tp.q, &o, err, len);
+	if (rc)
 		goto out;
-	}
 	memnode_add_queue(&ms, tp.q);
 	rc = memnode_apply(&ms, err, len);
 	if (rc)
@@ -437,13 +434,7 @@ int throughput_measure(const struct cell *c, struct topo *t, int64_t iters, stru
 		args[i] = (struct tp_arg){&tp, i};
 		cpus[i] = c->cpus[i < c->producers ? 0 : 1];
 	}
-	rc = group_start(procs, nw, tp_child, args, sizeof(args[0]), t, cpus);
-	if (rc) {
-		snprintf(err, len, "starting workers: %s", strerror(-rc));
-		goto out;
-	}
-	rc = work_wait(procs, nw, &w, err, len);
-	group_reap(procs, nw);
+	rc = work_run(procs, nw, tp_child, args, sizeof(args[0]), t, cpus, &w, err, len);
 	if (rc == -EINTR)
 		goto out;
 	if (!rc || rc == -EBADMSG) {

@@ -122,6 +122,29 @@ int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_
 	return group_wait(procs, n, &g, err, len);
 }
 
+int work_run(struct proc **procs, int n, proc_fn fn, void *args, size_t argsz, struct topo *t,
+	     const int *cpus, struct work_watch *w, char *err, size_t len)
+{
+	int rc = group_start(procs, n, fn, args, argsz, t, cpus);
+
+	if (rc) {
+		snprintf(err, len, "starting workers: %s", strerror(-rc));
+		return rc;
+	}
+	rc = work_wait(procs, n, w, err, len);
+	group_reap(procs, n);
+	return rc;
+}
+
+int work_queue_new(struct ipcq **q, const struct ipcq_opts *o, char *err, size_t len)
+{
+	int rc = ipcq_create(q, o);
+
+	if (rc && ipcq_explain(o, rc, err, len) <= 0)
+		snprintf(err, len, "ipcq_create: %s", strerror(-rc));
+	return rc;
+}
+
 void work_mark(struct work_mark *m)
 {
 	struct rusage u;

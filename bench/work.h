@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 
 #include "bench.h"
+#include "ipcq.h"
+#include "ipcq_ext.h"
 #include "group.h"
 #include "proc.h"
 #include "relax_pvt.h"
@@ -79,6 +81,17 @@ struct work_watch {
  * from work_error.  Returns as group_wait.
  */
 int work_wait(struct proc **procs, int n, struct work_watch *w, char *err, size_t len);
+
+/*
+ * The whole life of a run's workers: group_start of @n workers running
+ * fn(args + i * argsz) on cpus[i], work_wait, group_reap.  Returns as
+ * work_wait, or group_start's -errno with "starting workers: ..." in @err.
+ */
+int work_run(struct proc **procs, int n, proc_fn fn, void *args, size_t argsz, struct topo *t,
+	     const int *cpus, struct work_watch *w, char *err, size_t len);
+
+/* ipcq_create(@q, @o), or -errno with ipcq_explain()'s line (or strerror) in @err. */
+int work_queue_new(struct ipcq **q, const struct ipcq_opts *o, char *err, size_t len);
 
 /*
  * In a worker, at the start and at the end of its timed part (a system
