@@ -2,9 +2,11 @@
 /*
  * shm: a bounded MPMC ring in shared memory (layout in shm_pvt.h).
  *
- * Fast path: claim a slot with one CAS, copy, publish with one release store,
- * one fence and a read of the other side's sleeper flag: no system call
- * unless somebody sleeps.  The slow path (spin, sleep, wake, repair of the
+ * Fast path: claim a slot (or a batch) with one CAS (IPCQ_SP/IPCQ_SC: a
+ * plain store; both: the SPSC ring of shm_spsc_pvt.h), copy, publish with
+ * one release store and a read of the other side's sleeper flag (no fence:
+ * a sleeper issues a membarrier before it sleeps, shm_wait.c): no system
+ * call unless somebody sleeps.  The slow path (spin, sleep, wake, repair of the
  * slots of killed peers) is shm_wait.c's; the mapping (create, open, close,
  * unlink) shm_map.c's.
  *
