@@ -116,7 +116,8 @@ int ipcq_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_ns);
  *   -EBADMSG  shm: as for ipcq_put(); a message whose length word is beyond
  *             msg_max is dropped (the next get goes on with the next one); tcp: the
  *             byte stream was torn (a producer killed inside a frame that
- *             the kernel took only part of: memory pressure), for good
+ *             the kernel took only part of: memory pressure), for good, or
+ *             the queue's shared header is damaged
  *   -EBUSY    shm, a ring made with IPCQ_SC: another live thread is its consumer
  */
 ssize_t ipcq_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns);

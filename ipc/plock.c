@@ -54,7 +54,7 @@ int __ipcq_plock(pthread_mutex_t *m, int64_t deadline)
 	if (ret == EOWNERDEAD) {
 		/* What the dead holder left half done is the caller's to recognise. */
 		pthread_mutex_consistent(m);
-		ret = 0;
+		return 1;
 	}
 	if (ret == ETIMEDOUT)
 		return __ipcq_timeout_err(deadline);

@@ -24,7 +24,8 @@ int __ipcq_plock_init(pthread_mutex_t *m);
  * Takes @m by @deadline (absolute, __ipcq_deadline()); holders never sleep
  * inside, so a NOWAIT caller waits a few milliseconds too.  A holder killed
  * by SIGKILL hands the lock on (EOWNERDEAD, made consistent here).  Returns
- * 0, -EAGAIN, -ETIMEDOUT, or -ENOTRECOVERABLE.
+ * 0, 1 (taken from a holder that died: what it left half done is the
+ * caller's to recognise), -EAGAIN, -ETIMEDOUT, or -ENOTRECOVERABLE.
  */
 int __ipcq_plock(pthread_mutex_t *m, int64_t deadline);
 

@@ -49,34 +49,48 @@ static int init_shared(struct sock_shared *sh, const struct ipcq *q)
 	return ret ? ret : __ipcq_plock_init(&sh->rlock);
 }
 
+/* The shared mapping of a queue of @t with @msg_max: the header, then part[]. */
+static size_t shared_len(const struct sock_type *t, size_t msg_max)
+{
+	return sizeof(struct sock_shared) + (t->part_hdr ? t->part_hdr + msg_max : 0);
+}
+
 /*
- * Maps "meta" of the queue directory @dfd (created with @create), its
- * descriptor read-locked in *@lock_fd: the handle's reference that
- * ipcq_clean_named() looks for.  An opener waits for a remover's write
- * lock, then finds the file unlinked: -ENOENT.
+ * Maps "meta" of the queue directory @dfd, all of it, into *@out and
+ * *@len: created @create bytes long, or as it is when @create is 0 (then
+ * at most shared_len() of the largest msg_max).  Its descriptor is
+ * read-locked in *@lock_fd: the handle's reference that ipcq_clean_named()
+ * looks for.  An opener waits for a remover's write lock, then finds the
+ * file unlinked: -ENOENT.
  */
-static int meta_map(int dfd, bool create, struct sock_shared **out, int *lock_fd)
+static int meta_map(int dfd, const struct sock_type *t, size_t create, struct sock_shared **out,
+		    size_t *len, int *lock_fd)
 {
 	int flags = create ? O_CREAT | O_EXCL : 0;
 	int fd = openat(dfd, "meta", flags | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+	size_t most = create ? create : shared_len(t, INT32_MAX / 4);
 	struct stat st;
 	int ret = 0;
 
 	if (fd < 0)
 		return -errno;
 	/* fchmod: exactly 0600 whatever the umask */
-	if (create && (fchmod(fd, 0600) < 0 || ftruncate(fd, sizeof(**out)) < 0))
+	if (create && (fchmod(fd, 0600) < 0 || ftruncate(fd, (off_t)create) < 0))
 		ret = -errno;
 	if (!ret && !create)
 		ret = __ipcq_fd_ours(fd);
 	if (!ret)
-		ret = fstat(fd, &st) < 0 ? -errno : st.st_size < (off_t)sizeof(**out) ? -EINVAL : 0;
+		ret = fstat(fd, &st) < 0			  ? -errno
+		      : st.st_size < (off_t)sizeof(**out) ||
+				(size_t)st.st_size > most ? -EINVAL
+							  : 0;
 	if (!ret)
 		ret = __ipcq_ofd_lock(fd, F_RDLCK, true);
 	if (!ret)
 		ret = fstat(fd, &st) < 0 ? -errno : st.st_nlink == 0 ? -ENOENT : 0;
 	if (!ret) {
-		*out = mmap(NULL, sizeof(**out), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		*len = (size_t)st.st_size;
+		*out = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (*out == MAP_FAILED) {
 			*out = NULL;
 			ret = -errno;
@@ -97,7 +111,7 @@ static void drop(struct sock_q *s)
 	if (s->wfd >= 0)
 		close(s->wfd);
 	if (s->sh)
-		munmap(s->sh, sizeof(*s->sh));
+		munmap(s->sh, s->sh_len);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	s->rfd = s->wfd = s->lock_fd = -1;
@@ -124,7 +138,7 @@ static int named_build(int dfd, void *arg)
 	int fds[2] = {-1, -1};
 	int ret;
 
-	ret = meta_map(dfd, true, &s->sh, &s->lock_fd);
+	ret = meta_map(dfd, b->t, shared_len(b->t, b->q->msg_max), &s->sh, &s->sh_len, &s->lock_fd);
 	if (!ret)
 		ret = init_shared(s->sh, b->q);
 	if (!ret)
@@ -159,8 +173,9 @@ int __ipcq_sock_create(struct ipcq *q, const struct ipcq_opts *opts, const struc
 		if (ret < 0)
 			drop(s); /* built, then the record or the rename failed */
 	} else {
-		s->sh = mmap(NULL, sizeof(*s->sh), PROT_READ | PROT_WRITE,
-			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		s->sh_len = shared_len(t, q->msg_max);
+		s->sh = mmap(NULL, s->sh_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			     -1, 0);
 		if (s->sh == MAP_FAILED) {
 			s->sh = NULL;
 			return -errno;
@@ -186,6 +201,7 @@ int __ipcq_sock_create(struct ipcq *q, const struct ipcq_opts *opts, const struc
 int __ipcq_sock_open(struct ipcq *q, const char *name, const struct sock_type *t)
 {
 	struct sock_q *s = sq(q);
+	uint64_t msg_max = 0;
 	int dfd, fds[2], ret;
 
 	s->rfd = s->wfd = s->lock_fd = -1;
@@ -193,9 +209,11 @@ int __ipcq_sock_open(struct ipcq *q, const char *name, const struct sock_type *t
 	dfd = __ipcq_reg_dir_open(t->reg, name);
 	if (dfd < 0)
 		return dfd;
-	ret = meta_map(dfd, false, &s->sh, &s->lock_fd);
+	ret = meta_map(dfd, t, 0, &s->sh, &s->sh_len, &s->lock_fd);
+	if (!ret)
+		msg_max = s->sh->msg_max; /* read once: the file is anyone's of ours to write */
 	if (!ret && (s->sh->magic != SOCK_MAGIC || s->sh->version != SOCK_VERSION ||
-		     s->sh->msg_max > INT32_MAX / 4))
+		     msg_max > INT32_MAX / 4 || shared_len(t, msg_max) > s->sh_len))
 		ret = -EINVAL;
 	if (!ret)
 		ret = __ipcq_keeper_fetch(dfd, t->domain, t->type, fds);
@@ -206,7 +224,7 @@ int __ipcq_sock_open(struct ipcq *q, const char *name, const struct sock_type *t
 	}
 	s->rfd = fds[0];
 	s->wfd = fds[1];
-	q->msg_max = s->sh->msg_max;
+	q->msg_max = msg_max;
 	q->capacity = s->sh->capacity;
 	return 0;
 }

@@ -25,7 +25,7 @@
 #include "registry_pvt.h"
 
 #define SOCK_MAGIC   0x6b636f73u
-#define SOCK_VERSION 1
+#define SOCK_VERSION 2
 
 /* Shared by every handle (MAP_SHARED: anonymous, or the named queue's "meta"). */
 struct sock_shared {
@@ -37,15 +37,23 @@ struct sock_shared {
 	uint64_t budget;       /* tcp: bytes of frames the queue may hold */
 	struct ipcq_room room; /* writers waiting for room that readers make */
 	alignas(64) pthread_mutex_t wlock; /* tcp: one frame at a time on the stream */
-	_Atomic uint64_t put_bytes, put_n; /* tcp: counted after each send */
+	_Atomic uint64_t sent, put_n;	   /* tcp: the stream's bytes in whole frames; frames */
 	alignas(64) pthread_mutex_t rlock;
-	_Atomic uint64_t got_bytes, got_n; /* tcp: counted before each consume */
+	/*
+	 * tcp, under rlock: @taken, where the frame in @part begins: the
+	 * stream's bytes readers have taken, as the kernel counts them
+	 * (tcp.c); @have, that frame's bytes in @part.  @got_n: frames.
+	 */
+	_Atomic uint64_t taken, got_n;
+	uint32_t have;
+	alignas(8) unsigned char part[]; /* tcp: a frame taken in parts: part_hdr + msg_max */
 };
 
 struct sock_q {
 	int rfd, wfd; /* the receive end and the send end of the pair */
 	int lock_fd;  /* named: "meta", OFD read-locked (the handle's reference); else -1 */
 	struct sock_shared *sh;
+	size_t sh_len; /* its mapping: the header and part[] */
 };
 
 static inline struct sock_q *sq(struct ipcq *q)
@@ -58,6 +66,7 @@ struct sock_type {
 	const char *name;
 	const struct ipcq_reg_dir *reg; /* its named queues */
 	int domain, type;		/* checked on the descriptors an opener receives */
+	size_t part_hdr;		/* a frame's header: sh->part holds part_hdr + msg_max; 0: no part */
 	/*
 	 * Makes the connected pair for q->msg_max and @capacity (0: as large as
 	 * the limits allow): fds[0] receives, fds[1] sends; fills sh->capacity

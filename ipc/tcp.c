@@ -12,8 +12,14 @@
  *   a budget of half what the connection was measured to hold, so the
  *   kernel takes the frame whole in one call; were it ever to take a part
  *   (memory pressure), the writer finishes the frame, past its timeout;
- * - a reader peeks (MSG_PEEK) until the whole frame is there, then consumes
- *   it in one recv(MSG_TRUNC), which never waits.
+ * - a reader takes a whole frame in one peek (MSG_PEEK) and one recv(MSG_TRUNC);
+ *   a frame only partly there it takes into part[] of the shared header,
+ *   where any reader goes on with it.  A reader must not wait for the rest
+ *   with the first bytes left in the socket: the kernel charges a partly
+ *   read buffer whole, so the rest may never be let in (seen: 1 KiB unread
+ *   holding 255 KiB of the 256 KiB receive buffer, the rest dropped).  A
+ *   reader killed inside is recognised by the next (sh->taken against the
+ *   kernel's count of what was taken).
  *
  * Capacity: the budget, in frames of msg_max bytes; 0 asks for buffers of
  * net.core.wmem_max and rmem_max (the most a user may set), a capacity for
@@ -24,13 +30,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
-#include <time.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_received */
 
 #include "sock_pvt.h"
 
@@ -40,7 +49,7 @@
 /* Bytes the queue holds, by the counters (a SIGKILL between send and count only lowers it). */
 static uint64_t queued(const struct sock_shared *sh)
 {
-	uint64_t put = atomic_load(&sh->put_bytes), got = atomic_load(&sh->got_bytes);
+	uint64_t put = atomic_load(&sh->sent), got = atomic_load(&sh->taken);
 
 	return put > got ? put - got : 0;
 }
@@ -143,7 +152,7 @@ static int tcp_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 		if (w > 0 && (size_t)w < HDR + len)
 			ret = send_rest(s->wfd, iov, 2, (size_t)w);
 		if (w > 0 && !ret) {
-			atomic_fetch_add(&sh->put_bytes, HDR + len);
+			atomic_fetch_add(&sh->sent, HDR + len);
 			atomic_fetch_add(&sh->put_n, 1);
 		}
 		pthread_mutex_unlock(&sh->wlock);
@@ -160,9 +169,6 @@ static int tcp_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 	}
 }
 
-#define TORN_NS	    (100 * 1000000LL) /* a frame's rest missing this long, no writer: torn */
-#define PEEK_GAP_NS 20000	      /* between peeks at a frame on its way */
-
 /* True when no writer holds wlock (a dead one's is handed on here). */
 static bool writer_gone(struct sock_shared *sh)
 {
@@ -176,46 +182,153 @@ static bool writer_gone(struct sock_shared *sh)
 }
 
 /*
- * Peeks at the next frame, up to the whole of it, into @hdr and @buf; the
- * caller holds rlock.  Returns the frame's length once it is all there,
- * -EAGAIN when nothing is (the caller waits unlocked), or -errno.
+ * True when the frame in part[] can never be whole: no writer is inside a
+ * frame, all that was sent has been acknowledged, so is here (SIOCOUTQ),
+ * and nothing is unread (SIOCINQ): its writer was killed inside it.
  */
-static ssize_t peek_frame(struct ipcq *q, uint32_t *hdr, void *buf, int flags)
+static bool torn(const struct sock_q *s)
+{
+	int out = 1, in = 1;
+
+	if (!writer_gone(s->sh))
+		return false;
+	if (ioctl(s->wfd, SIOCOUTQ, &out) < 0 || out > 0)
+		return false;
+	return ioctl(s->rfd, SIOCINQ, &in) == 0 && in == 0;
+}
+
+/*
+ * The stream's bytes readers have taken, as the kernel counts them:
+ * received minus unread.  Under rlock only arrivals move either, so equal
+ * unread counts before and after the received one make a consistent pair.
+ */
+static int kernel_taken(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	socklen_t l;
+	int a, b;
+
+	for (int tries = 0; tries < 1000; tries++) {
+		l = sizeof(ti);
+		if (ioctl(fd, SIOCINQ, &a) < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ||
+		    ioctl(fd, SIOCINQ, &b) < 0)
+			return -errno;
+		if (l < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+			return -ENOTSUP; /* before Linux 4.1 */
+		if (a == b) {
+			*out = ti.tcpi_bytes_received - (uint64_t)a;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+#define HAVE_UNKNOWN UINT32_MAX /* sh->have: a dead reader's, not yet recognised */
+
+/*
+ * rlock came from a reader killed holding it: what had it taken?  Bytes
+ * the kernel counts beyond sh->taken are in part[] (a whole frame is
+ * counted before it is consumed); fewer: it counted a frame it did not
+ * consume, which is still in the stream.  Until this succeeds every
+ * reader tries again (HAVE_UNKNOWN).
+ */
+static int reader_died(struct ipcq *q)
+{
+	struct sock_shared *sh = sq(q)->sh;
+	uint64_t now = 0, was = atomic_load(&sh->taken);
+	int ret;
+
+	sh->have = HAVE_UNKNOWN;
+	ret = kernel_taken(sq(q)->rfd, &now);
+	if (ret)
+		return ret;
+	if ((now > was ? now - was : was - now) > HDR + q->msg_max)
+		return -EBADMSG; /* not our numbers */
+	if (now < was) {
+		atomic_store(&sh->taken, now);
+		atomic_fetch_sub(&sh->got_n, 1);
+	}
+	sh->have = now > was ? (uint32_t)(now - was) : 0;
+	return 0;
+}
+
+/*
+ * Goes on with the frame in part[], taking what the socket has of it (its
+ * header first: no byte of the next frame is taken).  Returns its length
+ * once whole (the message copied to @buf), -EAGAIN while its rest is on the
+ * way, -EBADMSG when the rest never comes or the frame is longer than
+ * msg_max, or -errno.
+ */
+static ssize_t take_rest(struct ipcq *q, void *buf)
 {
 	struct sock_q *s = sq(q);
-	struct iovec iov[2] = {{hdr, HDR}, {buf, q->msg_max}};
-	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
-	ssize_t n, seen = -1;
-	int64_t since = 0;
+	struct sock_shared *sh = s->sh;
+	size_t have = sh->have, want;
+	uint32_t len = 0;
+	ssize_t r;
 
 	for (;;) {
-		n = recvmsg(s->rfd, &m, flags | MSG_PEEK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* no writer: cannot happen, we hold one */
-		if ((size_t)n >= HDR && *hdr > q->msg_max)
+		if (have >= HDR)
+			memcpy(&len, sh->part, HDR);
+		if (have > HDR + q->msg_max || len > q->msg_max)
 			return -EBADMSG;
-		if ((size_t)n >= HDR && (size_t)n >= HDR + *hdr)
-			return (ssize_t)(HDR + *hdr);
-		/*
-		 * A frame on its way: its writer is inside sendmsg, or has left it
-		 * and the rest is still in the loopback's queues (seen under load).
-		 * POLLIN stays set meanwhile, so poll() cannot wait for the rest:
-		 * peek again a little later.  Torn only once nothing came for
-		 * TORN_NS and no writer is inside a frame.
-		 */
-		if (n != seen) {
-			seen = n;
-			since = __ipcq_now_ns();
-		} else if (__ipcq_now_ns() - since > TORN_NS && writer_gone(sq(q)->sh)) {
-			return -EBADMSG; /* torn: its writer died inside it */
+		want = have < HDR ? HDR - have : HDR + len - have;
+		if (!want) {
+			memcpy(buf, sh->part + HDR, len);
+			atomic_fetch_add(&sh->got_n, 1);
+			atomic_fetch_add(&sh->taken, have);
+			sh->have = 0; /* a kill just before: reader_died() finds 0 */
+			return len;
 		}
-		flags = MSG_DONTWAIT;
-		nanosleep(&(struct timespec){.tv_nsec = PEEK_GAP_NS}, NULL);
+		r = recv(s->rfd, sh->part + have, want, MSG_DONTWAIT);
+		if (r > 0) {
+			have += (size_t)r;
+			sh->have = (uint32_t)have;
+		} else if (r == 0) {
+			return -EIO;
+		} else if (errno != EINTR) {
+			return errno != EAGAIN ? -errno : torn(s) ? -EBADMSG : -EAGAIN;
+		}
 	}
+}
+
+/*
+ * Takes the next frame (caller holds rlock): its length (the message in
+ * @buf), -EAGAIN when there is none or not all of it (what there is then
+ * taken into part[]), or as take_rest().  @flags 0: waits for a first byte.
+ */
+static ssize_t take_frame(struct ipcq *q, void *buf, int flags)
+{
+	struct sock_q *s = sq(q);
+	struct sock_shared *sh = s->sh;
+	uint32_t hdr = 0;
+	struct iovec iov[2] = {{&hdr, HDR}, {buf, q->msg_max}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t n, r;
+
+	if (sh->have)
+		return take_rest(q, buf);
+	do
+		n = recvmsg(s->rfd, &m, flags | MSG_PEEK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EIO; /* no writer: cannot happen, we hold one */
+	if ((size_t)n >= HDR && hdr > q->msg_max)
+		return -EBADMSG;
+	if ((size_t)n < HDR + hdr)
+		return take_rest(q, buf);
+	n = (ssize_t)(HDR + hdr);
+	/* Counted first: a kill before the consume is undone by reader_died(). */
+	atomic_fetch_add(&sh->got_n, 1);
+	atomic_fetch_add(&sh->taken, (uint64_t)n);
+	do
+		r = recv(s->rfd, NULL, (size_t)n, MSG_TRUNC | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r != n)
+		return r < 0 ? -errno : -EIO;
+	return hdr;
 }
 
 static ssize_t tcp_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns)
@@ -223,10 +336,10 @@ static ssize_t tcp_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns
 	struct sock_q *s = sq(q);
 	struct sock_shared *sh = s->sh;
 	int64_t deadline = __ipcq_deadline(timeout_ns);
-	/* Forever: wait inside recvmsg, holding rlock; others wait for the lock. */
+	/* Forever: wait for a first byte inside recvmsg, holding rlock; others wait for the lock. */
 	int flags = timeout_ns == IPCQ_FOREVER ? 0 : MSG_DONTWAIT;
-	uint32_t hdr = 0;
-	ssize_t n, r;
+	bool rest;
+	ssize_t n;
 	int ret;
 
 	(void)cap; /* >= msg_max, and no frame is longer */
@@ -234,26 +347,21 @@ static ssize_t tcp_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns
 		ret = __ipcq_plock(&sh->rlock, deadline);
 		if (ret < 0)
 			return ret;
-		n = peek_frame(q, &hdr, buf, flags);
-		if (n > 0) {
-			/* Counted first: a kill before the consume only lowers the count. */
-			atomic_fetch_add(&sh->got_bytes, (uint64_t)n);
-			atomic_fetch_add(&sh->got_n, 1);
-			do
-				r = recv(s->rfd, NULL, (size_t)n, MSG_TRUNC | MSG_DONTWAIT);
-			while (r < 0 && errno == EINTR);
-			if (r != n)
-				n = r < 0 ? -errno : -EIO;
-		}
+		n = ret == 1 || sh->have == HAVE_UNKNOWN ? reader_died(q) : 0;
+		if (!n)
+			n = take_frame(q, buf, flags);
+		rest = sh->have != 0;
 		pthread_mutex_unlock(&sh->rlock);
 		if (n >= 0) {
 			__ipcq_room_wake(&sh->room);
-			return (ssize_t)hdr;
+			return n;
 		}
 		if (n != -EAGAIN)
 			return n;
-		/* Empty: wait without the lock, so other readers are not held up. */
-		ret = __ipcq_wait_fd(s->rfd, POLLIN, deadline);
+		if (__ipcq_left_ns(deadline) == 0)
+			return __ipcq_timeout_err(deadline);
+		/* Without the lock; the rest of a frame in slices, to see whether it is torn. */
+		ret = __ipcq_wait_fd(s->rfd, POLLIN, rest ? slice(deadline) : deadline);
 		if (ret < 0)
 			return ret;
 	}
@@ -371,6 +479,7 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 {
 	long long wmax = __ipcq_sock_mem_max(false), rmax = __ipcq_sock_mem_max(true);
 	size_t most = 2 * (size_t)(wmax < rmax ? wmax : rmax), frame = HDR + q->msg_max, buf;
+	uint64_t taken;
 	ssize_t held;
 	int ret;
 
@@ -387,9 +496,11 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 		if (ret < 0)
 			return ret;
 		held = tcp_fill(fds);
-		if (held < 0) {
-			ret = (int)held;
-		} else {
+		/* The byte counts start where the fill left the stream. */
+		ret = held < 0 ? (int)held : kernel_taken(fds[0], &taken);
+		if (!ret) {
+			atomic_store(&sh->taken, taken);
+			atomic_store(&sh->sent, taken);
 			/* Whole frames: a queue full of msg_max ones takes no small one. */
 			sh->capacity = (uint64_t)held / 2 / frame;
 			sh->budget = sh->capacity * frame;
@@ -422,6 +533,7 @@ static const struct sock_type tcp_type = {
 	.domain = AF_INET,
 	.type = SOCK_STREAM,
 	.make = tcp_make,
+	.part_hdr = HDR,
 	.limits = tcp_limits,
 };
 
