@@ -80,14 +80,14 @@ static int meta_map(int dfd, const struct sock_type *t, size_t create, struct so
 	if (!ret && !create)
 		ret = __ipcq_fd_ours(fd);
 	if (!ret)
-		ret = fstat(fd, &st) < 0			  ? -errno
-		      : st.st_size < (off_t)sizeof(**out) ||
-				(size_t)st.st_size > most ? -EINVAL
-							  : 0;
-	if (!ret)
 		ret = __ipcq_ofd_lock(fd, F_RDLCK, true);
-	if (!ret)
-		ret = fstat(fd, &st) < 0 ? -errno : st.st_nlink == 0 ? -ENOENT : 0;
+	/* Once locked: a remover unlinks it before it lets go. */
+	if (!ret && fstat(fd, &st) < 0)
+		ret = -errno;
+	if (!ret && st.st_nlink == 0)
+		ret = -ENOENT;
+	if (!ret && (st.st_size < (off_t)sizeof(**out) || (size_t)st.st_size > most))
+		ret = -EINVAL;
 	if (!ret) {
 		*len = (size_t)st.st_size;
 		*out = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -37,15 +37,22 @@ struct sock_shared {
 	uint64_t budget;       /* tcp: bytes of frames the queue may hold */
 	struct ipcq_room room; /* writers waiting for room that readers make */
 	alignas(64) pthread_mutex_t wlock; /* tcp: one frame at a time on the stream */
-	_Atomic uint64_t sent, put_n;	   /* tcp: the stream's bytes in whole frames; frames */
+	/*
+	 * tcp, under wlock: @sent, the stream's bytes in whole frames, as the
+	 * kernel counts what was written (tcp.c); @wframe, the length of the
+	 * frame being sent.  @put_n: frames.
+	 */
+	_Atomic uint64_t sent, put_n;
+	uint32_t wframe;
 	alignas(64) pthread_mutex_t rlock;
 	/*
 	 * tcp, under rlock: @taken, where the frame in @part begins: the
-	 * stream's bytes readers have taken, as the kernel counts them
-	 * (tcp.c); @have, that frame's bytes in @part.  @got_n: frames.
+	 * stream's bytes readers have taken, as the kernel counts them;
+	 * @have, that frame's bytes in @part.  @got_n: frames.
 	 */
 	_Atomic uint64_t taken, got_n;
 	uint32_t have;
+	_Atomic uint32_t torn; /* tcp: a frame will never be whole: every call -EBADMSG */
 	alignas(8) unsigned char part[]; /* tcp: a frame taken in parts: part_hdr + msg_max */
 };
 

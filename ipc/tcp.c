@@ -84,6 +84,61 @@ static bool kernel_room(const struct sock_q *s, size_t n)
 	return (uint64_t)mi[SK_MEMINFO_WMEM_QUEUED] + n + SKB_SLACK < mi[SK_MEMINFO_SNDBUF];
 }
 
+/*
+ * The stream's bytes as the kernel counts them on @fd: taken by readers
+ * (@rx: received minus unread) or written (acknowledged plus unacknowledged).
+ * Under rlock (wlock) only arrivals (acknowledgements) move either number,
+ * and each moves the queue's, so equal queue counts before and after the
+ * other make a consistent pair.
+ */
+static int kernel_count(int fd, bool rx, uint64_t *out)
+{
+	unsigned long req = rx ? SIOCINQ : SIOCOUTQ;
+	struct tcp_info ti;
+	socklen_t l;
+	int a, b;
+
+	for (int tries = 0; tries < 1000; tries++) {
+		l = sizeof(ti);
+		if (ioctl(fd, req, &a) < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ||
+		    ioctl(fd, req, &b) < 0)
+			return -errno;
+		if (l < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+			return -ENOTSUP; /* before Linux 4.1 */
+		if (a == b) {
+			*out = rx ? ti.tcpi_bytes_received - (uint64_t)a
+				  : ti.tcpi_bytes_acked + (uint64_t)a;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+/*
+ * wlock came from a writer killed holding it: had it sent its frame
+ * (sh->wframe bytes), none of it, or a part?  The kernel's count of what was
+ * written says; a part tears the stream for good (the next frame would fill
+ * the rest of it and be read as a message).
+ */
+static int writer_died(struct sock_q *s)
+{
+	struct sock_shared *sh = s->sh;
+	uint64_t now = 0, was = atomic_load(&sh->sent);
+	int ret = kernel_count(s->wfd, false, &now);
+
+	if (ret) {
+		atomic_store(&sh->torn, 1); /* unknowable (cannot happen): never risk a tear */
+		return ret;
+	}
+	if (now != was && now - was == sh->wframe) { /* sent whole, not yet counted */
+		atomic_fetch_add(&sh->sent, sh->wframe);
+		atomic_fetch_add(&sh->put_n, 1);
+	} else if (now != was) {
+		atomic_store(&sh->torn, 1);
+	}
+	return 0;
+}
+
 /* Sends the rest of a frame the kernel took only part of: never leave it torn. */
 static int send_rest(int fd, struct iovec *iov, int n, size_t done)
 {
@@ -142,15 +197,22 @@ static int tcp_put(struct ipcq *q, const void *msg, size_t len, int64_t timeout_
 		if (ret < 0)
 			return ret;
 		w = 0;
-		ret = 0;
-		if ((size_t)tcp_room(sh) < HDR + len)
+		ret = ret == 1 ? writer_died(s) : 0;
+		if (!ret && atomic_load(&sh->torn))
+			ret = -EBADMSG;
+		if (ret) {
+			; /* torn, or the kernel's error */
+		} else if ((size_t)tcp_room(sh) < HDR + len) {
 			; /* no room in the budget: wait for gets */
-		else if (!kernel_room(s, HDR + len))
+		} else if (!kernel_room(s, HDR + len)) {
 			ret = -EAGAIN; /* the kernel is short of what the budget promised */
-		else if ((w = sendmsg(s->wfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0)
-			ret = -errno;
-		if (w > 0 && (size_t)w < HDR + len)
-			ret = send_rest(s->wfd, iov, 2, (size_t)w);
+		} else {
+			sh->wframe = HDR + len; /* what writer_died() looks for */
+			w = sendmsg(s->wfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+			ret = w < 0 ? -errno : 0;
+		}
+		if (w > 0 && (size_t)w < HDR + len && (ret = send_rest(s->wfd, iov, 2, (size_t)w)))
+			atomic_store(&sh->torn, 1); /* a part sent, the rest refused */
 		if (w > 0 && !ret) {
 			atomic_fetch_add(&sh->sent, HDR + len);
 			atomic_fetch_add(&sh->put_n, 1);
@@ -197,32 +259,6 @@ static bool torn(const struct sock_q *s)
 	return ioctl(s->rfd, SIOCINQ, &in) == 0 && in == 0;
 }
 
-/*
- * The stream's bytes readers have taken, as the kernel counts them:
- * received minus unread.  Under rlock only arrivals move either, so equal
- * unread counts before and after the received one make a consistent pair.
- */
-static int kernel_taken(int fd, uint64_t *out)
-{
-	struct tcp_info ti;
-	socklen_t l;
-	int a, b;
-
-	for (int tries = 0; tries < 1000; tries++) {
-		l = sizeof(ti);
-		if (ioctl(fd, SIOCINQ, &a) < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ||
-		    ioctl(fd, SIOCINQ, &b) < 0)
-			return -errno;
-		if (l < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
-			return -ENOTSUP; /* before Linux 4.1 */
-		if (a == b) {
-			*out = ti.tcpi_bytes_received - (uint64_t)a;
-			return 0;
-		}
-	}
-	return -EAGAIN;
-}
-
 #define HAVE_UNKNOWN UINT32_MAX /* sh->have: a dead reader's, not yet recognised */
 
 /*
@@ -239,7 +275,7 @@ static int reader_died(struct ipcq *q)
 	int ret;
 
 	sh->have = HAVE_UNKNOWN;
-	ret = kernel_taken(sq(q)->rfd, &now);
+	ret = kernel_count(sq(q)->rfd, true, &now);
 	if (ret)
 		return ret;
 	if ((now > was ? now - was : was - now) > HDR + q->msg_max)
@@ -270,8 +306,8 @@ static ssize_t take_rest(struct ipcq *q, void *buf)
 	for (;;) {
 		if (have >= HDR)
 			memcpy(&len, sh->part, HDR);
-		if (have > HDR + q->msg_max || len > q->msg_max)
-			return -EBADMSG;
+		if (have > HDR + q->msg_max || len > q->msg_max || (have >= HDR && have > HDR + len))
+			return -EBADMSG; /* not what a reader leaves */
 		want = have < HDR ? HDR - have : HDR + len - have;
 		if (!want) {
 			memcpy(buf, sh->part + HDR, len);
@@ -286,8 +322,13 @@ static ssize_t take_rest(struct ipcq *q, void *buf)
 			sh->have = (uint32_t)have;
 		} else if (r == 0) {
 			return -EIO;
-		} else if (errno != EINTR) {
-			return errno != EAGAIN ? -errno : torn(s) ? -EBADMSG : -EAGAIN;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		} else if (errno == EAGAIN) {
+			if (!torn(s))
+				return -EAGAIN;
+			atomic_store(&sh->torn, 1);
+			return -EBADMSG;
 		}
 	}
 }
@@ -320,7 +361,7 @@ static ssize_t take_frame(struct ipcq *q, void *buf, int flags)
 	if ((size_t)n < HDR + hdr)
 		return take_rest(q, buf);
 	n = (ssize_t)(HDR + hdr);
-	/* Counted first: a kill before the consume is undone by reader_died(). */
+	/* Counted first: a kill before the consume is undone by reader_died() (qsize may stay one low). */
 	atomic_fetch_add(&sh->got_n, 1);
 	atomic_fetch_add(&sh->taken, (uint64_t)n);
 	do
@@ -349,7 +390,7 @@ static ssize_t tcp_get(struct ipcq *q, void *buf, size_t cap, int64_t timeout_ns
 			return ret;
 		n = ret == 1 || sh->have == HAVE_UNKNOWN ? reader_died(q) : 0;
 		if (!n)
-			n = take_frame(q, buf, flags);
+			n = atomic_load(&sh->torn) ? -EBADMSG : take_frame(q, buf, flags);
 		rest = sh->have != 0;
 		pthread_mutex_unlock(&sh->rlock);
 		if (n >= 0) {
@@ -479,7 +520,7 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 {
 	long long wmax = __ipcq_sock_mem_max(false), rmax = __ipcq_sock_mem_max(true);
 	size_t most = 2 * (size_t)(wmax < rmax ? wmax : rmax), frame = HDR + q->msg_max, buf;
-	uint64_t taken;
+	uint64_t taken, sent;
 	ssize_t held;
 	int ret;
 
@@ -496,11 +537,13 @@ static int tcp_make(struct ipcq *q, struct sock_shared *sh, size_t capacity, int
 		if (ret < 0)
 			return ret;
 		held = tcp_fill(fds);
-		/* The byte counts start where the fill left the stream. */
-		ret = held < 0 ? (int)held : kernel_taken(fds[0], &taken);
+		/* The byte counts start where the fill left the stream, each end's own. */
+		ret = held < 0 ? (int)held : kernel_count(fds[0], true, &taken);
+		if (!ret)
+			ret = kernel_count(fds[1], false, &sent);
 		if (!ret) {
 			atomic_store(&sh->taken, taken);
-			atomic_store(&sh->sent, taken);
+			atomic_store(&sh->sent, sent);
 			/* Whole frames: a queue full of msg_max ones takes no small one. */
 			sh->capacity = (uint64_t)held / 2 / frame;
 			sh->budget = sh->capacity * frame;

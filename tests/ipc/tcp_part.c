@@ -9,7 +9,10 @@
  *  - a reader killed holding rlock, after taking bytes into part[] but
  *    before saying so, or after counting a whole frame but before consuming
  *    it: the next get delivers the frame intact, once, and the counts agree;
- *  - the writer killed inside its frame: -EBADMSG at once, not a timeout;
+ *  - the writer killed inside its frame: -EBADMSG at once, not a timeout,
+ *    and for good: the next put may not fill the torn frame's rest; a
+ *    writer killed after sending its whole frame, or before sending any of
+ *    it, tears nothing (the next writer counts what it sent);
  *  - impossible shared words (part[]'s length, its header, a count that
  *    does not match the kernel's after a reader died): -EBADMSG, and a
  *    queue that works again once they are right.
@@ -102,6 +105,7 @@ static void check_settled(void)
 	CHECK_EQ(ipcq_get_nowait(q, m, sizeof(m)), -EAGAIN);
 	CHECK_EQ(ipcq_qsize(q), 0);
 	CHECK_EQ(sock()->sh->have, 0);
+	CHECK_EQ(atomic_load(&sock()->sh->put_n), atomic_load(&sock()->sh->got_n));
 	CHECK(atomic_load(&sock()->sh->taken) == atomic_load(&sock()->sh->sent),
 	      "taken %llu, sent %llu", (unsigned long long)atomic_load(&sock()->sh->taken),
 	      (unsigned long long)atomic_load(&sock()->sh->sent));
@@ -231,15 +235,39 @@ static void test_dead_reader(void)
 	check_settled();
 }
 
-/* The writer killed inside its frame: part of it sent, the rest never. */
-static int die_inside_frame(void *arg)
+/* A writer killed holding wlock after sending @arg bytes of its frame (tcp_put's order). */
+static int die_writing(void *arg)
 {
-	(void)arg;
+	size_t n = (size_t)(uintptr_t)arg;
+
 	frame_begin(6);
-	if (send(sock()->wfd, frame, 3000, MSG_NOSIGNAL) != 3000)
+	sock()->sh->wframe = sizeof(frame);
+	if (n && send(sock()->wfd, frame, n, MSG_NOSIGNAL) != (ssize_t)n)
 		return 1;
 	raise(SIGKILL);
 	return 1;
+}
+
+static void test_dead_writer(void)
+{
+	pid_t pid;
+
+	tu_section("a writer killed after sending its whole frame, before counting it");
+	pid = tu_fork(die_writing, (void *)(uintptr_t)sizeof(frame));
+	CHECK_EQ(tu_wait(pid, 2000 * TU_MS), -SIGKILL);
+	CHECK_EQ(ipcq_put(q, "next", 4, 1000 * TU_MS), 0); /* takes wlock over: counts it */
+	check_whole(1000 * TU_MS, 6);
+	{
+		unsigned char m[MSG_MAX];
+
+		CHECK_EQ(ipcq_get(q, m, sizeof(m), 1000 * TU_MS), 4);
+	}
+	check_settled();
+
+	tu_section("a writer killed holding wlock before sending anything");
+	pid = tu_fork(die_writing, (void *)(uintptr_t)0);
+	CHECK_EQ(tu_wait(pid, 2000 * TU_MS), -SIGKILL);
+	check_settled();
 }
 
 static void test_torn(void)
@@ -249,13 +277,28 @@ static void test_torn(void)
 	pid_t pid;
 
 	tu_section("the writer killed inside its frame");
-	pid = tu_fork(die_inside_frame, NULL);
+	pid = tu_fork(die_writing, (void *)(uintptr_t)3000);
 	CHECK_EQ(tu_wait(pid, 2000 * TU_MS), -SIGKILL);
 	t0 = tu_now_ns();
 	CHECK_EQ(ipcq_get(q, m, sizeof(m), 2000 * TU_MS), -EBADMSG);
 	CHECK((tu_now_ns() - t0) < 1000 * TU_MS, "the torn frame took %lld ms to be seen",
 	      (long long)((tu_now_ns() - t0) / TU_MS));
 	CHECK_EQ(ipcq_get_nowait(q, m, sizeof(m)), -EBADMSG); /* and stays so */
+	CHECK_EQ(ipcq_put(q, "filler", 6, 100 * TU_MS), -EBADMSG); /* may not fill its rest */
+	CHECK_EQ(ipcq_get(q, m, sizeof(m), 100 * TU_MS), -EBADMSG);
+}
+
+/* The same, seen first by a writer: it takes wlock from the dead one. */
+static void test_torn_put(void)
+{
+	unsigned char m[MSG_MAX];
+	pid_t pid;
+
+	tu_section("the writer killed inside its frame, the next put first");
+	pid = tu_fork(die_writing, (void *)(uintptr_t)3000);
+	CHECK_EQ(tu_wait(pid, 2000 * TU_MS), -SIGKILL);
+	CHECK_EQ(ipcq_put(q, "filler", 6, 100 * TU_MS), -EBADMSG);
+	CHECK_EQ(ipcq_get(q, m, sizeof(m), 100 * TU_MS), -EBADMSG);
 }
 
 static void test_hostile(void)
@@ -264,6 +307,15 @@ static void test_hostile(void)
 	uint32_t big = MSG_MAX + 1;
 
 	tu_section("impossible words in part[]: -EBADMSG, nothing written out of bounds");
+	/* A length word of 0 with more bytes than that: the rest's size would wrap. */
+	CHECK_EQ(ipcq_put(q, frame, 3000, 1000 * TU_MS), 0);
+	memset(sock()->sh->part, 0, HDR);
+	sock()->sh->have = HDR + MSG_MAX;
+	CHECK_EQ(ipcq_get_nowait(q, m, sizeof(m)), -EBADMSG);
+	CHECK_EQ(sock()->sh->have, HDR + MSG_MAX); /* nothing taken into part[] */
+	CHECK_EQ(unread(), HDR + 3000);
+	sock()->sh->have = 0;
+	CHECK_EQ(ipcq_get(q, m, sizeof(m), 1000 * TU_MS), 3000);
 	sock()->sh->have = HDR + MSG_MAX + 1;
 	CHECK_EQ(ipcq_get_nowait(q, m, sizeof(m)), -EBADMSG);
 	CHECK_EQ(ipcq_get(q, m, sizeof(m), 50 * TU_MS), -EBADMSG);
@@ -291,7 +343,13 @@ int main(int argc, char **argv)
 	test_half(2, 2); /* the header itself split */
 	test_forever();
 	test_dead_reader();
+	test_dead_writer();
 	test_torn();
+	CHECK_EQ(ipcq_close(q), 0);
+	q = tu_queue("tcp", NULL, 4, MSG_MAX);
+	if (!q)
+		return tu_end();
+	test_torn_put();
 	CHECK_EQ(ipcq_close(q), 0);
 	q = tu_queue("tcp", NULL, 4, MSG_MAX);
 	if (!q)
