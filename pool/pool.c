@@ -2,24 +2,25 @@
 /*
  * pool: Python's multiprocessing.Pool.
  *
- * Shape: one anonymous ipcq queue of tasks shared by all workers, one queue
- * of results back, and one manager thread in the parent.  The workers are
- * a pinned process group (group.h): the manager starts every one of them
- * (the first ones and the replacements, group_start_one), feeds tasks that
- * did not fit into the task queue, collects results, and every few
- * milliseconds reaps the workers that ended; pool_terminate stops them
- * with group_stop.
+ * Shape: an anonymous ipcq queue of tasks per worker, one queue of results
+ * back, and one manager thread in the parent.  The workers are a pinned
+ * process group (group.h): the manager starts every one of them (the first
+ * ones and the replacements, group_start_one), hands each task to the live
+ * worker with the fewest queued (at most DEPTH each; the rest wait in a
+ * FIFO), collects results, and every few milliseconds reaps the workers
+ * that ended; pool_terminate stops them with group_stop.
  *
- * Dead workers: before running a task a worker stores its id in its slot of
- * a small MAP_SHARED array (0 while idle, SLOT_STOP once it took the stop
- * message).  When the manager reaps a worker that died with a task id in its
- * slot, it first drains the result queue (the task may have finished just
- * before the death), then marks the task -ECHILD with the signal and forks a
- * replacement.  The slot also holds the worker's receive buffer, whose task
- * id the worker zeroes before each get: a worker killed after a get returned
- * but before it stored the id still shows which task it took.  Any task left
- * unfinished when the workers are gone is marked -ECHILD at pool_join() or
- * pool_terminate(), so neither hangs.
+ * Dead workers: the manager knows which tasks it gave each worker.  When it
+ * reaps one, it first drains the result queue (a task may have finished just
+ * before the death), then takes back what is still in the worker's own
+ * queue (to the front of the FIFO, for the others); whatever else the worker
+ * was given, it had taken: those tasks died with it (-ECHILD and the
+ * signal), however far its get had gone — no window where a task is lost
+ * unattributed, which one shared queue had (a worker killed between the
+ * kernel's copy and ours).  A worker killed by a signal, or one that ended
+ * inside a task, is replaced.  Any task left unfinished when the workers are
+ * gone is marked -ECHILD at pool_join() or pool_terminate(), so neither
+ * hangs.
  *
  * Forking from a process with threads: the worker is forked by the manager
  * thread, so only that thread exists in the child.  The child touches no lock
@@ -45,8 +46,9 @@
 #include "pool.h"
 #include "topo.h"
 
-#define SLOT_STOP     UINT64_MAX
+#define DEPTH	      2 /* tasks queued per worker: it never waits for the manager */
 #define REAP_EVERY_NS (10 * 1000000LL)
+#define TAKE_BACK_NS  (10 * 1000000LL) /* a dead worker's queue: its last task's repair */
 #define TERM_GRACE_NS (500 * 1000000LL)
 
 struct task_hdr {
@@ -60,13 +62,7 @@ struct result_hdr {
 	int32_t pid;
 	int32_t status;
 	uint32_t len;
-};
-
-/* Per worker, shared with it: the task it runs, and its receive buffer. */
-struct slot {
-	_Atomic uint64_t cur; /* task id; 0 idle; SLOT_STOP stopping */
-	uint64_t pad[7];      /* buf on its own cache line */
-	unsigned char buf[];  /* task_cap bytes: the last message taken */
+	uint32_t worker; /* its index: the manager counts what each one holds */
 };
 
 struct pool_result {
@@ -77,11 +73,14 @@ struct pool_result {
 	int status, signo;
 	void *data;
 	size_t len;
+	int worker;			 /* the worker given its task; -1 none yet */
+	struct fifo_item *item;		 /* its task while it waits in the FIFO */
 	struct pool_result *prev, *next; /* in the pool's pending list until ready */
 };
 
 struct fifo_item {
 	struct fifo_item *next;
+	struct pool_result *r; /* NULL once its owner freed it (the task still runs) */
 	size_t len;
 	unsigned char msg[];
 };
@@ -92,6 +91,9 @@ struct worker {
 	int idx, cpu;
 	pid_t parent;
 	bool alive;
+	struct ipcq *tasks; /* its own: only it gets from it */
+	int queued;	    /* tasks given and not yet answered */
+	bool stop_sent;	    /* its stop message is in its queue: no more tasks */
 };
 
 enum pool_state { POOL_RUN, POOL_CLOSED, POOL_TERMINATED, POOL_JOINED };
@@ -108,22 +110,13 @@ struct pool {
 	int n, live;
 	struct worker *w;
 	struct proc **procs;  /* the group; a handle stays after its worker ended */
-	unsigned char *slots; /* MAP_SHARED, one struct slot per worker */
-	size_t slot_size;
-	struct ipcq *tasks, *results;
+	struct ipcq *results;
 	size_t max_arg, max_result, task_cap, result_cap;
-	unsigned char *rbuf; /* the manager's receive buffer */
+	unsigned char *rbuf, *tbuf; /* the manager's receive buffers */
 	uint64_t next_id;
 	struct pool_result *pend_head, *pend_tail;
 	struct fifo_item *fifo_head, *fifo_tail;
-	int stops_owed; /* stop messages still to put */
-	bool stops_queued;
 };
-
-static struct slot *slot(const struct pool *p, int i)
-{
-	return (struct slot *)(p->slots + (size_t)i * p->slot_size);
-}
 
 /* ---- the worker (runs in the child) ---- */
 
@@ -132,51 +125,47 @@ static int worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pool *p = w->pool;
-	struct slot *sl = slot(p, w->idx);
-	unsigned char *in = sl->buf, *out;
+	unsigned char *in, *out;
 	struct task_hdr th;
 	struct result_hdr rh;
 	ssize_t n;
 
 	if (group_worker_init(w->parent))
 		return 0;
+	in = malloc(p->task_cap);
 	out = malloc(sizeof(rh) + p->max_result);
-	if (!out)
+	if (!in || !out)
 		return 126;
 	for (;;) {
 		size_t out_len = p->max_result;
 
-		memset(in, 0, sizeof(th)); /* see "Dead workers" above */
-		n = ipcq_get(p->tasks, in, p->task_cap, IPCQ_FOREVER);
+		n = ipcq_get(w->tasks, in, p->task_cap, IPCQ_FOREVER);
 		if (n < 0)
 			return 2;
 		if ((size_t)n < sizeof(th))
 			continue;
 		memcpy(&th, in, sizeof(th));
-		if (th.id == 0) {
-			atomic_store(&sl->cur, SLOT_STOP);
-			return 0; /* proc_start flushes stdio */
-		}
-		atomic_store(&sl->cur, th.id);
+		if (th.id == 0)
+			return 0; /* stop; proc_start flushes stdio */
 		rh.status = th.fn(in + sizeof(th), th.len, out + sizeof(rh), &out_len);
 		rh.id = th.id;
 		rh.pid = (int32_t)getpid();
 		rh.len = (uint32_t)(out_len > p->max_result ? p->max_result : out_len);
+		rh.worker = (uint32_t)w->idx;
 		memcpy(out, &rh, sizeof(rh));
 		fflush(NULL); /* what the task printed appears now, not at exit */
 		if (ipcq_put(p->results, out, sizeof(rh) + rh.len, IPCQ_FOREVER) < 0)
 			return 3;
-		atomic_store(&sl->cur, 0);
 	}
 }
 
-/* Called with the lock held, from the manager thread. */
+/* Called with the lock held, from the manager thread; the worker's queue is empty. */
 static int spawn(struct pool *p, int i)
 {
 	int ret;
 
-	atomic_store(&slot(p, i)->cur, 0);
-	memset(slot(p, i)->buf, 0, sizeof(struct task_hdr));
+	p->w[i].queued = 0;
+	p->w[i].stop_sent = false;
 	p->w[i].parent = getpid();
 	ret = group_start_one(p->procs, i, worker_main, &p->w[i], p->topo, p->w[i].cpu);
 	if (ret)
@@ -215,6 +204,9 @@ static struct pool_result *pend_find(struct pool *p, uint64_t id)
 /* Lock held.  Makes @r ready and wakes the waiters. */
 static void finish(struct pool *p, struct pool_result *r, int status, bool died, int signo)
 {
+	if (r->item) /* still waiting in the FIFO: the task goes on without it */
+		r->item->r = NULL;
+	r->item = NULL;
 	r->status = status;
 	r->died = died;
 	r->signo = signo;
@@ -232,6 +224,8 @@ static void deliver(struct pool *p, const unsigned char *buf, size_t n)
 	if (n < sizeof(rh))
 		return;
 	memcpy(&rh, buf, sizeof(rh));
+	if (rh.worker < (uint32_t)p->n && p->w[rh.worker].queued > 0)
+		p->w[rh.worker].queued--;
 	r = pend_find(p, rh.id);
 	if (!r || rh.len > n - sizeof(rh))
 		return; /* freed by its owner, or already marked dead */
@@ -261,13 +255,122 @@ static void fail_pending(struct pool *p)
 		finish(p, p->pend_head, -ECHILD, true, 0);
 }
 
-/* Lock held.  The task worker @i was running when it ended (reaped). */
+/* ---- tasks ---- */
+
+/* Lock held.  The live worker taking tasks with the fewest queued, below DEPTH; -1: none. */
+static int pick(const struct pool *p)
+{
+	int i, best = -1;
+
+	for (i = 0; i < p->n; i++)
+		if (p->w[i].alive && !p->w[i].stop_sent && p->w[i].queued < DEPTH &&
+		    (best < 0 || p->w[i].queued < p->w[best].queued))
+			best = i;
+	return best;
+}
+
+/* Lock held.  Puts task @msg of @r (NULL: freed) to a worker; false when none takes it now. */
+static bool give(struct pool *p, const unsigned char *msg, size_t len, struct pool_result *r)
+{
+	int i = pick(p);
+
+	if (i < 0 || ipcq_put_nowait(p->w[i].tasks, msg, len) < 0)
+		return false;
+	p->w[i].queued++;
+	if (r) {
+		r->worker = i;
+		r->item = NULL;
+	}
+	return true;
+}
+
+/* Lock held.  Makes @it the FIFO's last item (@front: its first). */
+static void fifo_add(struct pool *p, struct fifo_item *it, bool front)
+{
+	if (it->r)
+		it->r->item = it;
+	if (front) {
+		it->next = p->fifo_head;
+		p->fifo_head = it;
+		if (!p->fifo_tail)
+			p->fifo_tail = it;
+		return;
+	}
+	it->next = NULL;
+	if (p->fifo_tail)
+		p->fifo_tail->next = it;
+	else
+		p->fifo_head = it;
+	p->fifo_tail = it;
+}
+
+/* Lock held.  The pending result of task @id given to worker @i, or NULL. */
+static struct pool_result *given_to(struct pool *p, int i, uint64_t id)
+{
+	struct pool_result *r;
+
+	for (r = p->pend_head; r; r = r->next)
+		if (r->worker == i && r->id == id)
+			return r;
+	return NULL;
+}
+
+/*
+ * Lock held, worker @i reaped and its results drained.  Takes back the
+ * tasks still in its queue, oldest first, to the front of the FIFO; the
+ * other tasks given to it died with it (@sig).  Returns how many died.
+ */
+static int take_back(struct pool *p, int i, int sig)
+{
+	struct fifo_item *back[DEPTH + 1], *it;
+	struct pool_result *r, *next;
+	struct task_hdr th;
+	int k = 0, died = 0;
+	ssize_t n;
+
+	while (k <= DEPTH) {
+		n = ipcq_get_nowait(p->w[i].tasks, p->tbuf, p->task_cap);
+		/* Not empty: a backend may first repair what the dead reader held (shm). */
+		if (n == -EAGAIN && !ipcq_empty(p->w[i].tasks))
+			n = ipcq_get(p->w[i].tasks, p->tbuf, p->task_cap, TAKE_BACK_NS);
+		if (n < 0)
+			break;
+		if ((size_t)n < sizeof(th))
+			continue;
+		memcpy(&th, p->tbuf, sizeof(th));
+		if (th.id == 0)
+			continue; /* its stop message: a replacement gets its own */
+		r = given_to(p, i, th.id);
+		it = malloc(sizeof(*it) + (size_t)n);
+		if (!it) {
+			if (r)
+				finish(p, r, -ENOMEM, false, 0);
+			continue;
+		}
+		it->r = r;
+		it->len = (size_t)n;
+		memcpy(it->msg, p->tbuf, (size_t)n);
+		if (r)
+			r->worker = -1;
+		back[k++] = it;
+	}
+	while (k > 0)
+		fifo_add(p, back[--k], true);
+	for (r = p->pend_head; r; r = next) {
+		next = r->next;
+		if (r->worker == i) {
+			finish(p, r, -ECHILD, true, sig);
+			died++;
+		}
+	}
+	p->w[i].queued = 0;
+	return died;
+}
+
+/* Lock held.  Worker @i ended (reaped): what it held is answered, taken back or dead. */
 static void worker_ended(struct pool *p, int i)
 {
-	uint64_t id = atomic_load(&slot(p, i)->cur);
-	struct pool_result *r;
-	struct task_hdr th;
-	int code = 0, sig;
+	int code = 0, sig, died;
 
 	proc_exitcode(p->procs[i], &code);
 	sig = code < 0 ? -code : 0;
@@ -275,28 +378,18 @@ static void worker_ended(struct pool *p, int i)
 	p->w[i].alive = false;
 	p->live--;
 	drain(p);
-	if (id == 0) {
-		/* Killed between its get and storing the id?  The buffer says. */
-		memcpy(&th, slot(p, i)->buf, sizeof(th));
-		id = th.id;
-	}
-	if (id != 0 && id != SLOT_STOP) {
-		r = pend_find(p, id);
-		if (r)
-			finish(p, r, -ECHILD, true, sig);
-	}
+	died = take_back(p, i, sig);
 	pthread_cond_broadcast(&p->cond);
 	/*
-	 * Replace a worker that died mid-task or was killed while idle; one
-	 * that took its stop message, or exited by itself while idle (a broken
-	 * queue, a failed binding), is not replaced: that could loop forever.
+	 * Replace a worker killed by a signal, or one that ended inside a
+	 * task; one that ended by itself while idle (its stop message, a broken
+	 * queue, a failed binding) is not replaced: that could loop forever.
 	 */
 	if (p->state != POOL_RUN && p->state != POOL_CLOSED)
 		return;
-	if (id == SLOT_STOP || (id == 0 && !sig))
+	if (!sig && !died)
 		return;
-	if (spawn(p, i) == 0 && p->stops_queued)
-		p->stops_owed++; /* the replacement needs a stop message too */
+	spawn(p, i);
 }
 
 /* Lock held.  Reaps the workers that ended. */
@@ -310,26 +403,27 @@ static void reap_workers(struct pool *p)
 	}
 }
 
-/* Lock held.  Moves waiting tasks, then stop messages, into the task queue. */
+/* Lock held.  Gives waiting tasks to workers; once closed and none wait, a stop to each. */
 static void feed(struct pool *p)
 {
 	struct fifo_item *it;
 	struct task_hdr stop = {0};
+	int i;
 
 	while ((it = p->fifo_head)) {
-		if (ipcq_put_nowait(p->tasks, it->msg, it->len) < 0)
+		if (!give(p, it->msg, it->len, it->r))
 			return;
 		p->fifo_head = it->next;
 		if (!p->fifo_head)
 			p->fifo_tail = NULL;
 		free(it);
 	}
-	if (p->state == POOL_CLOSED && !p->stops_queued) {
-		p->stops_queued = true;
-		p->stops_owed += p->n;
-	}
-	while (p->stops_owed > 0 && ipcq_put_nowait(p->tasks, &stop, sizeof(stop)) == 0)
-		p->stops_owed--;
+	if (p->state != POOL_CLOSED)
+		return;
+	for (i = 0; i < p->n; i++)
+		if (p->w[i].alive && !p->w[i].stop_sent &&
+		    ipcq_put_nowait(p->w[i].tasks, &stop, sizeof(stop)) == 0)
+			p->w[i].stop_sent = true;
 }
 
 static void *manager(void *arg)
@@ -386,17 +480,17 @@ static void pool_release(struct pool *p)
 		p->fifo_head = it->next;
 		free(it);
 	}
-	if (p->tasks)
-		ipcq_close(p->tasks);
+	for (int i = 0; p->w && i < p->n; i++)
+		if (p->w[i].tasks)
+			ipcq_close(p->w[i].tasks);
 	if (p->results)
 		ipcq_close(p->results);
 	if (p->procs)
 		group_reap(p->procs, p->n);
-	if (p->slots)
-		munmap(p->slots, p->slot_size * (size_t)p->n);
 	if (p->own_topo)
 		topo_free(p->topo);
 	free(p->rbuf);
+	free(p->tbuf);
 	free(p->w);
 	free(p->procs);
 	pthread_cond_destroy(&p->cond);
@@ -483,27 +577,23 @@ int pool_create(struct pool **out, const struct pool_opts *opts)
 	}
 	qo.backend = opts->backend ? opts->backend : "pipe";
 	qo.msg_max = sizeof(struct task_hdr) + p->max_arg;
-	ret = ipcq_create(&p->tasks, &qo);
-	if (ret)
-		goto fail;
+	qo.capacity = DEPTH + 1; /* its tasks and its stop message */
+	for (i = 0; i < p->n; i++) {
+		ret = ipcq_create(&p->w[i].tasks, &qo);
+		if (ret)
+			goto fail;
+	}
 	qo.msg_max = sizeof(struct result_hdr) + p->max_result;
+	qo.capacity = 0;
 	ret = ipcq_create(&p->results, &qo);
 	if (ret)
 		goto fail;
-	p->task_cap = ipcq_msg_max(p->tasks);
+	p->task_cap = ipcq_msg_max(p->w[0].tasks);
 	p->result_cap = ipcq_msg_max(p->results);
-	/* Slots hold a receive buffer: sized once the queue says its msg_max. */
-	p->slot_size = (sizeof(struct slot) + p->task_cap + 63) & ~(size_t)63;
-	p->slots = mmap(NULL, p->slot_size * (size_t)p->n, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p->slots == MAP_FAILED) {
-		p->slots = NULL;
-		ret = -errno;
-		goto fail;
-	}
 	p->rbuf = malloc(p->result_cap);
+	p->tbuf = malloc(p->task_cap);
 	ret = -ENOMEM;
-	if (!p->rbuf)
+	if (!p->rbuf || !p->tbuf)
 		goto fail;
 	ret = -pthread_create(&p->mgr, NULL, manager, p);
 	if (ret)
@@ -581,6 +671,7 @@ int pool_apply_async(struct pool *p, pool_fn fn, const void *arg, size_t len,
 	}
 	r->pool = p;
 	r->id = p->next_id++;
+	r->worker = -1;
 	th.id = r->id;
 	th.fn = fn;
 	th.len = (uint32_t)len;
@@ -588,23 +679,18 @@ int pool_apply_async(struct pool *p, pool_fn fn, const void *arg, size_t len,
 	if (len)
 		memcpy(it->msg + sizeof(th), arg, len);
 	it->len = sizeof(th) + len;
-	it->next = NULL;
+	it->r = r;
 	r->prev = p->pend_tail;
 	if (p->pend_tail)
 		p->pend_tail->next = r;
 	else
 		p->pend_head = r;
 	p->pend_tail = r;
-	/* Straight into the queue unless older tasks wait for room (order). */
-	if (!p->fifo_head && ipcq_put_nowait(p->tasks, it->msg, it->len) == 0) {
+	/* Straight to a worker unless older tasks wait (order). */
+	if (!p->fifo_head && give(p, it->msg, it->len, r))
 		free(it);
-	} else {
-		if (p->fifo_tail)
-			p->fifo_tail->next = it;
-		else
-			p->fifo_head = it;
-		p->fifo_tail = it;
-	}
+	else
+		fifo_add(p, it, false);
 	pthread_mutex_unlock(&p->lock);
 	*out = r;
 	return 0;
@@ -703,8 +789,11 @@ void pool_result_free(struct pool_result *r)
 		return;
 	if (!atomic_load(&r->ready)) {
 		pthread_mutex_lock(&r->pool->lock);
-		if (!atomic_load(&r->ready))
+		if (!atomic_load(&r->ready)) {
 			pend_unlink(r->pool, r);
+			if (r->item)
+				r->item->r = NULL;
+		}
 		pthread_mutex_unlock(&r->pool->lock);
 	}
 	free(r->data);

@@ -280,32 +280,34 @@ static void test_killed_worker(void)
 }
 
 /*
- * Kill storm: workers die by SIGKILL at random moments while short tasks
- * flow.  Every task must still become ready (done, or -ECHILD/SIGKILL), no
- * more of them dead than kills, and none may be lost before join.
+ * Kill storm: workers die by SIGKILL at random moments (every @gap_us to
+ * twice that and more) while @n tasks of @ms milliseconds flow.  Every task
+ * must still become ready (done, or -ECHILD/SIGKILL), no more of them dead
+ * than kills, and none may be lost before join: a worker killed inside its
+ * get (the message out of the queue, not yet in the worker's hands) must
+ * not lose the task unattributed.
  */
-static void test_kill_storm(void)
+static void test_kill_storm(int n, int kills, int ms, int gap_us)
 {
-	enum { N = 400, KILLS = 12 };
 	struct pool *p;
-	struct pool_result **r = calloc(N, sizeof(*r));
-	int i, ms = 1, dead = 0, sig, ok = 0;
+	struct pool_result **r = calloc((size_t)n, sizeof(*r));
+	int i, dead = 0, sig, ok = 0;
 
 	CHECK(r != NULL);
 	if (!r)
 		return;
 	CHECK_EQ(make(&p, 2), 0);
-	for (i = 0; i < N; i++)
+	for (i = 0; i < n; i++)
 		CHECK_EQ(pool_apply_async(p, nap_pid, &ms, sizeof(ms), &r[i]), 0);
 	srand((unsigned)getpid());
-	for (i = 0; i < KILLS; i++) {
+	for (i = 0; i < kills; i++) {
 		pid_t w = pool_worker_pid(p, rand() % 2);
 
-		usleep((useconds_t)(5000 + rand() % 20000));
+		usleep((useconds_t)(gap_us + rand() % (4 * gap_us)));
 		if (w > 0)
 			kill(w, SIGKILL);
 	}
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < n; i++) {
 		CHECK_EQ(pool_result_wait(r[i], 20 * SEC), 0);
 		if (pool_result_successful(r[i])) {
 			ok++;
@@ -317,10 +319,10 @@ static void test_kill_storm(void)
 		}
 		pool_result_free(r[i]);
 	}
-	printf("kill storm: %d tasks done, %d died with their worker (%d kills)\n", ok, dead,
-	       KILLS);
-	CHECK(dead <= KILLS);
-	CHECK_EQ(ok + dead, N);
+	printf("kill storm: %d tasks of %d ms done, %d died with their worker (%d kills)\n", ok,
+	       ms, dead, kills);
+	CHECK(dead <= kills);
+	CHECK_EQ(ok + dead, n);
 	CHECK_EQ(pool_close(p), 0);
 	CHECK_EQ(pool_join(p), 0);
 	pool_free(p);
@@ -436,7 +438,8 @@ int main(int argc, char **argv)
 	test_terminate();
 	test_killed_worker();
 	test_killed_idle_after_close();
-	test_kill_storm();
+	test_kill_storm(400, 12, 1, 5000);
+	test_kill_storm(4000, 60, 0, 500); /* kills land inside gets too */
 	test_policy();
 	return test_result("test_pool");
 }
