@@ -48,7 +48,7 @@
 
 #define DEPTH	      2 /* tasks queued per worker: it never waits for the manager */
 #define REAP_EVERY_NS (10 * 1000000LL)
-#define TAKE_BACK_NS  (10 * 1000000LL) /* a dead worker's queue: its last task's repair */
+#define TAKE_BACK_NS  (10 * 1000000LL) /* a dead worker's last result, behind another */
 #define TERM_GRACE_NS (500 * 1000000LL)
 
 struct task_hdr {
@@ -112,7 +112,8 @@ struct pool {
 	struct proc **procs;  /* the group; a handle stays after its worker ended */
 	struct ipcq *results;
 	size_t max_arg, max_result, task_cap, result_cap;
-	unsigned char *rbuf, *tbuf; /* the manager's receive buffers */
+	unsigned char *rbuf; /* the manager's, for its unlocked get */
+	unsigned char *dbuf, *tbuf; /* for drain() and take_back(), under the lock */
 	uint64_t next_id;
 	struct pool_result *pend_head, *pend_tail;
 	struct fifo_item *fifo_head, *fifo_tail;
@@ -224,7 +225,9 @@ static void deliver(struct pool *p, const unsigned char *buf, size_t n)
 	if (n < sizeof(rh))
 		return;
 	memcpy(&rh, buf, sizeof(rh));
-	if (rh.worker < (uint32_t)p->n && p->w[rh.worker].queued > 0)
+	/* Counted for the worker that sent it, not for a replacement. */
+	if (rh.worker < (uint32_t)p->n && p->w[rh.worker].alive && p->w[rh.worker].queued > 0 &&
+	    proc_pid(p->procs[rh.worker]) == rh.pid)
 		p->w[rh.worker].queued--;
 	r = pend_find(p, rh.id);
 	if (!r || rh.len > n - sizeof(rh))
@@ -244,8 +247,8 @@ static void drain(struct pool *p)
 {
 	ssize_t n;
 
-	while ((n = ipcq_get_nowait(p->results, p->rbuf, p->result_cap)) >= 0)
-		deliver(p, p->rbuf, (size_t)n);
+	while ((n = ipcq_get_nowait(p->results, p->dbuf, p->result_cap)) >= 0)
+		deliver(p, p->dbuf, (size_t)n);
 }
 
 /* Lock held.  Marks every unfinished task dead (signal 0: unknown). */
@@ -318,21 +321,26 @@ static struct pool_result *given_to(struct pool *p, int i, uint64_t id)
 /*
  * Lock held, worker @i reaped and its results drained.  Takes back the
  * tasks still in its queue, oldest first, to the front of the FIFO; the
- * other tasks given to it died with it (@sig).  Returns how many died.
+ * other tasks given to it died with it (@sig).  The queue is then replaced:
+ * what the dead reader may have left half done in it (a claimed shm slot
+ * that only a waiting put would repair) goes with it.  Returns how many died.
  */
 static int take_back(struct pool *p, int i, int sig)
 {
 	struct fifo_item *back[DEPTH + 1], *it;
 	struct pool_result *r, *next;
+	struct ipcq_opts o = {.backend = ipcq_backend(p->w[i].tasks),
+			      .msg_max = p->task_cap,
+			      .capacity = DEPTH + 1};
+	struct ipcq *fresh = NULL;
 	struct task_hdr th;
-	int k = 0, died = 0;
+	int k = 0, died = 0, tries;
 	ssize_t n;
 
-	while (k <= DEPTH) {
+	for (tries = 0; k <= DEPTH && tries < 4 * (DEPTH + 1); tries++) {
 		n = ipcq_get_nowait(p->w[i].tasks, p->tbuf, p->task_cap);
-		/* Not empty: a backend may first repair what the dead reader held (shm). */
-		if (n == -EAGAIN && !ipcq_empty(p->w[i].tasks))
-			n = ipcq_get(p->w[i].tasks, p->tbuf, p->task_cap, TAKE_BACK_NS);
+		if (n == -EBADMSG)
+			continue; /* a damaged message dropped: the next */
 		if (n < 0)
 			break;
 		if ((size_t)n < sizeof(th))
@@ -356,6 +364,16 @@ static int take_back(struct pool *p, int i, int sig)
 	}
 	while (k > 0)
 		fifo_add(p, back[--k], true);
+	if (ipcq_create(&fresh, &o) != 0)
+		fresh = NULL; /* keep the old one */
+	if (fresh && ipcq_msg_max(fresh) != p->task_cap) {
+		ipcq_close(fresh); /* workers' buffers are task_cap long: keep the old one */
+		fresh = NULL;
+	}
+	if (fresh) {
+		ipcq_close(p->w[i].tasks);
+		p->w[i].tasks = fresh;
+	}
 	for (r = p->pend_head; r; r = next) {
 		next = r->next;
 		if (r->worker == i) {
@@ -371,6 +389,7 @@ static int take_back(struct pool *p, int i, int sig)
 static void worker_ended(struct pool *p, int i)
 {
 	int code = 0, sig, died;
+	ssize_t n;
 
 	proc_exitcode(p->procs[i], &code);
 	sig = code < 0 ? -code : 0;
@@ -378,6 +397,12 @@ static void worker_ended(struct pool *p, int i)
 	p->w[i].alive = false;
 	p->live--;
 	drain(p);
+	/* A result behind one still being written (shm): wait for it a little. */
+	while (!ipcq_empty(p->results) &&
+	       (n = ipcq_get(p->results, p->dbuf, p->result_cap, TAKE_BACK_NS)) >= 0) {
+		deliver(p, p->dbuf, (size_t)n);
+		drain(p);
+	}
 	died = take_back(p, i, sig);
 	pthread_cond_broadcast(&p->cond);
 	/*
@@ -389,7 +414,8 @@ static void worker_ended(struct pool *p, int i)
 		return;
 	if (!sig && !died)
 		return;
-	spawn(p, i);
+	if (spawn(p, i) != 0 && p->live == 0)
+		fail_pending(p); /* no worker left, none to be had: nothing may wait forever */
 }
 
 /* Lock held.  Reaps the workers that ended. */
@@ -490,6 +516,7 @@ static void pool_release(struct pool *p)
 	if (p->own_topo)
 		topo_free(p->topo);
 	free(p->rbuf);
+	free(p->dbuf);
 	free(p->tbuf);
 	free(p->w);
 	free(p->procs);
@@ -591,9 +618,10 @@ int pool_create(struct pool **out, const struct pool_opts *opts)
 	p->task_cap = ipcq_msg_max(p->w[0].tasks);
 	p->result_cap = ipcq_msg_max(p->results);
 	p->rbuf = malloc(p->result_cap);
+	p->dbuf = malloc(p->result_cap);
 	p->tbuf = malloc(p->task_cap);
 	ret = -ENOMEM;
-	if (!p->rbuf || !p->tbuf)
+	if (!p->rbuf || !p->dbuf || !p->tbuf)
 		goto fail;
 	ret = -pthread_create(&p->mgr, NULL, manager, p);
 	if (ret)

@@ -301,9 +301,10 @@ static void test_kill_storm(int n, int kills, int ms, int gap_us)
 		CHECK_EQ(pool_apply_async(p, nap_pid, &ms, sizeof(ms), &r[i]), 0);
 	srand((unsigned)getpid());
 	for (i = 0; i < kills; i++) {
-		pid_t w = pool_worker_pid(p, rand() % 2);
+		pid_t w;
 
 		usleep((useconds_t)(gap_us + rand() % (4 * gap_us)));
+		w = pool_worker_pid(p, rand() % 2); /* now: the one before may be replaced */
 		if (w > 0)
 			kill(w, SIGKILL);
 	}
