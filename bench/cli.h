@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * main.c's command-line helpers, shared by the commands in other files
- * (map.c): the one-line bad-input exit, list splitting, numbers, the
- * machine's topology, the default results directory and the stop signals.
+ * The command-line helpers every command shares (cli.c): the one-line
+ * bad-input exit, strings kept for the program's life, list splitting,
+ * numbers, the machine's topology, the default results directory and the
+ * stop signals.
  */
 #ifndef BENCH_CLI_H
 #define BENCH_CLI_H
@@ -15,6 +16,12 @@
 /* Bad input: "ipcbench: FLAG: invalid value 'VALUE'; allowed: ...", exit code 2. */
 void __attribute__((noreturn, format(printf, 3, 4)))
 bad(const char *flag, const char *value, const char *fmt, ...);
+
+/* Keeps @p (NULL too) as long as the program lives (reachable for LeakSanitizer); returns it. */
+char *keep(char *p);
+
+/* argv[0..argc) joined by spaces, malloc'ed (NULL: no memory). */
+char *join_args(int argc, char **argv);
 
 /* Splits @s on commas into @out (at most @max entries, none empty; else bad()). */
 int split(const char *flag, const char *s, char **out, int max);

@@ -3,7 +3,7 @@
  * The files a run writes: results.csv (one row per cell, medians over the
  * repetitions), histograms.csv (the merged round-trip histograms),
  * env.json (the machine and the build) and topology.xml (hwloc).
- * main.c writes benchmarks.json, google-benchmark's JSON (gb_run).  All are
+ * cmd_run.c writes benchmarks.json, google-benchmark's JSON (gb_run).  All are
  * created exclusively in the fresh directory of the run (outdir.c).
  */
 #include <dirent.h>
