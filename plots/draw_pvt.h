@@ -54,6 +54,59 @@ FILE *open_series(const struct draw_ctx *x, const char *name, const char *backen
 /* Marks P not drawn, for the reason FMT.  Returns NOT_DRAWN. */
 int not_drawn(struct rep_picture *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The two values of a line's row from cell C; false: C has none (no row). */
+typedef bool (*row_fn)(const struct rep_cell *c, double *a, double *b);
+bool lat_row(const struct rep_cell *c, double *a, double *b); /* p50, p99 */
+bool tput_row(const struct rep_cell *c, double *a, double *b); /* msgs/s, bytes/s */
+bool cpu_row(const struct rep_cell *c, double *a, double *b);	/* CPU ns/msg, utilisation */
+
+/* The cells of a picture's lines against size: ok MODE cells P x C at PL, each a row by ROW. */
+struct lines {
+	const char *mode, *pl;
+	int p, c;
+	row_fn row;
+};
+/* The distinct sizes of the cells of L that have a row, sorted, into SIZES. */
+size_t line_sizes(const struct draw_ctx *x, const struct lines *l, long *sizes);
+/* data/NAME_BACKEND.csv per backend with a cell of L, a row per size of SIZES[N]. */
+int write_lines(const struct draw_ctx *x, const char *name, const struct lines *l,        const long *sizes, size_t n, char *blist, size_t len);
+
+/* The cell of MODE, BACKEND, SIZE, P x C at PLACEMENT, or NULL. */
+const struct rep_cell *find_cell(const struct draw_ctx *x, const char *mode, const char *backend,    long size, int p, int c, const char *placement);
+/* The floor at SIZE and PLACEMENT (its one size, else the run's first floor there). */
+const struct rep_cell *find_floor(const struct draw_ctx *x, long size, const char *placement);
+/* Room for one entry per cell of the run (calloc). */
+void *per_cell(const struct draw_ctx *x, size_t size);
+bool mode_is(const struct rep_cell *c, const char *mode); /* C's mode is MODE */
+/* An ok cell of MODE measured at PLACEMENT. */
+bool ok_at(const struct rep_cell *c, const char *mode, const char *placement);
+/* Sorted distinct sizes in SIZES[N]; returns how many. */
+size_t uniq_sizes(long *sizes, size_t n);
+/* size_axis, and XMIN, XMAX in data/NAME.vars: the size axis of a picture.  0 or -errno. */
+int size_axis_vars(const struct draw_ctx *x, const char *name, const long *sizes, size_t n);
+/* data/NAME.tics, and one tic "POS LABEL" in it (LABEL as text, never code). */
+FILE *open_tics(const struct draw_ctx *x, const char *name);
+void put_tic(FILE *f, double pos, const char *label);
+/* One row "X,A,B" of a series; "?" where a value is not a number. */
+void put_row(FILE *f, long xv, double a, double b);
+/* NROWS labelled rows of NCOLS values in data/NAME.csv, a log axis bottom in .vars. */
+int write_bars(const struct draw_ctx *x, const char *name, const char *const *label,       size_t nrows, const double *v, size_t ncols);
+/* Line B of a latency picture: backend B, after the last one the floor; its mode; its cell. */
+const char *line_name(const struct draw_ctx *x, size_t b);
+const char *line_mode(const struct draw_ctx *x, size_t b);
+const struct rep_cell *find_line(const struct draw_ctx *x, size_t b, long size, const char *pl);
+
+/* The pictures of draw_size.c, draw_lat.c and draw_compare.c. */
+int pic_latency_vs_size(struct draw_ctx *x, struct rep_picture *p);
+int pic_throughput_vs_size(struct draw_ctx *x, struct rep_picture *p);
+int pic_throughput_vs_pc(struct draw_ctx *x, struct rep_picture *p);
+int pic_overhead(struct draw_ctx *x, struct rep_picture *p);
+int pic_cpu_per_msg(struct draw_ctx *x, struct rep_picture *p);
+int pic_latency_percentiles(struct draw_ctx *x, struct rep_picture *p);
+int pic_placement(struct draw_ctx *x, struct rep_picture *p);
+int pic_latency_cdf(struct draw_ctx *x, struct rep_picture *p);
+int pic_compare(struct draw_ctx *x, struct rep_picture *p);
+
 /* draw_rate.c: the rate and wakeup pictures. */
 int pic_rate_latency(struct draw_ctx *x, struct rep_picture *p);
 int pic_wakeup_latency(struct draw_ctx *x, struct rep_picture *p);
