@@ -52,7 +52,7 @@ struct sock_shared {
 	 */
 	_Atomic uint64_t taken, got_n;
 	uint32_t have;
-	_Atomic uint32_t torn; /* tcp: a frame will never be whole: every call -EBADMSG */
+	_Atomic uint32_t torn;		 /* tcp: a frame will never be whole: every call -EBADMSG */
 	alignas(8) unsigned char part[]; /* tcp: a frame taken in parts: part_hdr + msg_max */
 };
 
@@ -73,7 +73,7 @@ struct sock_type {
 	const char *name;
 	const struct ipcq_reg_dir *reg; /* its named queues */
 	int domain, type;		/* checked on the descriptors an opener receives */
-	size_t part_hdr;		/* a frame's header: sh->part holds part_hdr + msg_max; 0: no part */
+	size_t part_hdr; /* a frame's header: sh->part holds part_hdr + msg_max; 0: no part */
 	/*
 	 * Makes the connected pair for q->msg_max and @capacity (0: as large as
 	 * the limits allow): fds[0] receives, fds[1] sends; fills sh->capacity
@@ -138,7 +138,7 @@ int __ipcq_keeper_stop(int dfd);
  * Defines the ops table @ops of the socket backend @name_str, described by @t: its own
  * hot path (@put, @get, @qsize, @full), sock.c and registry.c for the rest.
  */
-#define SOCK_DEFINE_OPS(ops, name_str, t, put_fn, get_fn, qsize_fn, full_fn, fd_fn)                     \
+#define SOCK_DEFINE_OPS(ops, name_str, t, put_fn, get_fn, qsize_fn, full_fn, fd_fn)              \
 	static int ops##_create(struct ipcq *q, const struct ipcq_opts *o)                       \
 	{                                                                                        \
 		return __ipcq_sock_create(q, o, &(t));                                           \

@@ -103,7 +103,8 @@ static int kernel_count(int fd, bool rx, uint64_t *out)
 		if (ioctl(fd, req, &a) < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0 ||
 		    ioctl(fd, req, &b) < 0)
 			return -errno;
-		if (l < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		if (l <
+		    offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
 			return -ENOTSUP; /* before Linux 4.1 */
 		if (a == b) {
 			*out = rx ? ti.tcpi_bytes_received - (uint64_t)a
@@ -306,7 +307,8 @@ static ssize_t take_rest(struct ipcq *q, void *buf)
 	for (;;) {
 		if (have >= HDR)
 			memcpy(&len, sh->part, HDR);
-		if (have > HDR + q->msg_max || len > q->msg_max || (have >= HDR && have > HDR + len))
+		if (have > HDR + q->msg_max || len > q->msg_max ||
+		    (have >= HDR && have > HDR + len))
 			return -EBADMSG; /* not what a reader leaves */
 		want = have < HDR ? HDR - have : HDR + len - have;
 		if (!want) {

@@ -161,7 +161,7 @@ int size_axis_vars(const struct draw_ctx *x, const char *name, const long *sizes
 }
 
 const struct rep_cell *find_cell(const struct draw_ctx *x, const char *mode, const char *backend,
-				   long size, int p, int c, const char *placement)
+				 long size, int p, int c, const char *placement)
 {
 	struct rep_cell key = {.mode = (char *)mode,
 			       .backend = (char *)backend,
@@ -285,8 +285,8 @@ static double log_floor_s(double v_ns)
  * data/NAME.vars: a log axis bottom under the smallest positive value.
  * Returns 0 or -errno.
  */
-int write_bars(const struct draw_ctx *x, const char *name, const char *const *label,
-		      size_t nrows, const double *v, size_t ncols)
+int write_bars(const struct draw_ctx *x, const char *name, const char *const *label, size_t nrows,
+	       const double *v, size_t ncols)
 {
 	FILE *f = open_data(x, name, ".csv");
 	double vmin = INFINITY;
@@ -320,8 +320,7 @@ const char *line_mode(const struct draw_ctx *x, size_t b)
 }
 
 /* The ok 1 x 1 cell of line B at SIZE and PL: a latency cell, or the floor's. */
-const struct rep_cell *find_line(const struct draw_ctx *x, size_t b, long size,
-					const char *pl)
+const struct rep_cell *find_line(const struct draw_ctx *x, size_t b, long size, const char *pl)
 {
 	return find_cell(x, line_mode(x, b), line_name(x, b), size, 1, 1, pl);
 }
@@ -347,7 +346,6 @@ static void plot(struct draw_ctx *x, struct rep_picture *p)
 	p->png = x->png;
 }
 
-
 bool lat_row(const struct rep_cell *c, double *a, double *b)
 {
 	*a = c->lat[LAT_P50];
@@ -370,7 +368,6 @@ bool cpu_row(const struct rep_cell *c, double *a, double *b)
 	return c->cpu_ns > 0;
 }
 
-
 /* The distinct sizes of the cells of L that have a row, sorted, into SIZES (room for one per cell). */
 size_t line_sizes(const struct draw_ctx *x, const struct lines *l, long *sizes)
 {
@@ -392,7 +389,7 @@ size_t line_sizes(const struct draw_ctx *x, const struct lines *l, long *sizes)
  * SIZES[N] where it has one; the backends drawn go into BLIST.  Returns 0 or -errno.
  */
 int write_lines(const struct draw_ctx *x, const char *name, const struct lines *l,
-		       const long *sizes, size_t n, char *blist, size_t len)
+		const long *sizes, size_t n, char *blist, size_t len)
 {
 	for (size_t b = 0; b < x->nbackends; b++) {
 		FILE *f = NULL;

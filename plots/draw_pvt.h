@@ -56,9 +56,9 @@ int not_drawn(struct rep_picture *p, const char *fmt, ...) __attribute__((format
 
 /* The two values of a line's row from cell C; false: C has none (no row). */
 typedef bool (*row_fn)(const struct rep_cell *c, double *a, double *b);
-bool lat_row(const struct rep_cell *c, double *a, double *b); /* p50, p99 */
+bool lat_row(const struct rep_cell *c, double *a, double *b);  /* p50, p99 */
 bool tput_row(const struct rep_cell *c, double *a, double *b); /* msgs/s, bytes/s */
-bool cpu_row(const struct rep_cell *c, double *a, double *b);	/* CPU ns/msg, utilisation */
+bool cpu_row(const struct rep_cell *c, double *a, double *b);  /* CPU ns/msg, utilisation */
 
 /* The cells of a picture's lines against size: ok MODE cells P x C at PL, each a row by ROW. */
 struct lines {
@@ -69,10 +69,12 @@ struct lines {
 /* The distinct sizes of the cells of L that have a row, sorted, into SIZES. */
 size_t line_sizes(const struct draw_ctx *x, const struct lines *l, long *sizes);
 /* data/NAME_BACKEND.csv per backend with a cell of L, a row per size of SIZES[N]. */
-int write_lines(const struct draw_ctx *x, const char *name, const struct lines *l,        const long *sizes, size_t n, char *blist, size_t len);
+int write_lines(const struct draw_ctx *x, const char *name, const struct lines *l,
+		const long *sizes, size_t n, char *blist, size_t len);
 
 /* The cell of MODE, BACKEND, SIZE, P x C at PLACEMENT, or NULL. */
-const struct rep_cell *find_cell(const struct draw_ctx *x, const char *mode, const char *backend,    long size, int p, int c, const char *placement);
+const struct rep_cell *find_cell(const struct draw_ctx *x, const char *mode, const char *backend,
+				 long size, int p, int c, const char *placement);
 /* The floor at SIZE and PLACEMENT (its one size, else the run's first floor there). */
 const struct rep_cell *find_floor(const struct draw_ctx *x, long size, const char *placement);
 /* Room for one entry per cell of the run (calloc). */
@@ -90,7 +92,8 @@ void put_tic(FILE *f, double pos, const char *label);
 /* One row "X,A,B" of a series; "?" where a value is not a number. */
 void put_row(FILE *f, long xv, double a, double b);
 /* NROWS labelled rows of NCOLS values in data/NAME.csv, a log axis bottom in .vars. */
-int write_bars(const struct draw_ctx *x, const char *name, const char *const *label,       size_t nrows, const double *v, size_t ncols);
+int write_bars(const struct draw_ctx *x, const char *name, const char *const *label, size_t nrows,
+	       const double *v, size_t ncols);
 /* Line B of a latency picture: backend B, after the last one the floor; its mode; its cell. */
 const char *line_name(const struct draw_ctx *x, size_t b);
 const char *line_mode(const struct draw_ctx *x, size_t b);

@@ -161,7 +161,7 @@ int pic_throughput_vs_pc(struct draw_ctx *x, struct rep_picture *p)
 
 		for (size_t k = 0; k < npc; k++) {
 			const struct rep_cell *c = find_cell(x, "throughput", x->backends[b],
-							pcs[0].size, pcs[k].p, pcs[k].c, pl);
+							     pcs[0].size, pcs[k].p, pcs[k].c, pl);
 
 			if (!c)
 				continue;

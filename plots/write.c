@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* index.html (one self-contained page) and summary.md: the same tables twice. */
+/*
+ * index.html (one self-contained page) and summary.md: the same tables
+ * twice.  Here the model both pages share (write_pvt.h): the texts of the
+ * cells, the sections as tables of one model, and writing a page; how HTML
+ * and Markdown write them: write_html.c, write_md.c.
+ */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_pvt.h"
+#include "write_pvt.h"
 
 /* Keys of env.json shown under "Machine", in this order, with their labels. */
 static const char *const env_keys[][2] = {
@@ -95,7 +100,7 @@ static void counts(const struct rep_run *run, size_t *ok, size_t *skipped, size_
 }
 
 /* "N cells: a ok, b skipped, c failed[, d saturated]" into @buf: the pages' first line. */
-static void counts_line(const struct rep_run *run, char *buf, size_t len)
+void counts_line(const struct rep_run *run, char *buf, size_t len)
 {
 	size_t ok, skipped, failed, sat;
 
@@ -107,19 +112,6 @@ static void counts_line(const struct rep_run *run, char *buf, size_t len)
 }
 
 /* ---- At a glance: one row per backend at one size and placement ---- */
-
-struct glance_row {
-	const char *backend;
-	const struct rep_cell *lat, *tput; /* either may be NULL or not ok */
-	double vs_floor;
-};
-
-struct glance {
-	const char *placement;
-	long size;
-	struct glance_row row[64];
-	size_t n;
-};
 
 static const struct rep_cell *lookup(const struct rep_run *run, const char *mode,
 				     const char *backend, long size, const char *pl)
@@ -221,9 +213,6 @@ static const char *const glance_cpu_head[GLANCE_COLS - GLANCE_CPU] = {
 
 /* ---- Clock and harness (env.json, checked by rep_run_load) ---- */
 
-/* Escapes text for one writer: html_esc or md_esc. */
-typedef void (*esc_fn)(FILE *f, const char *s);
-
 /*
  * The warnings about the clock, each as PRE, the text through ESC, POST:
  * a clocksource other than tsc makes every timestamp a slow read, a TSC
@@ -284,36 +273,6 @@ static void harness_text(const struct rep_run *run, size_t i, const char *pl, ch
 
 static const char harness_title[] = "harness: encode+verify per message, no queue";
 
-/* ---- Text: escaped for HTML, or for Markdown ---- */
-
-static void html_esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		const char *e = *s == '<'    ? "&lt;"
-				: *s == '>'  ? "&gt;"
-				: *s == '&'  ? "&amp;"
-				: *s == '"'  ? "&quot;"
-				: *s == '\'' ? "&#39;"
-					     : NULL;
-
-		if (e)
-			fputs(e, f);
-		else
-			fputc(*s, f);
-	}
-}
-
-/* Text in a paragraph or a table cell: one line, no markup of its own (no link either). */
-static void md_esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '|' || *s == '\\' || *s == '*' || *s == '`' || *s == '<' || *s == '[' ||
-		    *s == ']')
-			fputc('\\', f);
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
-	}
-}
-
 /* ---- The comparison's figures as text ---- */
 
 static void cell_name(const struct rep_cell *c, char *buf, size_t len)
@@ -336,7 +295,7 @@ static void fmt_metric(const struct rep_compare_row *r, double v, char *buf, siz
 	}
 }
 
-static void cmp_summary(const struct rep_compare *cmp, char *buf, size_t len)
+void cmp_summary(const struct rep_compare *cmp, char *buf, size_t len)
 {
 	size_t fast = 0, slow = 0, same = 0;
 
@@ -364,146 +323,16 @@ static void p_text(const struct rep_compare_row *r, char *buf, size_t len)
 
 /* ---- Tables: one model, written as HTML or Markdown ---- */
 
-#define TAB_MAXCOLS 20
-
-/* A table's columns: their headers (none: NULL), and which hold numbers (right-aligned). */
-struct tab {
-	size_t ncols;
-	const char *head[TAB_MAXCOLS];
-	bool num[TAB_MAXCOLS];
-	bool row_head; /* the first column names the row (HTML: <th>) */
-};
-
-/* One row of a table: its texts, each written escaped, and how they stand out. */
-struct tab_row {
-	const char *text[TAB_MAXCOLS];
-	const char *cls[TAB_MAXCOLS]; /* HTML: the cell's class (numbers: "n" when NULL) */
-	bool strong[TAB_MAXCOLS];     /* Markdown: in bold */
-	const char *row_cls;	      /* HTML: the row's class */
-};
-
 static void tab_col(struct tab *t, const char *head, bool num)
 {
 	t->head[t->ncols] = head;
 	t->num[t->ncols++] = num;
 }
 
-/* How one format writes text, a paragraph, and a table of the model above. */
-struct writer {
-	void (*esc)(FILE *f, const char *s);
-	void (*head)(FILE *f, const struct writer *w, const struct tab *t);
-	void (*row)(FILE *f, const struct writer *w, const struct tab *t, const struct tab_row *r);
-	const char *tab_end;		  /* after the last row */
-	const char *h2;			  /* a section's heading: a format with one %s */
-	const char *p_open, *p_end;	  /* around a paragraph */
-	const char *why_open, *why_end;	  /* around a paragraph that says what is missing */
-	const char *warn_open, *warn_end; /* around a warning */
-	const char *ul_open, *ul_end, *li_open, *li_end; /* a list and its items */
-};
-
-static void html_head(FILE *f, const struct writer *w, const struct tab *t)
-{
-	fputs("<table>\n", f);
-	if (!t->head[0])
-		return;
-	fputs("<tr>", f);
-	for (size_t k = 0; k < t->ncols; k++) {
-		fputs("<th>", f);
-		w->esc(f, t->head[k]);
-		fputs("</th>", f);
-	}
-	fputs("</tr>\n", f);
-}
-
-static void html_row(FILE *f, const struct writer *w, const struct tab *t, const struct tab_row *r)
-{
-	fputs("<tr", f);
-	if (r->row_cls)
-		fprintf(f, " class=\"%s\"", r->row_cls);
-	fputc('>', f);
-	for (size_t k = 0; k < t->ncols; k++) {
-		const char *cls = r->cls[k] ? r->cls[k] : t->num[k] ? "n" : NULL;
-		const char *tag = t->row_head && k == 0 ? "th" : "td";
-
-		fprintf(f, "<%s", tag);
-		if (cls)
-			fprintf(f, " class=\"%s\"", cls);
-		fputc('>', f);
-		w->esc(f, r->text[k]);
-		fprintf(f, "</%s>", tag);
-	}
-	fputs("</tr>\n", f);
-}
-
-static void md_head(FILE *f, const struct writer *w, const struct tab *t)
-{
-	fputc('|', f);
-	for (size_t k = 0; k < t->ncols; k++) {
-		if (t->head[k]) {
-			fputc(' ', f);
-			w->esc(f, t->head[k]);
-		}
-		fputs(" |", f);
-	}
-	fputs("\n|", f);
-	for (size_t k = 0; k < t->ncols; k++)
-		fputs(t->num[k] ? "--:|" : "---|", f);
-	fputc('\n', f);
-}
-
-static void md_row(FILE *f, const struct writer *w, const struct tab *t, const struct tab_row *r)
-{
-	fputc('|', f);
-	for (size_t k = 0; k < t->ncols; k++) {
-		const char *b = r->strong[k] ? "**" : "";
-
-		fprintf(f, " %s", b);
-		w->esc(f, r->text[k]);
-		fprintf(f, "%s |", b);
-	}
-	fputc('\n', f);
-}
-
-static const struct writer html = {
-	.esc = html_esc,
-	.head = html_head,
-	.row = html_row,
-	.tab_end = "</table>\n",
-	.h2 = "<h2>%s</h2>\n",
-	.p_open = "<p>",
-	.p_end = "</p>\n",
-	.why_open = "<p class=\"why\">",
-	.why_end = "</p>\n",
-	.warn_open = "<p class=\"warn\"><strong>Warning:</strong> ",
-	.warn_end = ".</p>\n",
-	.ul_open = "<ul>\n",
-	.ul_end = "</ul>\n",
-	.li_open = "<li>",
-	.li_end = "</li>\n",
-};
-
-static const struct writer md = {
-	.esc = md_esc,
-	.head = md_head,
-	.row = md_row,
-	.tab_end = "",
-	.h2 = "\n## %s\n\n",
-	.p_open = "",
-	.p_end = "\n\n",
-	.why_open = "",
-	.why_end = "\n",
-	.warn_open = "\n**Warning:** ",
-	.warn_end = ".\n",
-	.ul_open = "",
-	.ul_end = "",
-	.li_open = "- ",
-	.li_end = "\n",
-};
-
 /* ---- The sections of both pages ---- */
 
 /* The machine (env.json), and the warnings about its clock. */
-static void env_section(FILE *f, const struct writer *w, const struct rep_run *run)
+void env_section(FILE *f, const struct writer *w, const struct rep_run *run)
 {
 	struct tab t = {.ncols = 2, .row_head = true};
 	char buf[2048];
@@ -526,7 +355,7 @@ static void env_section(FILE *f, const struct writer *w, const struct rep_run *r
 }
 
 /* The notes for the reader, when there are any. */
-static void notes_section(FILE *f, const struct writer *w, const struct rep_notes *notes)
+void notes_section(FILE *f, const struct writer *w, const struct rep_notes *notes)
 {
 	if (!notes->n)
 		return;
@@ -541,7 +370,7 @@ static void notes_section(FILE *f, const struct writer *w, const struct rep_note
 }
 
 /* Every cell of the run, in the order of results.csv. */
-static void results_table(FILE *f, const struct writer *w, const struct rep_run *run)
+void results_table(FILE *f, const struct writer *w, const struct rep_run *run)
 {
 	static const char *const head[] = {"mode",    "backend", "size", "P×C",	    "placement",
 					   "status",  "p50",	 "p99",	 "max",	    "msgs/s",
@@ -582,8 +411,8 @@ static void results_table(FILE *f, const struct writer *w, const struct rep_run 
 }
 
 /* One row per backend at one size and placement, 1 x 1 (G from glance_build). */
-static void glance_table(FILE *f, const struct writer *w, const struct rep_run *run,
-			 const struct glance *g)
+void glance_table(FILE *f, const struct writer *w, const struct rep_run *run,
+		  const struct glance *g)
 {
 	static const char *const head[GLANCE_CPU] = {"p50 round trip", "p99 round trip", "msgs/s",
 						     "bytes/s", "p50 ÷ floor"};
@@ -620,7 +449,7 @@ static void glance_table(FILE *f, const struct writer *w, const struct rep_run *
 }
 
 /* The benchmark's own cost per message (env.json's harness_ns_per_msg), when the run has it. */
-static void harness_section(FILE *f, const struct writer *w, const struct rep_run *run)
+void harness_section(FILE *f, const struct writer *w, const struct rep_run *run)
 {
 	const char *pl = rep_main_placement(run, "throughput");
 	struct tab t = {0};
@@ -654,7 +483,7 @@ static void harness_section(FILE *f, const struct writer *w, const struct rep_ru
 }
 
 /* Each cell measured in both runs: the medians, the ratio, the verdict and how it was reached. */
-static void compare_table(FILE *f, const struct writer *w, const struct rep_compare *cmp)
+void compare_table(FILE *f, const struct writer *w, const struct rep_compare *cmp)
 {
 	static const char *const head[] = {"cell",  "metric",  "base", "this run", "ratio",
 					   "speed", "verdict", "p",    "method"};
@@ -684,242 +513,10 @@ static void compare_table(FILE *f, const struct writer *w, const struct rep_comp
 	fputs(w->tab_end, f);
 }
 
-/* What both pages show. */
-struct page {
-	const struct rep_run *run, *base; /* base: NULL without --compare */
-	const struct rep_compare *cmp;
-	const struct rep_picture *pics;
-	size_t npics;
-	const struct rep_notes *notes;
-	struct glance glance;
-};
-
-/* ---- HTML ---- */
-
-static const char css[] =
-	"body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:2em auto;max-width:1250px;"
-	"padding:0 1em;color:#222}\n"
-	"h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}\n"
-	"table{border-collapse:collapse;font-size:.88em;margin:.5em 0}\n"
-	"th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left}\n"
-	"td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
-	"th{background:#f2f2f2}tr.skipped td{background:#fff8e1;color:#6d5d00}\n"
-	"tr.failed td{background:#fde8e8;color:#9b1c1c}\n"
-	"td.faster{background:#e3f6ee;color:#05603a}td.slower{background:#fde8e0;color:#9a3412}\n"
-	"figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\n"
-	"figcaption{font-size:.9em;color:#555}.why{color:#8a6d00}\n"
-	".warn{background:#fff3cd;border:1px solid #e0b000;padding:.4em .6em}\n"
-	"pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\n";
-
-static void html_results(FILE *f, const struct rep_run *run)
-{
-	char line[160];
-
-	counts_line(run, line, sizeof(line));
-	fprintf(f,
-		"<p>%s. Latency is the round trip (median over repetitions), one-way in rate "
-		"and wakeup cells; cv is the coefficient of variation across repetitions.</p>\n",
-		line);
-	results_table(f, &html, run);
-}
-
-static void html_compare(FILE *f, const struct rep_run *base, const struct rep_compare *cmp)
-{
-	char buf[512];
-
-	fputs("<p>Base: <code>", f);
-	html_esc(f, base->dir);
-	cmp_summary(cmp, buf, sizeof(buf));
-	fprintf(f,
-		"</code>. %s. Ratio is this run ÷ base of the cell's metric (p50 round trip, or "
-		"messages/s); the verdict comes from the repetitions (Mann–Whitney U test at "
-		"p &lt; 0.05, or whether their ranges overlap), not from a fixed percentage. "
-		"Also in <a href=\"compare.csv\">compare.csv</a>.</p>\n",
-		buf);
-	compare_table(f, &html, cmp);
-}
-
-static void html_pictures(FILE *f, const struct rep_picture *pics, size_t npics, bool compare)
-{
-	for (size_t i = 0; i < npics; i++) {
-		const struct rep_picture *p = &pics[i];
-
-		if ((strcmp(p->name, "compare") == 0) != compare)
-			continue;
-		if (!p->drawn) {
-			fputs("<p class=\"why\">Not drawn: ", f);
-			html_esc(f, p->title);
-			fputs(" — ", f);
-			html_esc(f, p->why);
-			fputs(".</p>\n", f);
-			continue;
-		}
-		fprintf(f, "<figure id=\"%s\"><img src=\"%s.svg\" alt=\"", p->name, p->name);
-		html_esc(f, p->title);
-		fputs("\"><figcaption>", f);
-		html_esc(f, p->title);
-		fprintf(f, " (<a href=\"%s.svg\">SVG</a>", p->name);
-		if (p->png)
-			fprintf(f, ", <a href=\"%s.png\">PNG</a>", p->name);
-		fputs(")</figcaption></figure>\n", f);
-	}
-}
-
-/*
- * index.html: machine, command, pictures, comparison, results, notes.
- * Pictures are <img> of files in the same directory, so the page needs no
- * server and nothing from the network.
- */
-static void html_page(FILE *f, const struct page *pg)
-{
-	const struct rep_run *run = pg->run, *base = pg->base;
-	const struct rep_compare *cmp = pg->cmp;
-	const struct rep_picture *pics = pg->pics;
-	size_t npics = pg->npics;
-	char cmd[2048];
-
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>"
-	      "ipcbench report: ",
-	      f);
-	html_esc(f, rep_basename(run->dir));
-	fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>ipcbench report: ", css);
-	html_esc(f, rep_basename(run->dir));
-	fputs("</h1>\n<h2>Machine</h2>\n", f);
-	env_section(f, &html, run);
-	rep_env_str(run, "command", cmd, sizeof(cmd));
-	fputs("<h2>Command</h2>\n<pre>", f);
-	html_esc(f, cmd[0] ? cmd : "(unknown: no env.json)");
-	fputs("</pre>\n", f);
-	if (cmp) {
-		fputs("<h2>Comparison with the base run</h2>\n", f);
-		html_pictures(f, pics, npics, true);
-		html_compare(f, base, cmp);
-	}
-	fputs("<h2>At a glance</h2>\n", f);
-	glance_table(f, &html, run, &pg->glance);
-	harness_section(f, &html, run);
-	fputs("<h2>Pictures</h2>\n", f);
-	html_pictures(f, pics, npics, false);
-	fputs("<h2>Results</h2>\n", f);
-	html_results(f, run);
-	notes_section(f, &html, pg->notes);
-	fputs("<p><small>The data behind each picture is in <code>data/</code>; redraw one in this "
-	      "directory with <code>GNUPLOT_LIB=PLOTS gnuplot -e \"in='data/NAME';out='NAME'\" "
-	      "PLOTS/NAME.gp</code>, PLOTS being ipcbench's <code>plots/</code> directory."
-	      "</small></p>\n</body>\n</html>\n",
-	      f);
-}
-
-/* ---- Markdown ---- */
-
-/* The longest run of backticks in S. */
-static size_t longest_ticks(const char *s)
-{
-	size_t best = 0;
-
-	for (size_t n; *s; s += n ? n : 1) {
-		n = strspn(s, "`");
-		if (n > best)
-			best = n;
-	}
-	return best;
-}
-
-static void put_ticks(FILE *f, size_t n)
-{
-	while (n--)
-		fputc('`', f);
-}
-
-/*
- * S verbatim in a code block (BLOCK) or a code span: fenced by more
- * backticks than any run in S, so that S cannot close it, and on one line
- * (line breaks and other control characters become spaces), so that it
- * cannot start a line of Markdown of its own.
- */
-static void md_code(FILE *f, const char *s, bool block)
-{
-	size_t n = longest_ticks(s) + 1;
-
-	if (block && n < 3)
-		n = 3;
-	put_ticks(f, n);
-	fputs(block ? "\n" : " ", f);
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
-	fputs(block ? "\n" : " ", f);
-	put_ticks(f, n);
-	if (block)
-		fputc('\n', f);
-}
-
-static void md_results(FILE *f, const struct rep_run *run)
-{
-	char line[160];
-
-	counts_line(run, line, sizeof(line));
-	fprintf(f,
-		"%s. Latency is the round trip (median over repetitions), one-way in rate and "
-		"wakeup cells.\n\n",
-		line);
-	results_table(f, &md, run);
-}
-
-/* summary.md: the tables of index.html in Markdown. */
-static void md_page(FILE *f, const struct page *pg)
-{
-	const struct rep_run *run = pg->run, *base = pg->base;
-	const struct rep_compare *cmp = pg->cmp;
-	char buf[2048];
-
-	fputs("# ipcbench report: ", f);
-	md_esc(f, rep_basename(run->dir));
-	fputc('\n', f);
-	fprintf(f, md.h2, "Machine");
-	env_section(f, &md, run);
-	rep_env_str(run, "command", buf, sizeof(buf));
-	fputs("\n## Command\n\n", f);
-	md_code(f, buf[0] ? buf : "(unknown: no env.json)", true);
-	if (cmp) {
-		fputs("\n## Comparison with the base run\n\nBase: ", f);
-		md_code(f, base->dir, false);
-		cmp_summary(cmp, buf, sizeof(buf));
-		fprintf(f,
-			". %s. Ratio is this run ÷ base (p50 round trip, or messages/s); the "
-			"verdict comes from the repetitions, not from a fixed percentage.\n\n",
-			buf);
-		compare_table(f, &md, cmp);
-	}
-	fputs("\n## At a glance\n\n", f);
-	glance_table(f, &md, run, &pg->glance);
-	harness_section(f, &md, run);
-	fputs("\n## Pictures\n\n", f);
-	for (size_t i = 0; i < pg->npics; i++) {
-		const struct rep_picture *p = &pg->pics[i];
-
-		if (p->drawn) {
-			fputs("![", f);
-			md_esc(f, p->title);
-			fprintf(f, "](%s.svg)\n\n", p->name);
-		} else {
-			fputs("- not drawn: ", f);
-			md_esc(f, p->title);
-			fputs(" — ", f);
-			md_esc(f, p->why);
-			fputs(".\n", f);
-		}
-	}
-	fputs("\n## Results\n\n", f);
-	md_results(f, run);
-	notes_section(f, &md, pg->notes);
-}
-
-/* Writes PATH with PAGE (html_page, md_page).  Returns 0 or -errno. */
-static int write_page(const char *path, void (*page)(FILE *f, const struct page *pg),
-		      const struct rep_run *run, const struct rep_run *base,
-		      const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
-		      const struct rep_notes *notes)
+/* Writes PATH with PAGE (write_html.c, write_md.c).  Returns 0 or -errno. */
+int write_page(const char *path, void (*page)(FILE *f, const struct page *pg),
+	       const struct rep_run *run, const struct rep_run *base, const struct rep_compare *cmp,
+	       const struct rep_picture *pics, size_t npics, const struct rep_notes *notes)
 {
 	struct page pg = {
 		.run = run, .base = base, .cmp = cmp, .pics = pics, .npics = npics, .notes = notes};
@@ -932,20 +529,4 @@ static int write_page(const char *path, void (*page)(FILE *f, const struct page 
 		return -errno;
 	page(f, &pg);
 	return fclose(f) ? -errno : 0;
-}
-
-/* Writes index.html.  Returns 0 or -errno. */
-int rep_write_html(const struct rep_run *run, const struct rep_run *base,
-		   const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
-		   const struct rep_notes *notes, const char *path)
-{
-	return write_page(path, html_page, run, base, cmp, pics, npics, notes);
-}
-
-/* Writes summary.md.  Returns 0 or -errno. */
-int rep_write_md(const struct rep_run *run, const struct rep_run *base,
-		 const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
-		 const struct rep_notes *notes, const char *path)
-{
-	return write_page(path, md_page, run, base, cmp, pics, npics, notes);
 }

@@ -109,10 +109,10 @@ struct pool {
 	bool own_topo;
 	int n, live;
 	struct worker *w;
-	struct proc **procs;  /* the group; a handle stays after its worker ended */
+	struct proc **procs; /* the group; a handle stays after its worker ended */
 	struct ipcq *results;
 	size_t max_arg, max_result, task_cap, result_cap;
-	unsigned char *rbuf; /* the manager's, for its unlocked get */
+	unsigned char *rbuf;	    /* the manager's, for its unlocked get */
 	unsigned char *dbuf, *tbuf; /* for drain() and take_back(), under the lock */
 	uint64_t next_id;
 	struct pool_result *pend_head, *pend_tail;

@@ -283,7 +283,7 @@ static void test_torn(void)
 	CHECK_EQ(ipcq_get(q, m, sizeof(m), 2000 * TU_MS), -EBADMSG);
 	CHECK((tu_now_ns() - t0) < 1000 * TU_MS, "the torn frame took %lld ms to be seen",
 	      (long long)((tu_now_ns() - t0) / TU_MS));
-	CHECK_EQ(ipcq_get_nowait(q, m, sizeof(m)), -EBADMSG); /* and stays so */
+	CHECK_EQ(ipcq_get_nowait(q, m, sizeof(m)), -EBADMSG);	   /* and stays so */
 	CHECK_EQ(ipcq_put(q, "filler", 6, 100 * TU_MS), -EBADMSG); /* may not fill its rest */
 	CHECK_EQ(ipcq_get(q, m, sizeof(m), 100 * TU_MS), -EBADMSG);
 }

@@ -320,8 +320,8 @@ static void test_kill_storm(int n, int kills, int ms, int gap_us)
 		}
 		pool_result_free(r[i]);
 	}
-	printf("kill storm: %d tasks of %d ms done, %d died with their worker (%d kills)\n", ok,
-	       ms, dead, kills);
+	printf("kill storm: %d tasks of %d ms done, %d died with their worker (%d kills)\n", ok, ms,
+	       dead, kills);
 	CHECK(dead <= kills);
 	CHECK_EQ(ok + dead, n);
 	CHECK_EQ(pool_close(p), 0);
