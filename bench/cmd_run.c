@@ -284,6 +284,7 @@ int cmd_run(int argc, char **argv, char *command)
 
 	if (!gbargv)
 		return 1;
+	keep((char *)gbargv); /* reachable until exit: bad() exits from anywhere below */
 	/*
 	 * Our defaults first, so that flags given later override them (the last
 	 * one counts for google-benchmark), and so that the environment's
@@ -322,7 +323,6 @@ int cmd_run(int argc, char **argv, char *command)
 
 		if (opt == 'h' || opt == F_HELP) {
 			print_usage(stdout);
-			free(gbargv);
 			return 0;
 		}
 		if (opt == F_FORCE) {
@@ -410,7 +410,6 @@ int cmd_run(int argc, char **argv, char *command)
 	}
 	if (!n) {
 		topo_free(t);
-		free(gbargv);
 		free(cells);
 		bad("--mode", val[F_MODE] ? val[F_MODE] : "",
 		    "modes that make cells with these backends "
@@ -436,7 +435,6 @@ int cmd_run(int argc, char **argv, char *command)
 	if (rc <= 0) {
 		matrix_free(cells, n);
 		topo_free(t);
-		free(gbargv);
 		if (rc < 0)
 			bad("--benchmark_filter", filter,
 			    "a POSIX extended regular expression (%s)", why);
@@ -452,7 +450,6 @@ int cmd_run(int argc, char **argv, char *command)
 	if (out_create(&od, why, sizeof(why))) {
 		matrix_free(cells, n);
 		topo_free(t);
-		free(gbargv);
 		bad("--out", od.path, "%s", why);
 	}
 	env.timer_ns = bench_timer_cost_ns();
@@ -475,7 +472,6 @@ int cmd_run(int argc, char **argv, char *command)
 		out_abort(&od);
 		matrix_free(cells, n);
 		topo_free(t);
-		free(gbargv);
 		free(json);
 		bad("--benchmark_filter", filter, "what google-benchmark 1.7.1 accepts (%s)",
 		    why[0] ? why : "it ran nothing");
@@ -497,7 +493,6 @@ int cmd_run(int argc, char **argv, char *command)
 	}
 	matrix_free(cells, n);
 	topo_free(t);
-	free(gbargv);
 	if (bench_stop)
 		return 128 + bench_stop; /* as if the signal had killed us: 130 for SIGINT */
 	return rc || failed ? 1 : 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The columns of a run's results.csv and histograms.csv, once, for the
- * writer (bench/results.c) and the reader (plots/run.c).  Each list is an
+ * writer (bench/results.c) and the reader (plots/run_csv.c).  Each list is an
  * X-macro: LIST(X) expands X(ID, "name") for each column in file order.
  *
  *   enum { IPCB_RESULT_COLUMNS(IPCB_COL_ENUM) IPCB_RESULT_NCOLS };  (in this header)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals of the pictures shared by draw.c and the files of further
- * pictures (draw_rate.c): the drawing context and the helpers that write a
- * picture's data (numbers in .vars, texts in .txt, series in .csv).
+ * Internals of the pictures shared by draw.c and the files of the pictures
+ * (draw_size.c, draw_lat.c, draw_rate.c, draw_compare.c): the drawing
+ * context and the helpers that find cells and write a picture's data
+ * (numbers in .vars, texts in .txt, series in .csv).
  */
 #ifndef IPCB_DRAW_PVT_H
 #define IPCB_DRAW_PVT_H

@@ -112,7 +112,7 @@ int rep_csv_col(const struct rep_csv *csv, const char *name);
 const char *rep_csv_get(const struct rep_csv *csv, size_t row, int col);
 void rep_csv_free(struct rep_csv *csv);
 
-/* run.c */
+/* run.c (rep_placements, rep_placement_index: run_csv.c) */
 extern const char *const rep_placements[REP_NPLACEMENTS];
 int rep_placement_index(const char *pl); /* -1 when not one of rep_placements */
 int rep_run_load(struct rep_run *run, const char *dir, char *err, size_t errlen);
@@ -131,6 +131,7 @@ const char *rep_env_str(const struct rep_run *run, const char *key, char *buf, s
 int rep_draw_all(const struct rep_run *run, const struct rep_compare *cmp, const char *outdir,
 		 const char *plots_dir, bool png, struct rep_picture **pics, size_t *npics);
 
+/* gnuplot.c */
 int rep_gnuplot(const char *outdir, const char *plots_dir, const char *script, const char *stem,
 		bool png, char *why, size_t len);
 bool rep_have_gnuplot(void); /* on PATH and executable */
@@ -150,7 +151,7 @@ void rep_compare_free(struct rep_compare *cmp);
 int rep_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb, double *p);
 int rep_compare_csv(const struct rep_compare *cmp, const char *path);
 
-/* write.c */
+/* write_html.c, write_md.c */
 int rep_write_html(const struct rep_run *run, const struct rep_run *base,
 		   const struct rep_compare *cmp, const struct rep_picture *pics, size_t npics,
 		   const struct rep_notes *notes, const char *path);
