@@ -17,9 +17,12 @@
  *   where any reader goes on with it.  A reader must not wait for the rest
  *   with the first bytes left in the socket: the kernel charges a partly
  *   read buffer whole, so the rest may never be let in (seen: 1 KiB unread
- *   holding 255 KiB of the 256 KiB receive buffer, the rest dropped).  A
- *   reader killed inside is recognised by the next (sh->taken against the
- *   kernel's count of what was taken).
+ *   holding 255 KiB of the 256 KiB receive buffer, the rest dropped).
+ * A reader (writer) killed holding its lock is recognised by the next one
+ * from the kernel's count of the bytes taken (written) against sh->taken
+ * (sh->sent).  A frame that can never be whole — its writer killed inside
+ * it, part of it sent — tears the stream for good: sh->torn, and every get
+ * and put then says -EBADMSG.
  *
  * Capacity: the budget, in frames of msg_max bytes; 0 asks for buffers of
  * net.core.wmem_max and rmem_max (the most a user may set), a capacity for
@@ -324,13 +327,13 @@ static ssize_t take_rest(struct ipcq *q, void *buf)
 			sh->have = (uint32_t)have;
 		} else if (r == 0) {
 			return -EIO;
-		} else if (errno != EAGAIN && errno != EINTR) {
-			return -errno;
 		} else if (errno == EAGAIN) {
 			if (!torn(s))
 				return -EAGAIN;
 			atomic_store(&sh->torn, 1);
 			return -EBADMSG;
+		} else if (errno != EINTR) {
+			return -errno;
 		}
 	}
 }
