@@ -42,6 +42,12 @@ static int worker_main(void *arg)
 
 	if (group_worker_init(w->parent))
 		return 0;
+	/* Its own queue only: the others' stay alive with their workers, not with it. */
+	for (int j = 0; j < p->n; j++)
+		if (j != w->idx && p->w[j].tasks) {
+			ipcq_close(p->w[j].tasks);
+			p->w[j].tasks = NULL;
+		}
 	in = malloc(p->task_cap);
 	out = malloc(sizeof(rh) + p->max_result);
 	if (!in || !out)
