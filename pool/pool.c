@@ -146,15 +146,12 @@ int pool_create(struct pool **out, const struct pool_opts *opts)
 		p->w[i].cpu = cpus[i];
 	}
 	qo.backend = opts->backend ? opts->backend : "pipe";
-	qo.msg_max = sizeof(struct task_hdr) + p->max_arg;
-	qo.capacity = DEPTH + 1; /* its tasks and its stop message */
 	for (i = 0; i < p->n; i++) {
-		ret = ipcq_create(&p->w[i].tasks, &qo);
+		ret = mgr_task_queue(p, qo.backend, &p->w[i].tasks);
 		if (ret)
 			goto fail;
 	}
 	qo.msg_max = sizeof(struct result_hdr) + p->max_result;
-	qo.capacity = 0;
 	ret = ipcq_create(&p->results, &qo);
 	if (ret)
 		goto fail;

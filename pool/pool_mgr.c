@@ -233,6 +233,30 @@ static struct pool_result *given_to(struct pool *p, int i, uint64_t id)
 	return NULL;
 }
 
+int mgr_task_queue(const struct pool *p, const char *backend, struct ipcq **out)
+{
+	struct ipcq_opts o = {.backend = backend,
+			      .msg_max = sizeof(struct task_hdr) + p->max_arg,
+			      .capacity = DEPTH + 1}; /* its tasks and its stop message */
+
+	return ipcq_create(out, &o);
+}
+
+/* Lock held.  Worker @i gets a fresh task queue; it keeps its old one when none can be had. */
+static void renew_queue(struct pool *p, int i)
+{
+	struct ipcq *fresh;
+
+	if (mgr_task_queue(p, ipcq_backend(p->w[i].tasks), &fresh) != 0)
+		return;
+	if (ipcq_msg_max(fresh) != p->task_cap) {
+		ipcq_close(fresh); /* workers' buffers are task_cap long */
+		return;
+	}
+	ipcq_close(p->w[i].tasks);
+	p->w[i].tasks = fresh;
+}
+
 /*
  * Lock held, worker @i reaped and its results drained.  Takes back the
  * tasks still in its queue, oldest first, to the front of the FIFO; the
@@ -244,10 +268,6 @@ static int take_back(struct pool *p, int i, int sig)
 {
 	struct fifo_item *back[DEPTH + 1], *it;
 	struct pool_result *r, *next;
-	struct ipcq_opts o = {.backend = ipcq_backend(p->w[i].tasks),
-			      .msg_max = p->task_cap,
-			      .capacity = DEPTH + 1};
-	struct ipcq *fresh = NULL;
 	struct task_hdr th;
 	int k = 0, died = 0, tries;
 	ssize_t n;
@@ -279,16 +299,7 @@ static int take_back(struct pool *p, int i, int sig)
 	}
 	while (k > 0)
 		mgr_fifo_add(p, back[--k], true);
-	if (ipcq_create(&fresh, &o) != 0)
-		fresh = NULL; /* keep the old one */
-	if (fresh && ipcq_msg_max(fresh) != p->task_cap) {
-		ipcq_close(fresh); /* workers' buffers are task_cap long: keep the old one */
-		fresh = NULL;
-	}
-	if (fresh) {
-		ipcq_close(p->w[i].tasks);
-		p->w[i].tasks = fresh;
-	}
+	renew_queue(p, i);
 	for (r = p->pend_head; r; r = next) {
 		next = r->next;
 		if (r->worker == i) {

@@ -84,6 +84,9 @@ struct pool {
 	struct fifo_item *fifo_head, *fifo_tail;
 };
 
+/* A worker's task queue, anonymous, of @backend: 0 or ipcq_create()'s error. */
+int mgr_task_queue(const struct pool *p, const char *backend, struct ipcq **out);
+
 /* The manager thread (pthread_create): starts the workers, then feeds, collects, reaps. */
 void *mgr_main(void *arg);
 
